@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` and `make test`. Both run the
+# (idempotent) setup first, so they work on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV := source scripts/env.sh
+
+.PHONY: help setup build run demo test test-rust test-e2e wasm-size clean
+
+help:
+	@echo "make run    build (release) and serve on http://127.0.0.1:3000 with SQLite in ./data"
+	@echo "make test   every test: Rust unit + integration (SQLite, and PostgreSQL if configured) and Playwright"
+	@echo "make wasm-size   size of the browser bundle (raw and gzip)"
+
+setup:
+	@scripts/setup
+
+build: setup
+	@$(ENV) && cargo leptos build --release
+
+run: build
+	@$(ENV) && exec "$$PAYLINKS_BIN" serve
+
+test: setup
+	@scripts/test
+
+wasm-size: build
+	@scripts/wasm-size
+
+clean:
+	cargo clean
+	rm -rf target/site end2end/test-results

@@ -1,0 +1,51 @@
+import { defineConfig } from "@playwright/test";
+
+// scripts/test picks a free port, a throw-away database and the release binary.
+const port = Number(process.env.PAYLINKS_E2E_PORT ?? 3100);
+const baseURL = `http://127.0.0.1:${port}`;
+const serverBin = process.env.PAYLINKS_BIN ?? "../target/release/paylinks";
+const databaseUrl = process.env.PAYLINKS_E2E_DATABASE_URL ?? "sqlite://target/e2e/paylinks.db";
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  forbidOnly: !!process.env.CI,
+  reporter: "list",
+  outputDir: "test-results",
+  use: {
+    baseURL,
+    screenshot: "only-on-failure",
+    trace: "off",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: `${serverBin} serve`,
+    cwd: "..",
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: {
+      PAYLINKS_BIND: `127.0.0.1:${port}`,
+      PAYLINKS_PUBLIC_URL: baseURL,
+      DATABASE_URL: databaseUrl,
+      RUST_LOG: "warn",
+    },
+  },
+});

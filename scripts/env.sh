@@ -1,0 +1,6 @@
+# Sourced by the Makefile's recipes and scripts: where the tools and build live.
+# npm's binaryen (a current wasm-opt) must shadow Debian's /usr/bin/wasm-opt.
+export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+export PAYLINKS_BIN="$TARGET_DIR/release/paylinks"

@@ -1,0 +1,54 @@
+use crate::components::{HydrationMarker, SiteHeader};
+use crate::i18n::provide_i18n;
+use crate::pages::{HomePage, NotFound, SignInPage};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// The HTML document around the app; rendered on the server only.
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos_meta::MetaTags;
+    let lang = use_context::<http::request::Parts>()
+        .map(|parts| crate::server::locale::from_headers(&parts.headers))
+        .unwrap_or_default();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.code()>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_i18n();
+    view! {
+        <Stylesheet id="paylinks" href="/pkg/paylinks.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "Paylinks".to_owned() } else { format!("{page} | Paylinks") }/>
+        <Router>
+            <SiteHeader/>
+            <main id="main">
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=HomePage/>
+                    <Route path=path!("/signin") view=SignInPage/>
+                </Routes>
+            </main>
+        </Router>
+        <HydrationMarker/>
+    }
+}

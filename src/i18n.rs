@@ -1,0 +1,249 @@
+//! Fluent message catalogs (`locales/{ja,en,ko}/*.ftl`) and their use from views.
+//!
+//! The catalogs are compiled into the crate by `build.rs`, so the server and the
+//! hydrated client format the very same strings.
+
+use crate::domain::Locale;
+use fluent_bundle::{concurrent::FluentBundle, FluentArgs, FluentResource, FluentValue};
+use std::sync::OnceLock;
+
+include!(concat!(env!("OUT_DIR"), "/catalogs.rs"));
+
+type Bundle = FluentBundle<FluentResource>;
+
+fn bundles() -> &'static [Bundle; 3] {
+    static BUNDLES: OnceLock<[Bundle; 3]> = OnceLock::new();
+    BUNDLES.get_or_init(|| Locale::ALL.map(build_bundle))
+}
+
+fn build_bundle(locale: Locale) -> Bundle {
+    let langid = locale.code().parse().expect("locale codes are valid language ids");
+    let mut bundle = Bundle::new_concurrent(vec![langid]);
+    // Isolation marks (U+2068/U+2069) around placeables would end up in copied
+    // amounts and URLs; our placeables are never right-to-left text.
+    bundle.set_use_isolating(false);
+    for (_, file, source) in CATALOGS.iter().filter(|(lang, _, _)| *lang == locale.code()) {
+        let resource = FluentResource::try_new((*source).to_owned())
+            .unwrap_or_else(|(_, errors)| panic!("locales/{locale}/{file}: {errors:?}"));
+        bundle
+            .add_resource(resource)
+            .unwrap_or_else(|errors| panic!("locales/{locale}/{file}: {errors:?}"));
+    }
+    bundle
+}
+
+fn bundle(locale: Locale) -> &'static Bundle {
+    let index = Locale::ALL.iter().position(|l| *l == locale).expect("every locale has a bundle");
+    &bundles()[index]
+}
+
+/// The message `id` in `locale`. A missing id renders as the id itself (and the
+/// catalog test fails), never as an empty string.
+pub fn tr(locale: Locale, id: &str) -> String {
+    format(locale, id, None)
+}
+
+/// The message `id` with its variables, e.g. `tr_args(l, "greeting", &[("name", "Aiko".into())])`.
+pub fn tr_args(locale: Locale, id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+    let mut fluent_args = FluentArgs::with_capacity(args.len());
+    for (name, value) in args {
+        fluent_args.set(*name, value.clone());
+    }
+    format(locale, id, Some(&fluent_args))
+}
+
+fn format(locale: Locale, id: &str, args: Option<&FluentArgs>) -> String {
+    let bundle = bundle(locale);
+    let (message_id, attribute) = match id.split_once('.') {
+        Some((m, a)) => (m, Some(a)),
+        None => (id, None),
+    };
+    let Some(message) = bundle.get_message(message_id) else {
+        return id.to_owned();
+    };
+    let pattern = match attribute {
+        Some(attr) => message.get_attribute(attr).map(|a| a.value()),
+        None => message.value(),
+    };
+    let Some(pattern) = pattern else { return id.to_owned() };
+    let mut errors = Vec::new();
+    bundle.format_pattern(pattern, args, &mut errors).into_owned()
+}
+
+mod view {
+    use super::*;
+    use leptos::prelude::*;
+
+    /// The language of the page being shown, shared by every component.
+    #[derive(Clone, Copy)]
+    pub struct I18n {
+        locale: RwSignal<Locale>,
+    }
+
+    impl I18n {
+        pub fn locale(&self) -> Locale {
+            self.locale.get()
+        }
+
+        pub fn set_locale(&self, locale: Locale) {
+            self.locale.set(locale);
+        }
+
+        /// Reactive: call it inside a closure in a view to follow language changes.
+        pub fn tr(&self, id: &str) -> String {
+            tr(self.locale.get(), id)
+        }
+
+        pub fn tr_args(&self, id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+            tr_args(self.locale.get(), id, args)
+        }
+    }
+
+    /// Sets up the page language: on the server from the request (cookie, then
+    /// `Accept-Language`), in the browser from the `<html lang>` the server
+    /// rendered, so hydration sees exactly what the server saw.
+    pub fn provide_i18n() -> I18n {
+        let i18n = I18n { locale: RwSignal::new(initial_locale()) };
+        provide_context(i18n);
+        #[cfg(feature = "hydrate")]
+        Effect::new(move |_| {
+            let code = i18n.locale().code();
+            if let Some(root) = document().document_element() {
+                let _ = root.set_attribute("lang", code);
+            }
+        });
+        i18n
+    }
+
+    pub fn use_i18n() -> I18n {
+        expect_context::<I18n>()
+    }
+
+    #[cfg(feature = "ssr")]
+    fn initial_locale() -> Locale {
+        use_context::<http::request::Parts>()
+            .map(|parts| crate::server::locale::from_headers(&parts.headers))
+            .unwrap_or_default()
+    }
+
+    #[cfg(not(feature = "ssr"))]
+    fn initial_locale() -> Locale {
+        document()
+            .document_element()
+            .and_then(|root| root.get_attribute("lang"))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_default()
+    }
+}
+
+pub use view::{provide_i18n, use_i18n, I18n};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fluent_syntax::ast;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// message id (or `id.attribute`) → the variables it uses.
+    fn catalog(locale: Locale) -> BTreeMap<String, BTreeSet<String>> {
+        let mut ids = BTreeMap::new();
+        for (_, file, source) in CATALOGS.iter().filter(|(l, _, _)| *l == locale.code()) {
+            let resource = fluent_syntax::parser::parse(*source)
+                .unwrap_or_else(|(_, e)| panic!("locales/{locale}/{file}: {e:?}"));
+            for entry in resource.body {
+                if let ast::Entry::Message(message) = entry {
+                    let id = message.id.name.to_owned();
+                    if let Some(value) = &message.value {
+                        ids.insert(id.clone(), variables(value));
+                    }
+                    for attribute in &message.attributes {
+                        ids.insert(format!("{id}.{}", attribute.id.name), variables(&attribute.value));
+                    }
+                }
+            }
+        }
+        ids
+    }
+
+    fn variables(pattern: &ast::Pattern<&str>) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        for element in &pattern.elements {
+            if let ast::PatternElement::Placeable { expression } = element {
+                collect_expression(expression, &mut found);
+            }
+        }
+        found
+    }
+
+    fn collect_expression(expression: &ast::Expression<&str>, found: &mut BTreeSet<String>) {
+        match expression {
+            ast::Expression::Inline(inline) => collect_inline(inline, found),
+            ast::Expression::Select { selector, variants } => {
+                collect_inline(selector, found);
+                for variant in variants {
+                    found.extend(variables(&variant.value));
+                }
+            }
+        }
+    }
+
+    fn collect_inline(inline: &ast::InlineExpression<&str>, found: &mut BTreeSet<String>) {
+        match inline {
+            ast::InlineExpression::VariableReference { id } => {
+                found.insert(id.name.to_owned());
+            }
+            ast::InlineExpression::FunctionReference { arguments, .. } => {
+                for arg in &arguments.positional {
+                    collect_inline(arg, found);
+                }
+                for arg in &arguments.named {
+                    collect_inline(&arg.value, found);
+                }
+            }
+            ast::InlineExpression::Placeable { expression } => collect_expression(expression, found),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_locale_has_the_same_messages_with_the_same_variables() {
+        let reference = catalog(Locale::En);
+        assert!(!reference.is_empty(), "the English catalog is empty");
+        let mut problems = Vec::new();
+        for locale in Locale::ALL {
+            let other = catalog(locale);
+            for (id, vars) in &reference {
+                match other.get(id) {
+                    None => problems.push(format!("{locale}: missing `{id}`")),
+                    Some(v) if v != vars => problems.push(format!(
+                        "{locale}: `{id}` uses variables {v:?}, English uses {vars:?}"
+                    )),
+                    Some(_) => {}
+                }
+            }
+            for id in other.keys().filter(|id| !reference.contains_key(*id)) {
+                problems.push(format!("{locale}: `{id}` is not in the English catalog"));
+            }
+        }
+        assert!(problems.is_empty(), "catalogs disagree:\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn catalogs_load_and_translate() {
+        assert_eq!(tr(Locale::En, "app-name"), "Paylinks");
+        assert_ne!(tr(Locale::Ja, "home-title"), tr(Locale::En, "home-title"));
+        assert_ne!(tr(Locale::Ko, "home-title"), tr(Locale::En, "home-title"));
+    }
+
+    #[test]
+    fn missing_message_renders_its_id() {
+        assert_eq!(tr(Locale::En, "no-such-message"), "no-such-message");
+    }
+
+    #[test]
+    fn variables_are_inserted_without_isolation_marks() {
+        let text = tr_args(Locale::En, "lang-changed", &[("language", "Acme".into())]);
+        assert!(text.contains("Acme"), "{text}");
+        assert!(!text.contains('\u{2068}'), "{text:?}");
+    }
+}

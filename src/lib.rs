@@ -1,0 +1,19 @@
+//! Paylinks: payment links with a hydrated merchant dashboard and a
+//! server-rendered checkout. One crate, two builds: `ssr` (the axum server)
+//! and `hydrate` (the browser's WASM).
+
+pub mod app;
+pub mod components;
+pub mod domain;
+pub mod i18n;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

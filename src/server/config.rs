@@ -1,0 +1,118 @@
+use clap::{Args, Parser, Subcommand};
+use leptos::config::LeptosOptions;
+use std::net::SocketAddr;
+
+/// Paylinks server. Every flag can also be given as the environment variable shown.
+#[derive(Parser, Debug)]
+#[command(name = "paylinks", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Serve the dashboard and the checkout pages (the default).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// Address to listen on [default: site-addr in Leptos.toml]
+    #[arg(long, env = "PAYLINKS_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// sqlite://PATH (embedded, the default) or postgres://… (several app servers)
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/paylinks.db")]
+    pub database_url: String,
+    /// Absolute base URL customers reach this server at, used in payment link URLs
+    /// and QR codes [default: http://BIND]
+    #[arg(long, env = "PAYLINKS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+/// Settled configuration: every value checked and every default applied.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    /// Without a trailing slash, e.g. `https://pay.example.com`.
+    pub public_url: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("PAYLINKS_PUBLIC_URL must be an absolute http(s) URL without query or fragment, got {0:?}")]
+    PublicUrl(String),
+}
+
+impl ConfigArgs {
+    pub fn settle(self, leptos: &LeptosOptions) -> Result<Config, ConfigError> {
+        let bind = self.bind.unwrap_or(leptos.site_addr);
+        let public_url = match self.public_url {
+            Some(url) => parse_public_url(&url)?,
+            None => format!("http://{bind}"),
+        };
+        Ok(Config { bind, database_url: self.database_url, public_url })
+    }
+}
+
+fn parse_public_url(url: &str) -> Result<String, ConfigError> {
+    let bad = || ConfigError::PublicUrl(url.to_owned());
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || url.contains(['?', '#', ' ']) {
+        return Err(bad());
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Leptos' runtime options: `Leptos.toml` (compiled in) overlaid with `LEPTOS_*`
+/// variables; the output name and site layout come from the build (cargo-leptos).
+pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
+    let build = leptos::config::get_config_from_env()?.leptos_options;
+    // Leptos.toml holds one section; the output name is appended to it because
+    // the parser insists on one, and its only source is the build.
+    let runtime = format!(
+        "{}\noutput-name = {:?}\n",
+        include_str!("../../Leptos.toml"),
+        &*build.output_name
+    );
+    let mut options = leptos::config::get_config_from_str(&runtime)?;
+    options.site_root = build.site_root;
+    options.site_pkg_dir = build.site_pkg_dir;
+    options.hash_files = build.hash_files;
+    Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_is_normalized() {
+        assert_eq!(parse_public_url("https://pay.example.com/").unwrap(), "https://pay.example.com");
+        assert_eq!(parse_public_url("http://127.0.0.1:3000").unwrap(), "http://127.0.0.1:3000");
+        assert_eq!(parse_public_url("https://example.com/shop/").unwrap(), "https://example.com/shop");
+    }
+
+    #[test]
+    fn public_url_rejects_junk() {
+        for bad in ["", "example.com", "ftp://example.com", "https://", "https://x.com/?a=1", "https://x.com/#f"] {
+            assert!(parse_public_url(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn leptos_toml_parses() {
+        let options = leptos_options().unwrap();
+        assert_eq!(options.site_addr.port(), 3000);
+        assert!(!options.output_name.is_empty());
+    }
+}

@@ -1,0 +1,166 @@
+//! Storage: one portable SQL dialect over sqlx's `Any` driver.
+//!
+//! Queries use `$1, $2, …` placeholders, `BIGINT` integers (money in minor units,
+//! times in Unix milliseconds) and `TEXT`, which SQLite and PostgreSQL read the
+//! same way. Only the DDL differs, so each backend has its own migrations folder
+//! (`migrations/sqlite`, `migrations/postgres`), both embedded in the binary.
+
+use anyhow::{bail, Context};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// SQLite settings for money: WAL lets readers run beside the one writer;
+/// `synchronous = FULL` fsyncs the WAL at every commit, so a payment we answered
+/// "captured" for survives a power cut (NORMAL could lose the last commits).
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; \
+     PRAGMA busy_timeout = 5000;";
+
+impl Db {
+    /// Opens (creating if needed) the database at `url` and brings its schema
+    /// up to date.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = normalize_url(url)?;
+        if backend == Backend::Sqlite {
+            create_parent_dir(&url)?;
+        }
+        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("bad DATABASE_URL {url:?}"))?;
+        let max_connections = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open database {}", redact(&url)))?;
+        let db = Db { pool, backend };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.context("database migration failed")?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Cheap liveness check for `/healthz`.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Accepts `sqlite://path`, `sqlite:path`, `postgres://…`, `postgresql://…`; SQLite
+/// files are created on first use.
+fn normalize_url(url: &str) -> anyhow::Result<(Backend, String)> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let rest = rest.trim_start_matches("//");
+        if rest.is_empty() {
+            bail!("DATABASE_URL {url:?} names no SQLite file");
+        }
+        let sep = if rest.contains('?') { '&' } else { '?' };
+        let mode = if rest.contains("mode=") { String::new() } else { format!("{sep}mode=rwc") };
+        Ok((Backend::Sqlite, format!("sqlite://{rest}{mode}")))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Backend::Postgres, url.to_owned()))
+    } else {
+        bail!("DATABASE_URL must start with sqlite:// or postgres://, got {:?}", redact(url))
+    }
+}
+
+fn create_parent_dir(url: &str) -> anyhow::Result<()> {
+    let path = url.trim_start_matches("sqlite://");
+    let path = path.split('?').next().unwrap_or_default();
+    if path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+/// Hides the password of a database URL for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}://{user}:***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Current time in Unix milliseconds, the one time format in the database.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    i64::try_from(now.as_millis()).expect("time fits in i64 milliseconds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        assert_eq!(normalize_url("sqlite://data/x.db").unwrap(), (Backend::Sqlite, "sqlite://data/x.db?mode=rwc".into()));
+        assert_eq!(normalize_url("sqlite:x.db").unwrap().1, "sqlite://x.db?mode=rwc");
+        assert_eq!(normalize_url("sqlite://x.db?mode=ro").unwrap().1, "sqlite://x.db?mode=ro");
+        assert!(normalize_url("sqlite://").is_err());
+        assert!(normalize_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/pay"), "postgres://app:***@db:5432/pay");
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

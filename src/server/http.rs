@@ -1,0 +1,88 @@
+//! The axum application: Leptos pages and `#[server]` functions, static files,
+//! health check, and the process lifecycle.
+
+use super::{config::Config, db::Db, AppState};
+use crate::app::{shell, App};
+use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Router};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// 200 when the database answers, 503 otherwise (load balancers take the node out).
+async fn healthz(State(db): State<Db>) -> impl IntoResponse {
+    match db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// Connects storage and builds the application state.
+pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url).await?;
+    Ok(AppState { leptos_options, db, config: Arc::new(config) })
+}
+
+/// Serves on the configured address until SIGINT or SIGTERM.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(state.config.bind).await?;
+    println!("Paylinks is running at http://{}", listener.local_addr()?);
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes the requests
+/// in flight and closes the database.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = state.db.clone();
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        public_url = %state.config.public_url,
+        backend = ?db.backend(),
+        "Paylinks is listening"
+    );
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,27 @@
+//! Everything that only runs on the server: configuration, storage, HTTP.
+
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod locale;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+/// Shared by every request: handed to axum handlers as state and to `#[server]`
+/// functions as context.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: db::Db,
+    pub config: Arc<config::Config>,
+}
+
+impl AppState {
+    /// The state of the current `#[server]` call.
+    pub fn current() -> Result<AppState, leptos::prelude::ServerFnError> {
+        leptos::prelude::use_context::<AppState>()
+            .ok_or_else(|| leptos::prelude::ServerFnError::new("application state missing"))
+    }
+}

@@ -1,0 +1,168 @@
+//! Shared test harness: throw-away databases on every configured backend, a
+//! server on a free port, and a small HTTP/1.1 client speaking over real sockets.
+#![allow(dead_code)]
+
+use paylinks::server::{config::ConfigArgs, config::leptos_options, http, AppState};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    pub label: &'static str,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000_007)
+}
+
+/// A fresh SQLite file, plus a fresh PostgreSQL database when
+/// `PAYLINKS_TEST_POSTGRES_URL` is set.
+pub async fn test_databases() -> Vec<TestDb> {
+    let dir = std::env::temp_dir().join("paylinks-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut dbs = vec![TestDb {
+        url: format!("sqlite://{}/{}.db", dir.display(), unique_name()),
+        label: "sqlite",
+    }];
+    if let Ok(admin_url) = std::env::var("PAYLINKS_TEST_POSTGRES_URL") {
+        dbs.push(TestDb { url: fresh_postgres_database(&admin_url).await, label: "postgres" });
+    }
+    dbs
+}
+
+async fn fresh_postgres_database(admin_url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("paylinks_test_{}", unique_name());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin_url)
+        .await
+        .expect("PAYLINKS_TEST_POSTGRES_URL must reach a PostgreSQL server");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin_url, String::new()),
+    };
+    let server = &base[..base.rfind('/').filter(|i| *i > base.find("://").unwrap() + 2).unwrap_or(base.len())];
+    format!("{server}/{name}{query}")
+}
+
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub async fn start_server(database_url: &str) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = leptos_options().unwrap();
+    let config = ConfigArgs { bind: Some(addr), database_url: database_url.to_owned(), public_url: None }
+        .settle(&options)
+        .unwrap();
+    let state = http::build_state(config, options).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = state.clone();
+    tokio::spawn(async move {
+        http::serve_on(listener, serving, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestServer { addr, state, stop: Some(stop) }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    /// Lower-case names; repeated headers joined with "\n".
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+impl TestServer {
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.request("GET", path, headers, "").await
+    }
+
+    pub async fn post_form(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        self.request("POST", path, &all, body).await
+    }
+
+    /// One HTTP/1.1 request on a new connection.
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+        let mut stream = TcpStream::connect(self.addr).await.unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if method != "GET" {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        parse_response(&raw)
+    }
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response has a header block");
+    let head = std::str::from_utf8(&raw[..split]).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    for line in lines {
+        let (name, value) = line.split_once(':').unwrap();
+        headers
+            .entry(name.trim().to_ascii_lowercase())
+            .and_modify(|v| {
+                v.push('\n');
+                v.push_str(value.trim());
+            })
+            .or_insert_with(|| value.trim().to_owned());
+    }
+    let mut body = raw[split + 4..].to_vec();
+    if headers.get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        body = dechunk(&body);
+    }
+    Response { status, headers, body: String::from_utf8(body).expect("UTF-8 body") }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
+        let size_text = std::str::from_utf8(&data[..line_end]).unwrap();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}

@@ -1,0 +1,91 @@
+//! The server through real HTTP: pages, language negotiation, server functions.
+mod common;
+
+use common::{start_server, test_databases};
+
+#[tokio::test]
+async fn health_check_reports_a_live_database() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let res = server.get("/healthz", &[]).await;
+        assert_eq!((res.status, res.body.as_str()), (200, "ok"), "{}", db.label);
+    }
+}
+
+#[tokio::test]
+async fn landing_page_is_server_rendered_in_the_negotiated_language() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    let cases = [
+        (vec![], "en", "Payment links that just work"),
+        (vec![("Accept-Language", "ja-JP,ja;q=0.9,en;q=0.8")], "ja", "すぐに使える決済リンク"),
+        (vec![("Accept-Language", "ko-KR")], "ko", "바로 쓰는 결제 링크"),
+        (vec![("Accept-Language", "ja"), ("Cookie", "lang=ko")], "ko", "바로 쓰는 결제 링크"),
+        (vec![("Accept-Language", "de, fr;q=0.8")], "en", "Payment links that just work"),
+    ];
+    for (headers, lang, title) in cases {
+        let res = server.get("/", &headers).await;
+        assert_eq!(res.status, 200);
+        assert!(res.header("content-type").unwrap().starts_with("text/html"));
+        assert!(res.body.contains(&format!("<html lang=\"{lang}\"")), "{headers:?}: {}", &res.body[..200.min(res.body.len())]);
+        assert!(res.body.contains(&format!("<h1>{title}</h1>")), "{headers:?} lacks {title}");
+        assert!(res.body.contains(&format!("<title>{title} | Paylinks</title>")), "{headers:?}: title tag");
+        // The hydration script is part of the page.
+        assert!(res.body.contains("/pkg/paylinks.js"), "no hydration script");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_page_renders_its_form() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    let res = server.get("/signin", &[("Accept-Language", "ja")]).await;
+    assert_eq!(res.status, 200);
+    assert!(res.body.contains("Paylinks にログイン"));
+    assert!(res.body.contains(r#"<label for="signin-email">メールアドレス</label>"#));
+    assert!(res.body.contains(r#"id="signin-password""#));
+}
+
+#[tokio::test]
+async fn unknown_page_is_a_localized_404() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    let res = server.get("/no/such/page", &[("Accept-Language", "ko")]).await;
+    assert_eq!(res.status, 404);
+    assert!(res.body.contains("페이지를 찾을 수 없습니다"));
+}
+
+#[tokio::test]
+async fn set_locale_remembers_the_choice_in_a_cookie() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    let res = server.post_form("/api/set_locale", &[], "locale=ko").await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body, "\"ko\"");
+    let cookie = res.header("set-cookie").expect("a cookie");
+    assert!(cookie.starts_with("lang=ko;") && cookie.contains("Path=/") && cookie.contains("SameSite=Lax"), "{cookie}");
+}
+
+#[tokio::test]
+async fn set_locale_without_javascript_redirects_back() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    let referer = format!("http://{}/signin", server.addr);
+    let res = server
+        .post_form("/api/set_locale", &[("Accept", "text/html"), ("Referer", &referer)], "locale=ja")
+        .await;
+    assert_eq!(res.status, 302);
+    assert_eq!(res.header("location"), Some(referer.as_str()));
+    assert!(res.header("set-cookie").unwrap().starts_with("lang=ja;"));
+}
+
+#[tokio::test]
+async fn set_locale_refuses_unsupported_languages_and_sets_nothing() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    for body in ["locale=fr", "locale=", "", "locale=JA", "locale=ja%00"] {
+        let res = server.post_form("/api/set_locale", &[], body).await;
+        assert!((400..500).contains(&res.status), "{body:?} gave {}", res.status);
+        assert!(res.header("set-cookie").is_none(), "{body:?} set a cookie");
+    }
+}
