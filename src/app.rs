@@ -1,11 +1,13 @@
-use crate::components::{HydrationMarker, SiteHeader};
+use crate::components::{session::provide_session, HydrationMarker, SiteHeader};
 use crate::i18n::provide_i18n;
-use crate::pages::{HomePage, NotFound, SignInPage};
+use crate::pages::{
+    ApplicationPage, DashboardLayout, HomePage, NotFound, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
-    path,
+    components::{ParentRoute, Route, Router, Routes},
+    path, SsrMode,
 };
 
 /// The HTML document around the app; rendered on the server only.
@@ -37,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_i18n();
+    provide_session();
     view! {
         <Stylesheet id="paylinks" href="/pkg/paylinks.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Paylinks".to_owned() } else { format!("{page} | Paylinks") }/>
@@ -46,6 +49,15 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=HomePage/>
                     <Route path=path!("/signin") view=SignInPage/>
+                    <Route path=path!("/signup") view=SignUpPage/>
+                    // Signed-in pages wait for the session before sending headers,
+                    // so a visitor without one gets a real redirect.
+                    <ParentRoute path=path!("/dashboard") view=DashboardLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=OverviewPage/>
+                        <Route path=path!("application") view=ApplicationPage/>
+                        <Route path=path!("settings") view=SettingsPage/>
+                    </ParentRoute>
+                    <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -72,6 +72,7 @@ fn format(locale: Locale, id: &str, args: Option<&FluentArgs>) -> String {
 
 mod view {
     use super::*;
+    use crate::error::AppError;
     use leptos::prelude::*;
 
     /// The language of the page being shown, shared by every component.
@@ -96,6 +97,20 @@ mod view {
 
         pub fn tr_args(&self, id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
             tr_args(self.locale.get(), id, args)
+        }
+
+        /// A server error, localized with its details (limits, wait time).
+        pub fn error(&self, error: &AppError) -> String {
+            use crate::domain::fields::FieldError;
+            let args: Vec<(&str, FluentValue)> = match error {
+                AppError::Invalid { error: FieldError::TooLong { max }, .. } => vec![("max", (*max).into())],
+                AppError::Invalid { error: FieldError::TooShort { min }, .. } => vec![("min", (*min).into())],
+                AppError::RateLimited { retry_after_secs } => {
+                    vec![("minutes", retry_after_secs.div_ceil(60).max(1).into())]
+                }
+                _ => vec![],
+            };
+            self.tr_args(error.message_id(), &args)
         }
     }
 

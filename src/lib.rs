@@ -5,6 +5,7 @@
 pub mod app;
 pub mod components;
 pub mod domain;
+pub mod error;
 pub mod i18n;
 pub mod pages;
 

@@ -1,5 +1,6 @@
 use clap::Parser;
 use paylinks::server::{
+    admin,
     config::{leptos_options, Cli, Command},
     http,
 };
@@ -21,6 +22,12 @@ async fn main() -> anyhow::Result<()> {
             state.db.close().await;
             println!("database is up to date");
             Ok(())
+        }
+        Command::Admin(command) => {
+            let state = http::build_state(config, leptos_options).await?;
+            let result = admin::run(&state.db, command).await;
+            state.db.close().await;
+            result
         }
     }
 }

@@ -32,7 +32,7 @@ async fn portable_queries_round_trip_on_every_backend() {
     for test_db in test_databases().await {
         let db = Db::connect(&test_db.url).await.unwrap();
         let id: i64 = sqlx::query(
-            "INSERT INTO merchants (email, business_name, password_hash, locale, created_at) \
+            "INSERT INTO accounts (email, business_name, password_hash, locale, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind("shop@example.com")
@@ -44,7 +44,7 @@ async fn portable_queries_round_trip_on_every_backend() {
         .await
         .unwrap()
         .get(0);
-        let row = sqlx::query("SELECT business_name, locale FROM merchants WHERE id = $1")
+        let row = sqlx::query("SELECT business_name, locale FROM accounts WHERE id = $1")
             .bind(id)
             .fetch_one(db.pool())
             .await
@@ -52,14 +52,14 @@ async fn portable_queries_round_trip_on_every_backend() {
         assert_eq!(row.get::<String, _>(0), "山田商店 🍵", "{}", test_db.label);
         // Constraints hold on both: unique email, closed set of locales.
         let duplicate = sqlx::query(
-            "INSERT INTO merchants (email, business_name, password_hash, locale, created_at) VALUES ($1, 'x', 'x', 'en', 0)",
+            "INSERT INTO accounts (email, business_name, password_hash, locale, created_at) VALUES ($1, 'x', 'x', 'en', 0)",
         )
         .bind("shop@example.com")
         .execute(db.pool())
         .await;
         assert!(duplicate.is_err(), "{}: duplicate email accepted", test_db.label);
         let bad_locale = sqlx::query(
-            "INSERT INTO merchants (email, business_name, password_hash, locale, created_at) VALUES ('b@example.com', 'x', 'x', 'fr', 0)",
+            "INSERT INTO accounts (email, business_name, password_hash, locale, created_at) VALUES ('b@example.com', 'x', 'x', 'fr', 0)",
         )
         .execute(db.pool())
         .await;

@@ -1,13 +1,18 @@
 use crate::domain::Locale;
+use crate::error::AppError;
 use crate::i18n::use_i18n;
 use leptos::prelude::*;
 
-/// Remembers the visitor's language choice in the `lang` cookie. Without
-/// JavaScript the form posts and the server redirects back to the page.
+/// Remembers the visitor's language choice in the `lang` cookie, and for a
+/// signed-in merchant as the dashboard language setting. Without JavaScript
+/// the form posts and the server redirects back to the page.
 #[server(endpoint = "set_locale")]
-pub async fn set_locale(locale: Locale) -> Result<Locale, ServerFnError> {
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    response.insert_header(http::header::SET_COOKIE, crate::server::locale::set_cookie(locale));
+pub async fn set_locale(locale: Locale) -> Result<Locale, AppError> {
+    let request = crate::server::request::Request::current()?;
+    if let Some(account) = request.account().await? {
+        crate::server::accounts::set_locale(request.db(), account.id, locale).await?;
+    }
+    request.set_header(http::header::SET_COOKIE, crate::server::locale::set_cookie(locale));
     Ok(locale)
 }
 

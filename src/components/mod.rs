@@ -1,8 +1,10 @@
 //! Small pieces shared by pages.
 
+pub mod form;
 mod header;
 mod hydration_marker;
 mod language_switcher;
+pub mod session;
 
 pub use header::SiteHeader;
 pub use hydration_marker::HydrationMarker;

@@ -1,6 +1,10 @@
 //! Pure rules of the product: no I/O, no framework types beyond serde.
 //! Everything here compiles for both the server and the browser.
 
+pub mod account;
+pub mod application;
+pub mod fields;
 pub mod locale;
 
+pub use account::{AccountView, ApplicationStatus, Mode, Role};
 pub use locale::Locale;

@@ -1,9 +1,13 @@
 //! One module per screen.
 
+pub mod auth;
+pub mod dashboard;
 mod home;
 mod not_found;
-mod signin;
+pub mod review;
 
+pub use auth::{SignInPage, SignUpPage};
+pub use dashboard::{ApplicationPage, DashboardLayout, OverviewPage, SettingsPage};
 pub use home::HomePage;
 pub use not_found::NotFound;
-pub use signin::SignInPage;
+pub use review::ReviewPage;

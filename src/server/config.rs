@@ -18,6 +18,9 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Operator tasks: reviewers and live-mode applications.
+    #[command(subcommand)]
+    Admin(super::admin::AdminCommand),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -32,6 +35,9 @@ pub struct ConfigArgs {
     /// and QR codes [default: http://BIND]
     #[arg(long, env = "PAYLINKS_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Take the client address from X-Forwarded-For (only behind your own proxy)
+    #[arg(long, env = "PAYLINKS_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
 }
 
 /// Settled configuration: every value checked and every default applied.
@@ -41,6 +47,7 @@ pub struct Config {
     pub database_url: String,
     /// Without a trailing slash, e.g. `https://pay.example.com`.
     pub public_url: String,
+    pub trust_proxy: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -56,7 +63,7 @@ impl ConfigArgs {
             Some(url) => parse_public_url(&url)?,
             None => format!("http://{bind}"),
         };
-        Ok(Config { bind, database_url: self.database_url, public_url })
+        Ok(Config { bind, database_url: self.database_url, public_url, trust_proxy: self.trust_proxy })
     }
 }
 

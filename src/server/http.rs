@@ -1,7 +1,8 @@
 //! The axum application: Leptos pages and `#[server]` functions, static files,
 //! health check, and the process lifecycle.
 
-use super::{config::Config, db::Db, AppState};
+use super::{config::Config, csrf, db::Db, AppState};
+use crate::error::AppError;
 use crate::app::{shell, App};
 use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Router};
 use leptos::config::LeptosOptions;
@@ -16,6 +17,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(server_fn_error_status))
+        .layer(axum::middleware::from_fn(csrf::same_origin_only))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -30,6 +33,26 @@ async fn healthz(State(db): State<Db>) -> impl IntoResponse {
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
         }
     }
+}
+
+/// `#[server]` functions answer every error with 500; give the client the
+/// status that fits the error instead (422 invalid field, 401, 404, 429, …).
+async fn server_fn_error_status(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let response = next.run(request).await;
+    if !response.headers().contains_key("serverfnerror") || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "error").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let AppError::RateLimited { retry_after_secs } = error {
+            parts.headers.insert(http::header::RETRY_AFTER, retry_after_secs.into());
+        }
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Connects storage and builds the application state.
@@ -59,7 +82,8 @@ pub async fn serve_on(
         backend = ?db.backend(),
         "Paylinks is listening"
     );
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -1,9 +1,14 @@
 //! Everything that only runs on the server: configuration, storage, HTTP.
 
+pub mod accounts;
+pub mod admin;
+pub mod auth;
 pub mod config;
+pub mod csrf;
 pub mod db;
 pub mod http;
 pub mod locale;
+pub mod request;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;

@@ -69,7 +69,7 @@ pub async fn start_server(database_url: &str) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let options = leptos_options().unwrap();
-    let config = ConfigArgs { bind: Some(addr), database_url: database_url.to_owned(), public_url: None }
+    let config = ConfigArgs { bind: Some(addr), database_url: database_url.to_owned(), public_url: None, trust_proxy: false }
         .settle(&options)
         .unwrap();
     let state = http::build_state(config, options).await.unwrap();
@@ -104,10 +104,21 @@ impl TestServer {
         self.request("GET", path, headers, "").await
     }
 
+    /// A same-origin form post, as the site's own pages send it.
     pub async fn post_form(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
-        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        let origin = self.origin();
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded"), ("Origin", origin.as_str())];
         all.extend_from_slice(headers);
         self.request("POST", path, &all, body).await
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A browser with its own cookie jar.
+    pub fn browser(&self) -> Browser<'_> {
+        Browser { server: self, cookies: BTreeMap::new() }
     }
 
     /// One HTTP/1.1 request on a new connection.
@@ -165,4 +176,64 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&data[..size]);
         data = &data[size + 2..];
     }
+}
+
+/// Keeps cookies between requests, like a browser does for one site.
+pub struct Browser<'a> {
+    pub server: &'a TestServer,
+    pub cookies: BTreeMap<String, String>,
+}
+
+impl Browser<'_> {
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep_cookies(&mut self, response: &Response) {
+        for line in response.header("set-cookie").unwrap_or_default().lines() {
+            let pair = line.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                let expired = line.contains("Max-Age=0");
+                if value.is_empty() || expired {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        let cookie = self.cookie_header();
+        let response = self.server.get(path, &[("Cookie", &cookie), ("Accept", "text/html")]).await;
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// Calls a `#[server]` function the way the hydrated app does.
+    pub async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        let body = encode_form(form);
+        let cookie = self.cookie_header();
+        let response = self.server.post_form(&format!("/api/{endpoint}"), &[("Cookie", &cookie)], &body).await;
+        self.keep_cookies(&response);
+        response
+    }
+
+    pub fn session(&self) -> Option<&String> {
+        self.cookies.get("pl_session")
+    }
+}
+
+pub fn encode_form(pairs: &[(&str, &str)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

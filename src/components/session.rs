@@ -1,0 +1,41 @@
+use crate::domain::AccountView;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// The signed-in account, or `None`.
+#[server(endpoint = "current_account")]
+pub async fn current_account() -> Result<Option<AccountView>, AppError> {
+    let request = crate::server::request::Request::current()?;
+    Ok(request.account().await?.map(|a| a.view()))
+}
+
+/// Who is signed in, shared by the whole app; `refresh` after anything that
+/// changes it (sign-in, sign-out, mode switch, application submitted).
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub account: Resource<Result<Option<AccountView>, AppError>>,
+    version: RwSignal<u64>,
+}
+
+impl Session {
+    pub fn refresh(&self) {
+        self.version.update(|v| *v += 1);
+    }
+
+    /// The account if known and signed in (reactive).
+    pub fn get(&self) -> Option<AccountView> {
+        self.account.get().and_then(Result::ok).flatten()
+    }
+}
+
+pub fn provide_session() -> Session {
+    let version = RwSignal::new(0_u64);
+    let account = Resource::new(move || version.get(), |_| current_account());
+    let session = Session { account, version };
+    provide_context(session);
+    session
+}
+
+pub fn use_session() -> Session {
+    expect_context::<Session>()
+}

@@ -1,0 +1,186 @@
+//! The live-mode application: who the merchant is, and the disclosure Japan's
+//! Specified Commercial Transactions Act (特定商取引法) requires of online sellers.
+
+use super::fields::{self, FieldError};
+use super::ApplicationStatus;
+use serde::{Deserialize, Serialize};
+
+/// The form as typed; every field is text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApplicationForm {
+    pub legal_name: String,
+    pub representative: String,
+    pub address: String,
+    pub phone: String,
+    pub website: String,
+    pub products: String,
+    pub scta_seller: String,
+    pub scta_address: String,
+    pub scta_phone: String,
+    pub scta_pricing: String,
+    pub scta_fees: String,
+    pub scta_payment: String,
+    pub scta_delivery: String,
+    pub scta_returns: String,
+}
+
+/// Field name, maximum length, multi-line.
+pub const FIELDS: [(&str, usize, bool); 14] = [
+    ("legal_name", 200, false),
+    ("representative", 100, false),
+    ("address", 300, false),
+    ("phone", 30, false),
+    ("website", 300, false),
+    ("products", 2000, true),
+    ("scta_seller", 200, false),
+    ("scta_address", 300, false),
+    ("scta_phone", 30, false),
+    ("scta_pricing", 2000, true),
+    ("scta_fees", 2000, true),
+    ("scta_payment", 2000, true),
+    ("scta_delivery", 2000, true),
+    ("scta_returns", 2000, true),
+];
+
+impl ApplicationForm {
+    pub fn get(&self, field: &str) -> &str {
+        match field {
+            "legal_name" => &self.legal_name,
+            "representative" => &self.representative,
+            "address" => &self.address,
+            "phone" => &self.phone,
+            "website" => &self.website,
+            "products" => &self.products,
+            "scta_seller" => &self.scta_seller,
+            "scta_address" => &self.scta_address,
+            "scta_phone" => &self.scta_phone,
+            "scta_pricing" => &self.scta_pricing,
+            "scta_fees" => &self.scta_fees,
+            "scta_payment" => &self.scta_payment,
+            "scta_delivery" => &self.scta_delivery,
+            "scta_returns" => &self.scta_returns,
+            _ => "",
+        }
+    }
+
+    fn get_mut(&mut self, field: &str) -> Option<&mut String> {
+        Some(match field {
+            "legal_name" => &mut self.legal_name,
+            "representative" => &mut self.representative,
+            "address" => &mut self.address,
+            "phone" => &mut self.phone,
+            "website" => &mut self.website,
+            "products" => &mut self.products,
+            "scta_seller" => &mut self.scta_seller,
+            "scta_address" => &mut self.scta_address,
+            "scta_phone" => &mut self.scta_phone,
+            "scta_pricing" => &mut self.scta_pricing,
+            "scta_fees" => &mut self.scta_fees,
+            "scta_payment" => &mut self.scta_payment,
+            "scta_delivery" => &mut self.scta_delivery,
+            "scta_returns" => &mut self.scta_returns,
+            _ => return None,
+        })
+    }
+
+    /// A draft may be incomplete but not malformed: lengths and characters are
+    /// checked, values trimmed. Returns the cleaned form.
+    pub fn clean_draft(&self) -> Result<ApplicationForm, (&'static str, FieldError)> {
+        let mut clean = ApplicationForm::default();
+        for (field, max, multiline) in FIELDS {
+            let value = fields::optional_text(self.get(field), max, multiline).map_err(|e| (field, e))?;
+            *clean.get_mut(field).expect("known field") = value.unwrap_or_default();
+        }
+        Ok(clean)
+    }
+
+    /// A submission must be complete, with a plausible phone number and website.
+    pub fn clean_submission(&self) -> Result<ApplicationForm, (&'static str, FieldError)> {
+        let clean = self.clean_draft()?;
+        for (field, _, _) in FIELDS {
+            if clean.get(field).is_empty() {
+                return Err((field, FieldError::Required));
+            }
+        }
+        for field in ["phone", "scta_phone"] {
+            if !is_phone(clean.get(field)) {
+                return Err((field, FieldError::InvalidPhone));
+            }
+        }
+        if !is_web_url(&clean.website) {
+            return Err(("website", FieldError::InvalidUrl));
+        }
+        Ok(clean)
+    }
+}
+
+fn is_phone(value: &str) -> bool {
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    (6..=15).contains(&digits) && value.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c))
+}
+
+fn is_web_url(value: &str) -> bool {
+    let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or_default();
+        host.contains('.') && !host.contains(char::is_whitespace)
+    })
+}
+
+/// The application as the merchant (or a reviewer) sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationView {
+    pub status: ApplicationStatus,
+    pub form: ApplicationForm,
+    pub reviewer_reason: Option<String>,
+    pub submitted_at: Option<i64>,
+}
+
+/// One entry of the reviewers' queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    pub account_id: i64,
+    pub business_name: String,
+    pub email: String,
+    pub application: ApplicationView,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete() -> ApplicationForm {
+        let mut form = ApplicationForm::default();
+        for (field, _, _) in FIELDS {
+            *form.get_mut(field).unwrap() = "x".into();
+        }
+        form.phone = "03-1234-5678".into();
+        form.scta_phone = "+81 3 1234 5678".into();
+        form.website = "https://shop.example.jp".into();
+        form
+    }
+
+    #[test]
+    fn drafts_may_be_incomplete() {
+        let form = ApplicationForm { legal_name: "  株式会社テスト ".into(), ..Default::default() };
+        assert_eq!(form.clean_draft().unwrap().legal_name, "株式会社テスト");
+    }
+
+    #[test]
+    fn drafts_may_not_be_oversized() {
+        let form = ApplicationForm { phone: "1".repeat(31), ..Default::default() };
+        assert_eq!(form.clean_draft(), Err(("phone", FieldError::TooLong { max: 30 })));
+    }
+
+    #[test]
+    fn submissions_must_be_complete_and_plausible() {
+        assert!(complete().clean_submission().is_ok());
+        let missing = ApplicationForm { scta_returns: " ".into(), ..complete() };
+        assert_eq!(missing.clean_submission(), Err(("scta_returns", FieldError::Required)));
+        let phone = ApplicationForm { phone: "call me".into(), ..complete() };
+        assert_eq!(phone.clean_submission(), Err(("phone", FieldError::InvalidPhone)));
+        let site = ApplicationForm { website: "javascript:alert(1)".into(), ..complete() };
+        assert_eq!(site.clean_submission(), Err(("website", FieldError::InvalidUrl)));
+    }
+}

@@ -1,0 +1,180 @@
+//! Account settings, the live-mode application and its review.
+
+use super::auth::{self, Account};
+use super::db::{now_ms, Db};
+use crate::domain::application::{ApplicationForm, ApplicationView, ReviewItem, FIELDS};
+use crate::domain::fields::{self, FieldError, NewPassword};
+use crate::domain::{ApplicationStatus, Locale, Mode, Role};
+use crate::error::{AppError, AppResult};
+use sqlx::Row;
+
+pub const REASON_MAX: usize = 2000;
+
+pub async fn set_mode(db: &Db, account: &Account, mode: Mode) -> AppResult<()> {
+    account.require_merchant()?;
+    if mode == Mode::Live && account.application != ApplicationStatus::Approved {
+        return Err(AppError::LiveNotApproved);
+    }
+    sqlx::query("UPDATE accounts SET mode = $1 WHERE id = $2").bind(mode.as_str()).bind(account.id).execute(db.pool()).await?;
+    Ok(())
+}
+
+pub async fn set_locale(db: &Db, account_id: i64, locale: Locale) -> AppResult<()> {
+    sqlx::query("UPDATE accounts SET locale = $1 WHERE id = $2").bind(locale.code()).bind(account_id).execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Checks the current password, then stores the new one.
+pub async fn change_password(db: &Db, account: &Account, current: &str, new: &str, confirm: &str) -> AppResult<()> {
+    let new = NewPassword::parse(new).map_err(|e| AppError::invalid("new_password", e))?;
+    if new.expose() != confirm {
+        return Err(AppError::invalid("confirm_password", FieldError::Mismatch));
+    }
+    let stored = auth::credentials_by_email(db, &account.email).await?.map(|(_, hash)| hash);
+    if !auth::verify_password(stored, current).await {
+        return Err(AppError::invalid("current_password", FieldError::WrongPassword));
+    }
+    let hash = auth::hash_password(&new).await?;
+    sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2").bind(hash).bind(account.id).execute(db.pool()).await?;
+    Ok(())
+}
+
+pub async fn set_password_by_email(db: &Db, email: &str, password: &NewPassword) -> AppResult<bool> {
+    let hash = auth::hash_password(password).await?;
+    let result = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE email = $2").bind(hash).bind(email).execute(db.pool()).await?;
+    Ok(result.rows_affected() == 1)
+}
+
+const APPLICATION_COLUMNS: &str = "status, legal_name, representative, address, phone, website, products, \
+     scta_seller, scta_address, scta_phone, scta_pricing, scta_fees, scta_payment, scta_delivery, scta_returns, \
+     reviewer_reason, submitted_at";
+
+fn application_from_row(row: &sqlx::any::AnyRow) -> AppResult<ApplicationView> {
+    let mut form = ApplicationForm::default();
+    macro_rules! fill {
+        ($($f:ident),*) => { $( form.$f = row.try_get(stringify!($f))?; )* };
+    }
+    fill!(legal_name, representative, address, phone, website, products, scta_seller, scta_address, scta_phone,
+          scta_pricing, scta_fees, scta_payment, scta_delivery, scta_returns);
+    Ok(ApplicationView {
+        status: row
+            .try_get::<String, _>("status")?
+            .parse()
+            .map_err(|_| AppError::from(anyhow::anyhow!("corrupt application status")))?,
+        form,
+        reviewer_reason: row.try_get("reviewer_reason")?,
+        submitted_at: row.try_get("submitted_at")?,
+    })
+}
+
+pub async fn application(db: &Db, account_id: i64) -> AppResult<ApplicationView> {
+    let row = sqlx::query(&format!("SELECT {APPLICATION_COLUMNS} FROM live_applications WHERE account_id = $1"))
+        .bind(account_id)
+        .fetch_optional(db.pool())
+        .await?;
+    match row {
+        Some(row) => application_from_row(&row),
+        None => Ok(ApplicationView {
+            status: ApplicationStatus::None,
+            form: ApplicationForm::default(),
+            reviewer_reason: None,
+            submitted_at: None,
+        }),
+    }
+}
+
+/// Saves the merchant's application as a draft, or submits it for review.
+/// Refused while under review or once approved.
+pub async fn save_application(db: &Db, account: &Account, form: &ApplicationForm, submit: bool) -> AppResult<ApplicationView> {
+    account.require_merchant()?;
+    let clean = if submit { form.clean_submission() } else { form.clean_draft() }
+        .map_err(|(field, e)| AppError::invalid(field, e))?;
+    let now = now_ms();
+    let status = if submit { ApplicationStatus::Submitted } else { ApplicationStatus::Draft };
+    let columns: Vec<&str> = FIELDS.iter().map(|(f, _, _)| *f).collect();
+    let placeholders: Vec<String> = (0..columns.len()).map(|i| format!("${}", i + 5)).collect();
+    let updates: Vec<String> = columns.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    // The WHERE on the upsert makes "not while under review / approved" atomic.
+    let sql = format!(
+        "INSERT INTO live_applications (account_id, status, submitted_at, updated_at, {cols}) \
+         VALUES ($1, $2, $3, $4, {vals}) \
+         ON CONFLICT (account_id) DO UPDATE SET status = excluded.status, \
+           submitted_at = COALESCE(excluded.submitted_at, live_applications.submitted_at), \
+           updated_at = excluded.updated_at, {updates} \
+         WHERE live_applications.status IN ('draft', 'rejected')",
+        cols = columns.join(", "),
+        vals = placeholders.join(", "),
+        updates = updates.join(", "),
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(account.id)
+        .bind(status.as_str())
+        .bind(if submit { Some(now) } else { None })
+        .bind(now);
+    for column in &columns {
+        query = query.bind(clean.get(column).to_owned());
+    }
+    let result = query.execute(db.pool()).await?;
+    if result.rows_affected() == 0 {
+        return Err(AppError::Conflict("application is under review or approved".into()));
+    }
+    application(db, account.id).await
+}
+
+/// Submitted applications, oldest first.
+pub async fn review_queue(db: &Db, reviewer: &Account) -> AppResult<Vec<ReviewItem>> {
+    reviewer.require_reviewer()?;
+    let rows = sqlx::query(&format!(
+        "SELECT a.id AS account_id, a.business_name, a.email, {APPLICATION_COLUMNS} \
+         FROM live_applications l JOIN accounts a ON a.id = l.account_id \
+         WHERE l.status = 'submitted' ORDER BY l.submitted_at, a.id LIMIT 200"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ReviewItem {
+                account_id: row.try_get("account_id")?,
+                business_name: row.try_get("business_name")?,
+                email: row.try_get("email")?,
+                application: application_from_row(row)?,
+            })
+        })
+        .collect()
+}
+
+/// Approves or rejects a submitted application. A rejection needs a reason.
+pub async fn review(db: &Db, reviewer_id: Option<i64>, account_id: i64, approve: bool, reason: &str) -> AppResult<()> {
+    let reason = fields::optional_text(reason, REASON_MAX, true).map_err(|e| AppError::invalid("reason", e))?;
+    if !approve && reason.is_none() {
+        return Err(AppError::invalid("reason", FieldError::Required));
+    }
+    let status = if approve { ApplicationStatus::Approved } else { ApplicationStatus::Rejected };
+    let result = sqlx::query(
+        "UPDATE live_applications SET status = $1, reviewer_reason = $2, reviewed_at = $3, reviewed_by = $4, updated_at = $3 \
+         WHERE account_id = $5 AND status = 'submitted'",
+    )
+    .bind(status.as_str())
+    .bind(reason)
+    .bind(now_ms())
+    .bind(reviewer_id)
+    .bind(account_id)
+    .execute(db.pool())
+    .await?;
+    if result.rows_affected() == 0 {
+        // Unknown account, or not awaiting review: either way nothing to decide.
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn account_id_by_email(db: &Db, email: &str) -> AppResult<Option<(i64, Role)>> {
+    let row = sqlx::query("SELECT id, role FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?;
+    match row {
+        Some(row) => {
+            let role: String = row.try_get(1)?;
+            Ok(Some((row.try_get(0)?, role.parse().map_err(|_| AppError::Internal)?)))
+        }
+        None => Ok(None),
+    }
+}

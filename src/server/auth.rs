@@ -1,0 +1,299 @@
+//! Passwords, sessions and sign-in rate limits.
+//!
+//! Sessions are server-side rows keyed by the SHA-256 of a random 256-bit token;
+//! the browser holds only the token, in an `HttpOnly` cookie. A stolen database
+//! therefore holds no usable session.
+
+use super::db::{now_ms, Db};
+use crate::domain::{fields::NewPassword, AccountView, ApplicationStatus, Locale, Mode, Role};
+use crate::error::{AppError, AppResult};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use http::header::{HeaderMap, HeaderValue, COOKIE};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+pub const SESSION_COOKIE: &str = "pl_session";
+const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
+
+/// Sign-in failures allowed within the window, per email and per client address.
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+pub const MAX_FAILURES_PER_IP: i64 = 20;
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// Argon2id with a fresh random salt, in PHC string form.
+pub async fn hash_password(password: &NewPassword) -> AppResult<String> {
+    let password = password.expose().to_owned();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!(e))?
+    .map_err(AppError::from)
+}
+
+/// Compares in constant time. With no stored hash (unknown email) it still does
+/// the work of one verification, so timing does not reveal which emails exist.
+pub async fn verify_password(stored_hash: Option<String>, candidate: &str) -> bool {
+    let candidate = candidate.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let verify = |hash: &str| {
+            PasswordHash::new(hash)
+                .is_ok_and(|parsed| Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok())
+        };
+        match stored_hash {
+            Some(hash) => verify(&hash),
+            None => {
+                let _ = verify(DUMMY_HASH.get_or_init(dummy_hash));
+                false
+            }
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn dummy_hash() -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(b"no account has this password", &salt).expect("argon2 works").to_string()
+}
+
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::getrandom(&mut bytes).expect("the OS provides randomness");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Starts a new session (a new id every sign-in: no session fixation).
+pub async fn create_session(db: &Db, account_id: i64) -> AppResult<String> {
+    let token = random_token();
+    let now = now_ms();
+    sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash(&token))
+        .bind(account_id)
+        .bind(now)
+        .bind(now + SESSION_TTL_MS)
+        .execute(db.pool())
+        .await?;
+    Ok(token)
+}
+
+pub async fn delete_session(db: &Db, token: &str) -> AppResult<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Ends every session of an account but `keep` (after a password change).
+pub async fn delete_other_sessions(db: &Db, account_id: i64, keep: &str) -> AppResult<()> {
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+        .bind(account_id)
+        .bind(token_hash(keep))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("pl_session="))
+        .filter(|t| !t.is_empty() && t.len() <= 64)
+        .map(str::to_owned)
+}
+
+pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        SESSION_TTL_MS / 1000
+    ))
+    .expect("token is URL-safe base64")
+}
+
+pub fn clear_session_cookie(secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"))
+        .expect("static cookie")
+}
+
+/// An account row, with what the dashboard needs.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub business_name: String,
+    pub role: Role,
+    pub mode: Mode,
+    pub locale: Locale,
+    pub application: ApplicationStatus,
+}
+
+impl Account {
+    pub fn view(&self) -> AccountView {
+        AccountView {
+            email: self.email.clone(),
+            business_name: self.business_name.clone(),
+            role: self.role,
+            mode: self.mode,
+            locale: self.locale,
+            application: self.application,
+        }
+    }
+
+    pub fn require_reviewer(&self) -> AppResult<()> {
+        if self.role == Role::Reviewer {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn require_merchant(&self) -> AppResult<()> {
+        if self.role == Role::Merchant {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "a.id, a.email, a.business_name, a.role, a.mode, a.locale, \
+     COALESCE(l.status, 'none') AS application";
+
+fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
+    let parse_err = || AppError::from(anyhow::anyhow!("corrupt account row"));
+    Ok(Account {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        business_name: row.try_get("business_name")?,
+        role: row.try_get::<String, _>("role")?.parse().map_err(|_| parse_err())?,
+        mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| parse_err())?,
+        locale: row.try_get::<String, _>("locale")?.parse().map_err(|_| parse_err())?,
+        application: row.try_get::<String, _>("application")?.parse().map_err(|_| parse_err())?,
+    })
+}
+
+pub async fn account_by_session(db: &Db, token: &str) -> AppResult<Option<Account>> {
+    let row = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id \
+         LEFT JOIN live_applications l ON l.account_id = a.id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2"
+    ))
+    .bind(token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(account_from_row).transpose()
+}
+
+pub async fn account_by_id(db: &Db, id: i64) -> AppResult<Option<Account>> {
+    let row = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts a LEFT JOIN live_applications l ON l.account_id = a.id WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(account_from_row).transpose()
+}
+
+/// Id and password hash for a sign-in attempt.
+pub async fn credentials_by_email(db: &Db, email: &str) -> AppResult<Option<(i64, String)>> {
+    let row = sqlx::query("SELECT id, password_hash FROM accounts WHERE email = $1")
+        .bind(email)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match row {
+        Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
+        None => None,
+    })
+}
+
+/// Creates an account; `Err(EmailTaken)` if the email is in use (also under a race:
+/// the unique index decides).
+pub async fn create_account(
+    db: &Db,
+    email: &str,
+    business_name: &str,
+    password_hash: &str,
+    role: Role,
+    locale: Locale,
+) -> AppResult<i64> {
+    let result = sqlx::query(
+        "INSERT INTO accounts (email, business_name, password_hash, role, locale, mode, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'test', $6) RETURNING id",
+    )
+    .bind(email)
+    .bind(business_name)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(locale.code())
+    .bind(now_ms())
+    .fetch_one(db.pool())
+    .await;
+    match result {
+        Ok(row) => Ok(row.try_get(0)?),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AppError::EmailTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Refuses when this email or this client address failed too often lately.
+pub async fn check_rate_limit(db: &Db, email: &str, ip: &str) -> AppResult<()> {
+    let since = now_ms() - FAILURE_WINDOW_MS;
+    let rows = sqlx::query(
+        "SELECT key, COUNT(*) AS n, MIN(at) AS oldest FROM signin_failures \
+         WHERE key IN ($1, $2) AND at > $3 GROUP BY key",
+    )
+    .bind(format!("email:{email}"))
+    .bind(format!("ip:{ip}"))
+    .bind(since)
+    .fetch_all(db.pool())
+    .await?;
+    for row in rows {
+        let key: String = row.try_get("key")?;
+        let count: i64 = row.try_get("n")?;
+        let oldest: i64 = row.try_get("oldest")?;
+        let limit = if key.starts_with("email:") { MAX_FAILURES_PER_ACCOUNT } else { MAX_FAILURES_PER_IP };
+        if count >= limit {
+            let retry_after_ms = (oldest + FAILURE_WINDOW_MS - now_ms()).max(1000);
+            return Err(AppError::RateLimited { retry_after_secs: (retry_after_ms / 1000) as u32 });
+        }
+    }
+    Ok(())
+}
+
+pub async fn record_failure(db: &Db, email: &str, ip: &str) -> AppResult<()> {
+    let now = now_ms();
+    let mut tx = db.pool().begin().await?;
+    for key in [format!("email:{email}"), format!("ip:{ip}")] {
+        sqlx::query("INSERT INTO signin_failures (key, at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    // Keep the table small: nothing older than the window matters.
+    sqlx::query("DELETE FROM signin_failures WHERE at <= $1").bind(now - FAILURE_WINDOW_MS).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn clear_failures(db: &Db, email: &str) -> AppResult<()> {
+    sqlx::query("DELETE FROM signin_failures WHERE key = $1").bind(format!("email:{email}")).execute(db.pool()).await?;
+    Ok(())
+}
