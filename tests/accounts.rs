@@ -4,6 +4,7 @@ mod common;
 
 use common::{start_server, test_databases, Browser, Response, TestServer};
 use paylinks::domain::application::FIELDS;
+use paylinks::domain::Locale;
 use paylinks::server::admin::{run as admin, AdminCommand};
 use serde_json::Value;
 use sqlx::Row;
@@ -28,7 +29,12 @@ async fn sign_up<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
 async fn reviewer(server: &TestServer) -> Browser<'_> {
     admin(
         &server.state.db,
-        AdminCommand::CreateReviewer { email: "review@paylinks.test".into(), name: "Review".into(), password: Some(PASSWORD.into()) },
+        AdminCommand::CreateReviewer {
+            email: "review@paylinks.test".into(),
+            name: "Review".into(),
+            password: Some(PASSWORD.into()),
+            locale: Locale::En,
+        },
     )
     .await
     .unwrap();

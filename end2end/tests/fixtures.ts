@@ -8,7 +8,9 @@ export const test = base.extend<{ pageErrors: string[] }>({
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
       page.on("console", (m) => {
-        if (m.type() === "error") errors.push(`console.error: ${m.text()}`);
+        // A refused request (4xx) is an expected answer the page shows to the user.
+        const expected = /^Failed to load resource: the server responded with a status of 4\d\d/;
+        if (m.type() === "error" && !expected.test(m.text())) errors.push(`console.error: ${m.text()}`);
       });
       await use(errors);
       expect(errors, "errors in the page").toEqual([]);

@@ -1,6 +1,5 @@
 //! Sign up, sign in, sign out.
 use crate::components::form::{action_error, FieldMessage, FormMessage};
-use crate::components::session::use_session;
 use crate::domain::AccountView;
 use crate::error::AppError;
 use crate::i18n::use_i18n;
@@ -97,7 +96,7 @@ pub async fn sign_in(email: String, password: String) -> Result<AccountView, App
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     server::sign_out().await?;
-    leptos_axum::redirect("/signin");
+    crate::server::request::Request::current()?.redirect_plain_form("/signin");
     Ok(())
 }
 
@@ -105,8 +104,14 @@ pub async fn sign_out() -> Result<(), AppError> {
 async fn signed_in_view(id: i64) -> Result<AccountView, AppError> {
     let request = crate::server::request::Request::current()?;
     let account = crate::server::auth::account_by_id(request.db(), id).await?.ok_or(AppError::Internal)?;
-    leptos_axum::redirect(account_home(&account.view()));
+    request.redirect_plain_form(account_home(&account.view()));
     Ok(account.view())
+}
+
+/// After signing in or out, load the next page afresh: every piece of state
+/// (and every cached resource) then belongs to the new session.
+fn go_to(path: &str) {
+    let _ = window().location().set_href(path);
 }
 
 /// Where an account lands after signing in.
@@ -120,12 +125,11 @@ pub fn account_home(account: &AccountView) -> &'static str {
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let i18n = use_i18n();
-    let session = use_session();
     let action = ServerAction::<SignIn>::new();
     let error = action_error(action);
     Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            session.refresh();
+        if let Some(Ok(account)) = action.value().get() {
+            go_to(account_home(&account));
         }
     });
     view! {
@@ -153,12 +157,11 @@ pub fn SignInPage() -> impl IntoView {
 #[component]
 pub fn SignUpPage() -> impl IntoView {
     let i18n = use_i18n();
-    let session = use_session();
     let action = ServerAction::<SignUp>::new();
     let error = action_error(action);
     Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            session.refresh();
+        if let Some(Ok(account)) = action.value().get() {
+            go_to(account_home(&account));
         }
     });
     view! {
@@ -193,11 +196,10 @@ pub fn SignUpPage() -> impl IntoView {
 #[component]
 pub fn SignOutButton() -> impl IntoView {
     let i18n = use_i18n();
-    let session = use_session();
     let action = ServerAction::<SignOut>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = action.value().get() {
-            session.refresh();
+            go_to("/signin");
         }
     });
     view! {

@@ -16,6 +16,9 @@ pub enum AdminCommand {
         name: String,
         #[arg(long, env = "PAYLINKS_REVIEWER_PASSWORD")]
         password: Option<String>,
+        /// Dashboard language: ja, en or ko
+        #[arg(long, default_value = "en")]
+        locale: Locale,
     },
     /// Approve a merchant's submitted live-mode application.
     Approve { email: String },
@@ -29,7 +32,7 @@ pub enum AdminCommand {
 
 pub async fn run(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
     match command {
-        AdminCommand::CreateReviewer { email, name, password } => {
+        AdminCommand::CreateReviewer { email, name, password, locale } => {
             let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
             let (password, generated) = match password {
                 Some(p) => (p, false),
@@ -37,7 +40,7 @@ pub async fn run(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             };
             let password = NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
             let hash = auth::hash_password(&password).await.map_err(app)?;
-            auth::create_account(db, email.as_str(), &name, &hash, Role::Reviewer, Locale::default())
+            auth::create_account(db, email.as_str(), &name, &hash, Role::Reviewer, locale)
                 .await
                 .map_err(app)?;
             println!("reviewer {} created", email.as_str());

@@ -38,7 +38,14 @@ async fn healthz(State(db): State<Db>) -> impl IntoResponse {
 /// `#[server]` functions answer every error with 500; give the client the
 /// status that fits the error instead (422 invalid field, 401, 404, 429, …).
 async fn server_fn_error_status(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    // A plain form post is redirected back to its page; server_fn leaves an
+    // empty query ("…/signin?") once it strips its error parameters.
+    if let Some(location) = response.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok()) {
+        if let Some(clean) = location.strip_suffix('?').and_then(|l| http::HeaderValue::from_str(l).ok()) {
+            response.headers_mut().insert(http::header::LOCATION, clean);
+        }
+    }
     if !response.headers().contains_key("serverfnerror") || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }

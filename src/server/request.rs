@@ -64,6 +64,20 @@ impl Request {
         self.state.config.public_url.starts_with("https://")
     }
 
+    /// Redirects a plain HTML form post (JavaScript off) with 303/302; the
+    /// hydrated app decides its own navigation from the returned value.
+    pub fn redirect_plain_form(&self, path: &str) {
+        let accepts_html = self
+            .parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if accepts_html {
+            leptos_axum::redirect(path);
+        }
+    }
+
     pub fn set_header(&self, name: http::HeaderName, value: http::HeaderValue) {
         expect_context::<leptos_axum::ResponseOptions>().append_header(name, value);
     }
