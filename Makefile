@@ -8,6 +8,7 @@ ENV := source scripts/env.sh
 
 help:
 	@echo "make run    build (release) and serve on http://127.0.0.1:3000 with SQLite in ./data"
+	@echo "make demo   the same, with a demo merchant and reviewer (credentials printed)"
 	@echo "make test   every test: Rust unit + integration (SQLite, and PostgreSQL if configured) and Playwright"
 	@echo "make wasm-size   size of the browser bundle (raw and gzip)"
 
@@ -19,6 +20,9 @@ build: setup
 
 run: build
 	@$(ENV) && exec "$$PAYLINKS_BIN" serve
+
+demo: build
+	@$(ENV) && "$$PAYLINKS_BIN" demo && exec "$$PAYLINKS_BIN" serve
 
 test: setup
 	@scripts/test

@@ -1,7 +1,7 @@
 use crate::components::{session::provide_session, HydrationMarker, SiteHeader};
 use crate::i18n::provide_i18n;
 use crate::pages::{
-    ApplicationPage, DashboardLayout, HomePage, NotFound, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
+    ApplicationPage, DashboardLayout, HomePage, LegalPage, NotFound, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Stylesheet, Title};
@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("settings") view=SettingsPage/>
                     </ParentRoute>
                     <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/legal/:public_id") view=LegalPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,6 +1,6 @@
 use clap::Parser;
 use paylinks::server::{
-    admin,
+    admin, demo,
     config::{leptos_options, Cli, Command},
     http,
 };
@@ -22,6 +22,12 @@ async fn main() -> anyhow::Result<()> {
             state.db.close().await;
             println!("database is up to date");
             Ok(())
+        }
+        Command::Demo => {
+            let state = http::build_state(config, leptos_options).await?;
+            let result = demo::seed(&state.db).await;
+            state.db.close().await;
+            result
         }
         Command::Admin(command) => {
             let state = http::build_state(config, leptos_options).await?;

@@ -400,3 +400,44 @@ async fn admin_cli_approves_and_rejects() {
     assert_eq!(merchant.call("set_mode", &[("mode", "live")]).await.status, 200);
     assert!(admin(state, AdminCommand::Approve { email: "nobody@example.com".into() }).await.is_err());
 }
+
+#[tokio::test]
+async fn the_approved_disclosure_becomes_a_public_page() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut merchant = sign_up(&server, "owner@example.com").await;
+        let public_id = json(&merchant.call("current_account", &[]).await)["public_id"].as_str().unwrap().to_owned();
+        assert!(public_id.len() >= 22, "public handles must be unguessable");
+        let page = |path: String| {
+            let server = &server;
+            async move { server.get(&path, &[("Accept", "text/html"), ("Accept-Language", "ja")]).await }
+        };
+        assert_eq!(page(format!("/legal/{public_id}")).await.status, 404, "{}: not approved yet", db.label);
+        submit_application(&mut merchant, "submit").await;
+        admin(&server.state.db, AdminCommand::Approve { email: "owner@example.com".into() }).await.unwrap();
+        let res = page(format!("/legal/{public_id}")).await;
+        assert_eq!(res.status, 200, "{}", db.label);
+        assert!(res.body.contains("特定商取引法に基づく表記"));
+        assert!(res.body.contains("03-1234-5678"));
+        // Stored verbatim, rendered escaped.
+        assert!(res.body.contains("山田茶園 &lt;b&gt;details&lt;/b&gt;"), "{}", db.label);
+        assert!(!res.body.contains("<b>details</b>"));
+        assert_eq!(page("/legal/no-such-merchant".into()).await.status, 404);
+    }
+}
+
+#[tokio::test]
+async fn demo_seed_is_repeatable_and_ready_for_live_mode() {
+    use paylinks::server::demo;
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    demo::seed(&server.state.db).await.unwrap();
+    demo::seed(&server.state.db).await.unwrap();
+    assert_eq!(count(&server, "accounts").await, 2);
+    let mut browser = server.browser();
+    let res = browser.call("sign_in", &[("email", demo::MERCHANT_EMAIL), ("password", demo::PASSWORD)]).await;
+    assert_eq!(json(&res)["application"], "approved");
+    assert_eq!(browser.call("set_mode", &[("mode", "live")]).await.status, 200);
+    let res = server.browser().call("sign_in", &[("email", demo::REVIEWER_EMAIL), ("password", demo::PASSWORD)]).await;
+    assert_eq!(json(&res)["role"], "reviewer");
+}

@@ -32,8 +32,8 @@ async fn portable_queries_round_trip_on_every_backend() {
     for test_db in test_databases().await {
         let db = Db::connect(&test_db.url).await.unwrap();
         let id: i64 = sqlx::query(
-            "INSERT INTO accounts (email, business_name, password_hash, locale, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO accounts (email, public_id, business_name, password_hash, locale, created_at) \
+             VALUES ($1, 'pub1', $2, $3, $4, $5) RETURNING id",
         )
         .bind("shop@example.com")
         .bind("山田商店 🍵")
@@ -52,14 +52,14 @@ async fn portable_queries_round_trip_on_every_backend() {
         assert_eq!(row.get::<String, _>(0), "山田商店 🍵", "{}", test_db.label);
         // Constraints hold on both: unique email, closed set of locales.
         let duplicate = sqlx::query(
-            "INSERT INTO accounts (email, business_name, password_hash, locale, created_at) VALUES ($1, 'x', 'x', 'en', 0)",
+            "INSERT INTO accounts (email, public_id, business_name, password_hash, locale, created_at) VALUES ($1, 'pub2', 'x', 'x', 'en', 0)",
         )
         .bind("shop@example.com")
         .execute(db.pool())
         .await;
         assert!(duplicate.is_err(), "{}: duplicate email accepted", test_db.label);
         let bad_locale = sqlx::query(
-            "INSERT INTO accounts (email, business_name, password_hash, locale, created_at) VALUES ('b@example.com', 'x', 'x', 'fr', 0)",
+            "INSERT INTO accounts (email, public_id, business_name, password_hash, locale, created_at) VALUES ('b@example.com', 'pub3', 'x', 'x', 'fr', 0)",
         )
         .execute(db.pool())
         .await;

@@ -54,3 +54,5 @@ review-empty = No applications are waiting for review.
 review-reason = Reason (required to reject; shown to the merchant)
 review-approve = Approve
 review-reject = Reject
+legal-title = Legal notice (Specified Commercial Transactions Act)
+legal-public-page = Your public legal notice page

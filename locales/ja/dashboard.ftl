@@ -54,3 +54,5 @@ review-empty = 審査待ちの申請はありません。
 review-reason = 理由（却下時は必須。加盟店に表示されます）
 review-approve = 承認
 review-reject = 却下
+legal-title = 特定商取引法に基づく表記
+legal-public-page = 公開中の特定商取引法に基づく表記ページ

@@ -54,3 +54,5 @@ review-empty = 심사를 기다리는 신청이 없습니다.
 review-reason = 사유(반려 시 필수, 가맹점에 표시됩니다)
 review-approve = 승인
 review-reject = 반려
+legal-title = 특정상거래법에 따른 표기
+legal-public-page = 공개된 특정상거래법 표기 페이지

@@ -2,6 +2,8 @@
 CREATE TABLE accounts (
     id            BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email         TEXT    NOT NULL UNIQUE,
+    -- Random, URL-safe handle for public pages (the merchant's SCTA page).
+    public_id     TEXT    NOT NULL UNIQUE,
     business_name TEXT    NOT NULL,
     password_hash TEXT    NOT NULL,
     role          TEXT    NOT NULL DEFAULT 'merchant' CHECK (role IN ('merchant', 'reviewer')),

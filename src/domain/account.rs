@@ -110,6 +110,8 @@ impl FromStr for ApplicationStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountView {
     pub email: String,
+    /// Handle of the merchant's public pages, e.g. `/legal/{public_id}`.
+    pub public_id: String,
     pub business_name: String,
     pub role: Role,
     pub mode: Mode,

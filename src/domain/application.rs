@@ -64,6 +64,17 @@ impl ApplicationForm {
         }
     }
 
+    /// Sets a field by name; `false` for an unknown name.
+    pub fn set(&mut self, field: &str, value: &str) -> bool {
+        match self.get_mut(field) {
+            Some(slot) => {
+                *slot = value.to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
     fn get_mut(&mut self, field: &str) -> Option<&mut String> {
         Some(match field {
             "legal_name" => &mut self.legal_name,

@@ -170,6 +170,13 @@ pub fn OverviewPage() -> impl IntoView {
                         <span class=format!("badge status-{}", status.as_str())>{move || i18n.tr(status_message(status))}</span>
                     </p>
                     <A href="/dashboard/application">{move || i18n.tr("application-open")}</A>
+                    {(status == ApplicationStatus::Approved).then(|| view! {
+                        <p>
+                            <a href=format!("/legal/{}", account.public_id) target="_blank" rel="noopener">
+                                {move || i18n.tr("legal-public-page")}
+                            </a>
+                        </p>
+                    })}
                 </div>
             }
         })}

@@ -3,11 +3,13 @@
 pub mod auth;
 pub mod dashboard;
 mod home;
+pub mod legal;
 mod not_found;
 pub mod review;
 
 pub use auth::{SignInPage, SignUpPage};
 pub use dashboard::{ApplicationPage, DashboardLayout, OverviewPage, SettingsPage};
 pub use home::HomePage;
+pub use legal::LegalPage;
 pub use not_found::NotFound;
 pub use review::ReviewPage;

@@ -136,6 +136,7 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
 pub struct Account {
     pub id: i64,
     pub email: String,
+    pub public_id: String,
     pub business_name: String,
     pub role: Role,
     pub mode: Mode,
@@ -147,6 +148,7 @@ impl Account {
     pub fn view(&self) -> AccountView {
         AccountView {
             email: self.email.clone(),
+            public_id: self.public_id.clone(),
             business_name: self.business_name.clone(),
             role: self.role,
             mode: self.mode,
@@ -172,7 +174,7 @@ impl Account {
     }
 }
 
-const ACCOUNT_COLUMNS: &str = "a.id, a.email, a.business_name, a.role, a.mode, a.locale, \
+const ACCOUNT_COLUMNS: &str = "a.id, a.email, a.public_id, a.business_name, a.role, a.mode, a.locale, \
      COALESCE(l.status, 'none') AS application";
 
 fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
@@ -180,6 +182,7 @@ fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
     Ok(Account {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
+        public_id: row.try_get("public_id")?,
         business_name: row.try_get("business_name")?,
         role: row.try_get::<String, _>("role")?.parse().map_err(|_| parse_err())?,
         mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| parse_err())?,
@@ -234,10 +237,11 @@ pub async fn create_account(
     locale: Locale,
 ) -> AppResult<i64> {
     let result = sqlx::query(
-        "INSERT INTO accounts (email, business_name, password_hash, role, locale, mode, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 'test', $6) RETURNING id",
+        "INSERT INTO accounts (email, public_id, business_name, password_hash, role, locale, mode, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'test', $7) RETURNING id",
     )
     .bind(email)
+    .bind(random_token()[..22].to_owned())
     .bind(business_name)
     .bind(password_hash)
     .bind(role.as_str())

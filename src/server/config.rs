@@ -18,6 +18,8 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Seed a demo merchant and reviewer (prints their credentials), then exit.
+    Demo,
     /// Operator tasks: reviewers and live-mode applications.
     #[command(subcommand)]
     Admin(super::admin::AdminCommand),

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod csrf;
+pub mod demo;
 pub mod db;
 pub mod http;
 pub mod locale;

@@ -1,0 +1,88 @@
+//! A merchant's public 特定商取引法 (Specified Commercial Transactions Act)
+//! page: the disclosure from their approved live-mode application.
+use crate::error::AppError;
+use crate::i18n::use_i18n;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disclosure {
+    pub business_name: String,
+    /// (field name, value) in the order of the law's list.
+    pub items: Vec<(String, String)>,
+}
+
+const ITEMS: [&str; 8] = [
+    "scta_seller",
+    "scta_address",
+    "scta_phone",
+    "scta_pricing",
+    "scta_fees",
+    "scta_payment",
+    "scta_delivery",
+    "scta_returns",
+];
+
+#[server(endpoint = "scta_disclosure")]
+pub async fn scta_disclosure(public_id: String) -> Result<Disclosure, AppError> {
+    use sqlx::Row;
+    let request = crate::server::request::Request::current()?;
+    let row = sqlx::query(&format!(
+        "SELECT a.business_name, {} FROM accounts a JOIN live_applications l ON l.account_id = a.id \
+         WHERE a.public_id = $1 AND l.status = 'approved'",
+        ITEMS.join(", ")
+    ))
+    .bind(&public_id)
+    .fetch_optional(request.db().pool())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let items = ITEMS
+        .iter()
+        .map(|field| Ok((field.to_string(), row.try_get::<String, _>(*field)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Disclosure { business_name: row.try_get("business_name")?, items })
+}
+
+#[component]
+pub fn LegalPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let disclosure = Resource::new(
+        move || params.read().get("public_id").unwrap_or_default(),
+        scta_disclosure,
+    );
+    view! {
+        <Title text=move || i18n.tr("legal-title")/>
+        <Suspense fallback=|| ()>
+            {move || disclosure.get().map(|result| match result {
+                Ok(d) => view! { <DisclosureView d/> }.into_any(),
+                Err(_) => view! { <crate::pages::NotFound/> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DisclosureView(d: Disclosure) -> impl IntoView {
+    let i18n = use_i18n();
+    let rows = d
+        .items
+        .into_iter()
+        .map(|(field, value)| {
+            let label = format!("application-field-{}", field.replace('_', "-"));
+            view! {
+                <dt>{move || i18n.tr(&label)}</dt>
+                <dd class="pre">{value}</dd>
+            }
+        })
+        .collect_view();
+    view! {
+        <article class="card legal">
+            <h1>{move || i18n.tr("legal-title")}</h1>
+            <p class="lede">{d.business_name}</p>
+            <dl class="details">{rows}</dl>
+        </article>
+    }
+}

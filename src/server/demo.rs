@@ -1,0 +1,60 @@
+//! `paylinks demo`: a demo merchant (approved for live mode) and a reviewer,
+//! so a fresh install has something to sign in to. Safe to run again.
+
+use super::{accounts, auth, db::Db};
+use crate::domain::application::{ApplicationForm, FIELDS};
+use crate::domain::fields::NewPassword;
+use crate::domain::{Locale, Role};
+use crate::error::AppError;
+
+pub const MERCHANT_EMAIL: &str = "demo@paylinks.test";
+pub const REVIEWER_EMAIL: &str = "reviewer@paylinks.test";
+pub const PASSWORD: &str = "paylinks-demo-2026";
+
+pub async fn seed(db: &Db) -> anyhow::Result<()> {
+    let password = NewPassword::parse(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = auth::hash_password(&password).await.map_err(app)?;
+    let merchant = ensure_account(db, MERCHANT_EMAIL, "Paylinks Demo Tea Shop", &hash, Role::Merchant, Locale::Ja).await?;
+    ensure_account(db, REVIEWER_EMAIL, "Paylinks Review", &hash, Role::Reviewer, Locale::En).await?;
+
+    if let Some(account) = auth::account_by_id(db, merchant).await.map_err(app)? {
+        if account.application.editable() {
+            let mut form = ApplicationForm::default();
+            for (field, _, _) in FIELDS {
+                let value = match field {
+                    "legal_name" | "scta_seller" => "株式会社ペイリンクス茶舗",
+                    "representative" => "山田 花子",
+                    "address" | "scta_address" => "東京都千代田区丸の内1-1-1",
+                    "phone" | "scta_phone" => "03-1234-5678",
+                    "website" => "https://tea.paylinks.test",
+                    "products" => "日本茶と茶器",
+                    "scta_pricing" => "各商品ページに税込価格で表示",
+                    "scta_fees" => "送料：全国一律600円",
+                    "scta_payment" => "クレジットカード（注文時）、コンビニ払い（3日以内）",
+                    "scta_delivery" => "ご入金確認後3営業日以内に発送",
+                    _ => "未開封の商品に限り、到着後8日以内に返品を承ります",
+                };
+                form.set(field, value);
+            }
+            accounts::save_application(db, &account, &form, true).await.map_err(app)?;
+            accounts::review(db, None, merchant, true, "").await.map_err(app)?;
+        }
+    }
+    println!("demo merchant: {MERCHANT_EMAIL} / {PASSWORD}");
+    println!("demo reviewer: {REVIEWER_EMAIL} / {PASSWORD}");
+    Ok(())
+}
+
+async fn ensure_account(db: &Db, email: &str, name: &str, hash: &str, role: Role, locale: Locale) -> anyhow::Result<i64> {
+    match auth::create_account(db, email, name, hash, role, locale).await {
+        Ok(id) => Ok(id),
+        Err(AppError::EmailTaken) => {
+            accounts::account_id_by_email(db, email).await.map_err(app)?.map(|(id, _)| id).ok_or_else(|| anyhow::anyhow!("{email} vanished"))
+        }
+        Err(e) => Err(app(e)),
+    }
+}
+
+fn app(e: AppError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
