@@ -4,7 +4,11 @@
 pub mod account;
 pub mod application;
 pub mod fields;
+pub mod link;
 pub mod locale;
+pub mod money;
 
 pub use account::{AccountView, ApplicationStatus, Mode, Role};
+pub use link::{LinkSlug, ProductName};
 pub use locale::Locale;
+pub use money::{Currency, Money};
