@@ -42,6 +42,7 @@ impl AppError {
     /// HTTP status the server answers with.
     pub fn status(&self) -> u16 {
         match self {
+            AppError::Invalid { error: FieldError::NameTaken, .. } => 409,
             AppError::Invalid { .. } => 422,
             AppError::InvalidCredentials | AppError::NotSignedIn => 401,
             AppError::RateLimited { .. } => 429,

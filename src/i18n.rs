@@ -105,6 +105,11 @@ mod view {
             let args: Vec<(&str, FluentValue)> = match error {
                 AppError::Invalid { error: FieldError::TooLong { max }, .. } => vec![("max", (*max).into())],
                 AppError::Invalid { error: FieldError::TooShort { min }, .. } => vec![("min", (*min).into())],
+                AppError::Invalid { error: FieldError::AmountBelowMinimum { min }, .. } => vec![("min", min.clone().into())],
+                AppError::Invalid { error: FieldError::AmountAboveMaximum { max }, .. } => vec![("max", max.clone().into())],
+                AppError::Invalid { error: FieldError::LimitBelowCaptured { captured }, .. } => {
+                    vec![("captured", (*captured).into())]
+                }
                 AppError::RateLimited { retry_after_secs } => {
                     vec![("minutes", retry_after_secs.div_ceil(60).max(1).into())]
                 }

@@ -27,6 +27,26 @@ pub enum FieldError {
     InvalidUrl,
     #[error("wrong password")]
     WrongPassword,
+    #[error("not an amount")]
+    AmountMalformed,
+    #[error("too many decimals for the currency")]
+    AmountTooPrecise,
+    #[error("below the minimum {min}")]
+    AmountBelowMinimum { min: String },
+    #[error("above the maximum {max}")]
+    AmountAboveMaximum { max: String },
+    #[error("not a date and time")]
+    DateInvalid,
+    #[error("in the past")]
+    DateInPast,
+    #[error("not a whole number")]
+    NumberInvalid,
+    #[error("below the {captured} payments already captured")]
+    LimitBelowCaptured { captured: i64 },
+    #[error("a link with this name exists")]
+    NameTaken,
+    #[error("cannot be changed")]
+    Immutable,
 }
 
 impl FieldError {
@@ -43,6 +63,16 @@ impl FieldError {
             FieldError::InvalidPhone => "error-phone-invalid",
             FieldError::InvalidUrl => "error-url-invalid",
             FieldError::WrongPassword => "error-password-wrong",
+            FieldError::AmountMalformed => "error-amount-malformed",
+            FieldError::AmountTooPrecise => "error-amount-too-precise",
+            FieldError::AmountBelowMinimum { .. } => "error-amount-below-minimum",
+            FieldError::AmountAboveMaximum { .. } => "error-amount-above-maximum",
+            FieldError::DateInvalid => "error-date-invalid",
+            FieldError::DateInPast => "error-date-in-past",
+            FieldError::NumberInvalid => "error-number-invalid",
+            FieldError::LimitBelowCaptured { .. } => "error-limit-below-captured",
+            FieldError::NameTaken => "error-name-taken",
+            FieldError::Immutable => "error-immutable",
         }
     }
 }

@@ -97,3 +97,338 @@ mod tests {
         assert_eq!(LinkSlug::parse("aaaaaaaaaaaaaaaaaaaaa%"), None);
     }
 }
+
+pub use input::*;
+
+mod input {
+    use super::super::fields::{self, FieldError};
+    use super::super::money::{Currency, Money, MoneyError};
+    use super::super::{Locale, Mode};
+    use super::ProductName;
+    use serde::{Deserialize, Serialize};
+
+    pub const DESCRIPTION_MAX: usize = 5_000;
+    /// When the form gives no time zone (JavaScript off), times are Japan's.
+    pub const DEFAULT_TZ_OFFSET_MINUTES: i64 = 9 * 60;
+
+    /// Whether the merchant lets the link take payments.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum LinkStatus {
+        Active,
+        Inactive,
+    }
+
+    impl LinkStatus {
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                LinkStatus::Active => "active",
+                LinkStatus::Inactive => "inactive",
+            }
+        }
+
+        pub fn parse(s: &str) -> Option<LinkStatus> {
+            match s {
+                "active" => Some(LinkStatus::Active),
+                "inactive" => Some(LinkStatus::Inactive),
+                _ => None,
+            }
+        }
+    }
+
+    /// What the list and checkout show: the merchant's switch combined with
+    /// the advanced settings.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Availability {
+        Active,
+        Inactive,
+        Expired,
+        LimitReached,
+    }
+
+    impl Availability {
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                Availability::Active => "active",
+                Availability::Inactive => "inactive",
+                Availability::Expired => "expired",
+                Availability::LimitReached => "limit_reached",
+            }
+        }
+    }
+
+    pub fn availability(
+        status: LinkStatus,
+        expires_at: Option<i64>,
+        usage_limit: Option<i64>,
+        captured: i64,
+        now_ms: i64,
+    ) -> Availability {
+        if status == LinkStatus::Inactive {
+            Availability::Inactive
+        } else if expires_at.is_some_and(|t| t <= now_ms) {
+            Availability::Expired
+        } else if usage_limit.is_some_and(|limit| captured >= limit) {
+            Availability::LimitReached
+        } else {
+            Availability::Active
+        }
+    }
+
+    /// A link as the dashboard shows it.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct LinkView {
+        pub id: i64,
+        pub slug: String,
+        pub url: String,
+        pub mode: Mode,
+        pub name: String,
+        pub description: String,
+        pub amount: i64,
+        pub currency: Currency,
+        pub language: Locale,
+        pub status: LinkStatus,
+        pub availability: Availability,
+        pub usage_limit: Option<i64>,
+        pub expires_at: Option<i64>,
+        pub captured_count: i64,
+        pub created_at: i64,
+    }
+
+    /// One page of the links list; `next` continues after the last row.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct LinkPage {
+        pub links: Vec<LinkView>,
+        pub next: Option<String>,
+    }
+
+    /// The link form as typed (all text); missing fields are empty.
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct LinkInput {
+        pub name: String,
+        pub description: String,
+        pub amount: String,
+        pub currency: String,
+        pub language: String,
+        pub status: String,
+        pub usage_limit: String,
+        /// `YYYY-MM-DDTHH:MM` as an `<input type="datetime-local">` sends it.
+        pub expires_at: String,
+        /// Minutes east of UTC of the merchant's clock (set by the page).
+        pub tz_offset: String,
+    }
+
+    /// The editable fields, checked.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct LinkFields {
+        pub name: ProductName,
+        pub description: String,
+        pub language: Locale,
+        pub status: LinkStatus,
+        pub usage_limit: Option<i64>,
+        pub expires_at: Option<i64>,
+    }
+
+    pub type FieldResult<T> = Result<T, (&'static str, FieldError)>;
+
+    impl LinkInput {
+        pub fn money(&self) -> FieldResult<Money> {
+            let currency: Currency = self.currency.trim().parse().map_err(|_| ("currency", FieldError::NotAllowed))?;
+            Money::parse(&self.amount, currency).map_err(|e| {
+                let error = match e {
+                    MoneyError::Malformed | MoneyError::UnknownCurrency => FieldError::AmountMalformed,
+                    MoneyError::TooPrecise => FieldError::AmountTooPrecise,
+                    MoneyError::BelowMinimum => FieldError::AmountBelowMinimum {
+                        min: super::super::money::format_minor(currency.minimum(), currency, Locale::En),
+                    },
+                    MoneyError::AboveMaximum => FieldError::AmountAboveMaximum {
+                        max: super::super::money::format_minor(currency.maximum(), currency, Locale::En),
+                    },
+                };
+                ("amount", error)
+            })
+        }
+
+        /// Checks every editable field. `language` defaults to `fallback_language`
+        /// and `status` to active when left empty (the Quick Payment Link form).
+        pub fn fields(&self, fallback_language: Locale, now_ms: i64) -> FieldResult<LinkFields> {
+            let name = ProductName::parse(&self.name).map_err(|e| ("name", e))?;
+            let description = fields::optional_text(&self.description, DESCRIPTION_MAX, true)
+                .map_err(|e| ("description", e))?
+                .unwrap_or_default();
+            let language = match self.language.trim() {
+                "" => fallback_language,
+                code => code.parse().map_err(|_| ("language", FieldError::NotAllowed))?,
+            };
+            let status = match self.status.trim() {
+                "" => LinkStatus::Active,
+                s => LinkStatus::parse(s).ok_or(("status", FieldError::NotAllowed))?,
+            };
+            let usage_limit = match self.usage_limit.trim() {
+                "" => None,
+                s => Some(
+                    s.parse::<i64>()
+                        .ok()
+                        .filter(|n| (1..=1_000_000_000).contains(n))
+                        .ok_or(("usage_limit", FieldError::NumberInvalid))?,
+                ),
+            };
+            let expires_at = match self.expires_at.trim() {
+                "" => None,
+                s => {
+                    let offset = match self.tz_offset.trim() {
+                        "" => DEFAULT_TZ_OFFSET_MINUTES,
+                        o => o
+                            .parse::<i64>()
+                            .ok()
+                            .filter(|o| (-14 * 60..=14 * 60).contains(o))
+                            .ok_or(("expires_at", FieldError::DateInvalid))?,
+                    };
+                    let at = parse_local_datetime(s, offset).ok_or(("expires_at", FieldError::DateInvalid))?;
+                    if at <= now_ms {
+                        return Err(("expires_at", FieldError::DateInPast));
+                    }
+                    Some(at)
+                }
+            };
+            Ok(LinkFields { name, description, language, status, usage_limit, expires_at })
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM[:SS]` at `offset_minutes` east of UTC → Unix milliseconds.
+    pub fn parse_local_datetime(text: &str, offset_minutes: i64) -> Option<i64> {
+        let (date, time) = text.split_once('T')?;
+        let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+        let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+        let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+        let (hour, minute) = (t.next()??, t.next()??);
+        let second = t.next().flatten().unwrap_or(0);
+        let days_in_month = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+            2 => 28,
+            _ => return None,
+        };
+        let valid = (1970..=9999).contains(&year)
+            && (1..=days_in_month).contains(&day)
+            && (0..24).contains(&hour)
+            && (0..60).contains(&minute)
+            && (0..60).contains(&second)
+            && date.len() == 10;
+        if !valid {
+            return None;
+        }
+        let days = days_from_civil(year, month, day);
+        Some(((days * 86_400 + hour * 3_600 + minute * 60 + second) - offset_minutes * 60) * 1000)
+    }
+
+    /// Inverse of [`parse_local_datetime`], for pre-filling the form.
+    pub fn format_local_datetime(ms: i64, offset_minutes: i64) -> String {
+        let secs = ms.div_euclid(1000) + offset_minutes * 60;
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let (y, m, d) = civil_from_days(days);
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    }
+
+    // Howard Hinnant's algorithms for the proleptic Gregorian calendar.
+    fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    fn civil_from_days(z: i64) -> (i64, i64, i64) {
+        let z = z + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let y = yoe + era * 400;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        (if m <= 2 { y + 1 } else { y }, m, d)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        const NOW: i64 = 1_795_000_000_000; // 2026-11-18
+
+        fn input() -> LinkInput {
+            LinkInput { name: "Matcha".into(), amount: "1000".into(), currency: "JPY".into(), ..Default::default() }
+        }
+
+        #[test]
+        fn quick_link_defaults() {
+            let f = input().fields(Locale::Ko, NOW).unwrap();
+            assert_eq!((f.language, f.status, f.usage_limit, f.expires_at), (Locale::Ko, LinkStatus::Active, None, None));
+            assert_eq!(input().money().unwrap().minor(), 1000);
+        }
+
+        #[test]
+        fn amount_errors_name_the_limits() {
+            let low = LinkInput { amount: "49".into(), ..input() };
+            assert_eq!(low.money(), Err(("amount", FieldError::AmountBelowMinimum { min: "¥50".into() })));
+            let usd = LinkInput { amount: "1000000".into(), currency: "USD".into(), ..input() };
+            assert_eq!(usd.money(), Err(("amount", FieldError::AmountAboveMaximum { max: "$999,999.99".into() })));
+            let gbp = LinkInput { currency: "GBP".into(), ..input() };
+            assert_eq!(gbp.money(), Err(("currency", FieldError::NotAllowed)));
+            let frac = LinkInput { amount: "10.5".into(), ..input() };
+            assert_eq!(frac.money(), Err(("amount", FieldError::AmountTooPrecise)));
+        }
+
+        #[test]
+        fn advanced_settings() {
+            let ok = LinkInput { usage_limit: "10".into(), expires_at: "2027-01-31T23:59".into(), tz_offset: "540".into(), ..input() };
+            let f = ok.fields(Locale::Ja, NOW).unwrap();
+            assert_eq!(f.usage_limit, Some(10));
+            assert_eq!(f.expires_at, Some(parse_local_datetime("2027-01-31T14:59", 0).unwrap()));
+            for bad in ["0", "-1", "1.5", "ten", "99999999999"] {
+                let i = LinkInput { usage_limit: bad.into(), ..input() };
+                assert_eq!(i.fields(Locale::Ja, NOW), Err(("usage_limit", FieldError::NumberInvalid)), "{bad}");
+            }
+            let past = LinkInput { expires_at: "2020-01-01T00:00".into(), ..input() };
+            assert_eq!(past.fields(Locale::Ja, NOW), Err(("expires_at", FieldError::DateInPast)));
+            for bad in ["2027-02-30T10:00", "2027-13-01T10:00", "tomorrow", "2027-01-01", "2027-1-1T10:00"] {
+                let i = LinkInput { expires_at: bad.into(), ..input() };
+                assert_eq!(i.fields(Locale::Ja, NOW), Err(("expires_at", FieldError::DateInvalid)), "{bad}");
+            }
+        }
+
+        #[test]
+        fn dates_round_trip() {
+            for text in ["2026-11-23T09:30", "2028-02-29T00:00", "1970-01-01T00:00"] {
+                let ms = parse_local_datetime(text, 540).unwrap();
+                assert_eq!(format_local_datetime(ms, 540), text);
+            }
+            assert_eq!(parse_local_datetime("1970-01-01T09:00", 540), Some(0));
+        }
+
+        #[test]
+        fn availability_rules() {
+            use Availability::*;
+            let a = |status, exp, limit, captured| availability(status, exp, limit, captured, NOW);
+            assert_eq!(a(LinkStatus::Active, None, None, 0), Active);
+            assert_eq!(a(LinkStatus::Inactive, None, None, 0), Inactive);
+            assert_eq!(a(LinkStatus::Active, Some(NOW), None, 0), Expired);
+            assert_eq!(a(LinkStatus::Active, Some(NOW + 1), Some(3), 3), LimitReached);
+            assert_eq!(a(LinkStatus::Active, None, Some(3), 2), Active);
+        }
+
+        #[test]
+        fn bad_language_and_status() {
+            let i = LinkInput { language: "fr".into(), ..input() };
+            assert_eq!(i.fields(Locale::Ja, NOW), Err(("language", FieldError::NotAllowed)));
+            let i = LinkInput { status: "deleted".into(), ..input() };
+            assert_eq!(i.fields(Locale::Ja, NOW), Err(("status", FieldError::NotAllowed)));
+        }
+    }
+}
