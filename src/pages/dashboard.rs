@@ -98,6 +98,7 @@ fn DashboardNav() -> impl IntoView {
     view! {
         <nav class="dashboard-nav" aria-label=move || i18n.tr("dashboard-nav-label")>
             <A href="/dashboard" exact=true>{move || i18n.tr("dashboard-overview")}</A>
+            <A href="/dashboard/links">{move || i18n.tr("links-title")}</A>
             <A href="/dashboard/application">{move || i18n.tr("application-nav")}</A>
             <A href="/dashboard/settings">{move || i18n.tr("settings-nav")}</A>
         </nav>

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod dashboard;
 mod home;
 pub mod legal;
+pub mod links;
 mod not_found;
 pub mod review;
 
@@ -11,5 +12,6 @@ pub use auth::{SignInPage, SignUpPage};
 pub use dashboard::{ApplicationPage, DashboardLayout, OverviewPage, SettingsPage};
 pub use home::HomePage;
 pub use legal::LegalPage;
+pub use links::{LinkDetailPage, LinksPage, NewLinkPage, QuickLinkPage};
 pub use not_found::NotFound;
 pub use review::ReviewPage;

@@ -1,0 +1,408 @@
+//! Payment links in the dashboard: list, create (full and quick), detail and edit.
+use crate::components::form::{action_error, FieldMessage, FormMessage};
+use crate::components::session::use_session;
+use crate::domain::link::{format_local_datetime, Availability, LinkInput, LinkPage, LinkStatus, LinkView};
+use crate::domain::money::format_minor;
+use crate::domain::{Currency, Locale};
+use crate::error::AppError;
+use crate::i18n::use_i18n;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+#[cfg(feature = "ssr")]
+use crate::server::{links, request::Request};
+
+#[cfg(feature = "ssr")]
+async fn merchant() -> Result<(Request, crate::server::auth::Account), AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    account.require_merchant()?;
+    Ok((request, account))
+}
+
+#[server(endpoint = "create_link")]
+pub async fn create_link(link: LinkInput) -> Result<LinkView, AppError> {
+    let (request, account) = merchant().await?;
+    let created = links::create(request.db(), &request.state.config.public_url, &account, &link).await?;
+    request.redirect_plain_form(&format!("/dashboard/links/{}", created.id));
+    Ok(created)
+}
+
+#[server(endpoint = "update_link")]
+pub async fn update_link(id: i64, link: LinkInput) -> Result<LinkView, AppError> {
+    let (request, account) = merchant().await?;
+    links::update(request.db(), &request.state.config.public_url, &account, id, &link).await
+}
+
+#[server(endpoint = "set_link_status")]
+pub async fn set_link_status(id: i64, status: String) -> Result<LinkView, AppError> {
+    let status = LinkStatus::parse(&status).ok_or(AppError::BadRequest)?;
+    let (request, account) = merchant().await?;
+    links::set_status(request.db(), &request.state.config.public_url, &account, id, status).await
+}
+
+#[server(endpoint = "get_link")]
+pub async fn get_link(id: i64) -> Result<LinkView, AppError> {
+    let (request, account) = merchant().await?;
+    links::get(request.db(), &request.state.config.public_url, &account, id).await
+}
+
+#[server(endpoint = "list_links")]
+pub async fn list_links(q: String, after: String) -> Result<LinkPage, AppError> {
+    let (request, account) = merchant().await?;
+    links::list(request.db(), &request.state.config.public_url, &account, &q, Some(&after)).await
+}
+
+/// Created dates are shown in Japan time on server and client alike, so the
+/// hydrated page matches the server's HTML.
+fn date(ms: i64) -> String {
+    format_local_datetime(ms, 540)[..10].to_owned()
+}
+
+fn availability_message(a: Availability) -> &'static str {
+    match a {
+        Availability::Active => "link-status-active",
+        Availability::Inactive => "link-status-inactive",
+        Availability::Expired => "link-status-expired",
+        Availability::LimitReached => "link-status-limit-reached",
+    }
+}
+
+#[component]
+fn StatusBadge(availability: Availability) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <span class=format!("badge link-{}", availability.as_str()) data-status=availability.as_str()>
+            {move || i18n.tr(availability_message(availability))}
+        </span>
+    }
+}
+
+#[component]
+pub fn LinksPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let session = use_session();
+    let query = use_query_map();
+    let q = move || query.read().get("q").unwrap_or_default();
+    let after = move || query.read().get("after").unwrap_or_default();
+    // The list follows the mode: refetch when the session (mode) changes.
+    let page = Resource::new(
+        move || (q(), after(), session.get().map(|a| a.mode)),
+        |(q, after, _)| list_links(q, after),
+    );
+    view! {
+        <Title text=move || i18n.tr("links-title")/>
+        <div class="page-head">
+            <h1>{move || i18n.tr("links-title")}</h1>
+            <div class="actions">
+                <A href="/dashboard/links/quick" attr:class="button">{move || i18n.tr("links-quick")}</A>
+                <A href="/dashboard/links/new" attr:class="button primary">{move || i18n.tr("links-create")}</A>
+            </div>
+        </div>
+        <form method="get" action="/dashboard/links" class="search" role="search">
+            <label for="links-q" class="visually-hidden">{move || i18n.tr("links-search")}</label>
+            <input id="links-q" name="q" type="search" value=q placeholder=move || i18n.tr("links-search")/>
+            <button type="submit" class="button">{move || i18n.tr("links-search-button")}</button>
+        </form>
+        <Transition fallback=|| ()>
+            {move || page.get().map(|result| match result {
+                Err(e) => view! { <p class="error" role="alert">{i18n.error(&e)}</p> }.into_any(),
+                Ok(page) if page.links.is_empty() => view! { <p class="empty">{move || i18n.tr("links-empty")}</p> }.into_any(),
+                Ok(page) => view! { <LinksTable page q=q()/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn LinksTable(page: LinkPage, q: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let rows = page
+        .links
+        .into_iter()
+        .map(|link| {
+            let price = format_minor(link.amount, link.currency, i18n.locale());
+            view! {
+                <tr data-link-id=link.id>
+                    <td><A href=format!("/dashboard/links/{}", link.id)>{link.name.clone()}</A></td>
+                    <td class="num">{price}</td>
+                    <td><StatusBadge availability=link.availability/></td>
+                    <td class="num">{link.captured_count}</td>
+                    <td>{date(link.created_at)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let next = page.next.map(|cursor| {
+        let href = format!("/dashboard/links?q={}&after={cursor}", url_encode(&q));
+        view! { <A href=href attr:class="button">{move || i18n.tr("links-next")}</A> }
+    });
+    view! {
+        <div class="table-wrap">
+            <table class="links-table">
+                <thead>
+                    <tr>
+                        <th scope="col">{move || i18n.tr("link-field-name")}</th>
+                        <th scope="col" class="num">{move || i18n.tr("link-field-amount")}</th>
+                        <th scope="col">{move || i18n.tr("link-field-status")}</th>
+                        <th scope="col" class="num">{move || i18n.tr("links-captured")}</th>
+                        <th scope="col">{move || i18n.tr("links-created")}</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        {next}
+    }
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Minutes east of UTC of the browser's clock; the server assumes Japan time
+/// until the page has hydrated.
+fn tz_offset_signal() -> RwSignal<String> {
+    let offset = RwSignal::new(crate::domain::link::DEFAULT_TZ_OFFSET_MINUTES.to_string());
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let minutes = -(js_sys::Date::new_0().get_timezone_offset() as i64);
+        offset.set(minutes.to_string());
+    });
+    offset
+}
+
+/// The fields shared by the create, quick and edit forms.
+#[component]
+fn LinkFieldsView(
+    error: Signal<Option<AppError>>,
+    #[prop(optional)] link: Option<LinkView>,
+    /// Quick Payment Link: only name and price up front, the rest folded away.
+    #[prop(optional)]
+    quick: bool,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let tz = tz_offset_signal();
+    let editing = link.is_some();
+    let name = link.as_ref().map(|l| l.name.clone()).unwrap_or_default();
+    let description = link.as_ref().map(|l| l.description.clone()).unwrap_or_default();
+    let language = link.as_ref().map(|l| l.language).unwrap_or(i18n.locale());
+    let usage_limit = link.as_ref().and_then(|l| l.usage_limit).map(|n| n.to_string()).unwrap_or_default();
+    let expires_at = link.as_ref().and_then(|l| l.expires_at).map(|t| format_local_datetime(t, 540)).unwrap_or_default();
+    let status = link.as_ref().map(|l| l.status).unwrap_or(LinkStatus::Active);
+    let price = link.as_ref().map(|l| format_minor(l.amount, l.currency, i18n.locale()));
+
+    let money = match price {
+        // Amount and currency are fixed once the link exists.
+        Some(price) => view! {
+            <div class="field">
+                <span class="label">{move || i18n.tr("link-field-amount")}</span>
+                <p class="readonly" data-testid="link-price">{price}</p>
+                <p class="hint">{move || i18n.tr("link-amount-fixed")}</p>
+            </div>
+        }
+        .into_any(),
+        None => view! {
+            <div class="field-row">
+                <div class="field grow">
+                    <label for="link-amount">{move || i18n.tr("link-field-amount")}</label>
+                    <input id="link-amount" name="link[amount]" inputmode="decimal" required autocomplete="off"/>
+                    <FieldMessage error field="amount"/>
+                </div>
+                <div class="field">
+                    <label for="link-currency">{move || i18n.tr("link-field-currency")}</label>
+                    <select id="link-currency" name="link[currency]">
+                        {Currency::ALL.map(|c| view! { <option value=c.code()>{c.code()}</option> }).into_iter().collect_view()}
+                    </select>
+                    <FieldMessage error field="currency"/>
+                </div>
+            </div>
+            <p class="hint">{move || i18n.tr("link-amount-hint")}</p>
+        }
+        .into_any(),
+    };
+    let language_options = Locale::ALL
+        .map(|l| view! { <option value=l.code() selected=l == language>{l.native_name()}</option> })
+        .into_iter()
+        .collect_view();
+    let details = view! {
+        <div class="field">
+            <label for="link-description">{move || i18n.tr("link-field-description")}</label>
+            <textarea id="link-description" name="link[description]" rows="5" maxlength="5000">{description}</textarea>
+            <p class="hint">{move || i18n.tr("link-description-hint")}</p>
+            <FieldMessage error field="description"/>
+        </div>
+        <div class="field">
+            <label for="link-language">{move || i18n.tr("link-field-language")}</label>
+            <select id="link-language" name="link[language]">{language_options}</select>
+            <FieldMessage error field="language"/>
+        </div>
+    };
+    let advanced = view! {
+        <div class="field">
+            <label for="link-usage-limit">{move || i18n.tr("link-field-usage-limit")}</label>
+            <input id="link-usage-limit" name="link[usage_limit]" type="number" min="1" step="1" value=usage_limit/>
+            <p class="hint">{move || i18n.tr("link-usage-limit-hint")}</p>
+            <FieldMessage error field="usage_limit"/>
+        </div>
+        <div class="field">
+            <label for="link-expires-at">{move || i18n.tr("link-field-expires-at")}</label>
+            <input id="link-expires-at" name="link[expires_at]" type="datetime-local" value=expires_at/>
+            <input type="hidden" name="link[tz_offset]" value=move || tz.get()/>
+            <p class="hint">{move || i18n.tr("link-expires-at-hint")}</p>
+            <FieldMessage error field="expires_at"/>
+        </div>
+    };
+    let status_field = editing.then(|| {
+        view! {
+            <div class="field">
+                <label for="link-status">{move || i18n.tr("link-field-status")}</label>
+                <select id="link-status" name="link[status]">
+                    <option value="active" selected=status == LinkStatus::Active>{move || i18n.tr("link-status-active")}</option>
+                    <option value="inactive" selected=status == LinkStatus::Inactive>{move || i18n.tr("link-status-inactive")}</option>
+                </select>
+            </div>
+        }
+    });
+    let rest = if quick {
+        view! {
+            <details class="advanced">
+                <summary>{move || i18n.tr("link-advanced")}</summary>
+                {details}
+                {advanced}
+            </details>
+        }
+        .into_any()
+    } else {
+        view! {
+            {details}
+            <fieldset>
+                <legend>{move || i18n.tr("link-advanced")}</legend>
+                {advanced}
+            </fieldset>
+        }
+        .into_any()
+    };
+    view! {
+        <FormMessage error/>
+        <div class="field">
+            <label for="link-name">{move || i18n.tr("link-field-name")}</label>
+            <input id="link-name" name="link[name]" required maxlength="100" value=name autocomplete="off"/>
+            <FieldMessage error field="name"/>
+        </div>
+        {money}
+        {status_field}
+        {rest}
+    }
+}
+
+#[component]
+fn CreateLinkForm(quick: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<CreateLink>::new();
+    let error = action_error(action);
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(link)) = action.value().get() {
+            navigate(&format!("/dashboard/links/{}", link.id), Default::default());
+        }
+    });
+    let (title, submit) = if quick { ("links-quick", "link-issue") } else { ("links-create", "link-save") };
+    view! {
+        <Title text=move || i18n.tr(title)/>
+        <h1>{move || i18n.tr(title)}</h1>
+        <ActionForm action=action attr:class="stack link-form" attr:novalidate=true>
+            <LinkFieldsView error quick/>
+            <div class="actions">
+                <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                    {move || i18n.tr(submit)}
+                </button>
+                <A href="/dashboard/links" attr:class="button">{move || i18n.tr("link-cancel")}</A>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn NewLinkPage() -> impl IntoView {
+    view! { <CreateLinkForm quick=false/> }
+}
+
+#[component]
+pub fn QuickLinkPage() -> impl IntoView {
+    view! { <CreateLinkForm quick=true/> }
+}
+
+#[component]
+pub fn LinkDetailPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let update = ServerAction::<UpdateLink>::new();
+    let toggle = ServerAction::<SetLinkStatus>::new();
+    let link = Resource::new(
+        move || (id(), update.version().get(), toggle.version().get()),
+        |(id, _, _)| get_link(id),
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || link.get().map(|result| match result {
+                Err(e) => view! { <h1>{move || i18n.tr("not-found-title")}</h1><p class="error">{i18n.error(&e)}</p> }.into_any(),
+                Ok(link) => view! { <LinkDetail link update toggle/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn LinkDetail(link: LinkView, update: ServerAction<UpdateLink>, toggle: ServerAction<SetLinkStatus>) -> impl IntoView {
+    let i18n = use_i18n();
+    let error = action_error(update);
+    let toggle_error = action_error(toggle);
+    let saved = move || matches!(update.value().get(), Some(Ok(_)));
+    let next_status = if link.status == LinkStatus::Active { LinkStatus::Inactive } else { LinkStatus::Active };
+    let price = format_minor(link.amount, link.currency, i18n.locale());
+    view! {
+        <Title text=link.name.clone()/>
+        <div class="page-head">
+            <h1>{link.name.clone()}</h1>
+            <StatusBadge availability=link.availability/>
+        </div>
+        <section class="card link-summary">
+            <p class="price">{price}</p>
+            <label for="link-url">{move || i18n.tr("link-url")}</label>
+            <input id="link-url" class="url" readonly value=link.url.clone()/>
+            <p>
+                <a href=link.url.clone() target="_blank" rel="noopener">{move || i18n.tr("link-open")}</a>
+            </p>
+            <ActionForm action=toggle attr:class="inline">
+                <input type="hidden" name="id" value=link.id/>
+                <input type="hidden" name="status" value=next_status.as_str()/>
+                <button type="submit" class="button">
+                    {move || i18n.tr(if next_status == LinkStatus::Inactive { "link-deactivate" } else { "link-reactivate" })}
+                </button>
+            </ActionForm>
+            <FormMessage error=toggle_error/>
+        </section>
+        <section class="card">
+            <h2>{move || i18n.tr("link-edit")}</h2>
+            <ActionForm action=update attr:class="stack link-form" attr:novalidate=true>
+                <input type="hidden" name="id" value=link.id/>
+                <LinkFieldsView error link=link.clone()/>
+                <div class="actions">
+                    <button type="submit" class="button primary">{move || i18n.tr("link-save-changes")}</button>
+                </div>
+                <Show when=saved>
+                    <p class="success" role="status">{move || i18n.tr("application-saved")}</p>
+                </Show>
+            </ActionForm>
+        </section>
+    }
+}

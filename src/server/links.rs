@@ -1,0 +1,204 @@
+//! Payment links: storage and the rules that need the database.
+
+use super::auth::Account;
+use super::db::{now_ms, Db};
+use crate::domain::fields::FieldError;
+use crate::domain::link::{availability, LinkFields, LinkInput, LinkPage, LinkStatus, LinkView};
+use crate::domain::LinkSlug;
+use crate::error::{AppError, AppResult};
+use sqlx::Row;
+
+pub const PAGE_SIZE: i64 = 20;
+
+const COLUMNS: &str = "id, slug, mode, name, description, amount, currency, language, status, usage_limit, \
+     expires_at, captured_count, created_at";
+
+fn invalid((field, error): (&'static str, FieldError)) -> AppError {
+    AppError::invalid(field, error)
+}
+
+fn new_slug() -> LinkSlug {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).expect("the OS provides randomness");
+    LinkSlug::from_random(bytes)
+}
+
+fn view(row: &sqlx::any::AnyRow, public_url: &str, now: i64) -> AppResult<LinkView> {
+    let corrupt = || AppError::from(anyhow::anyhow!("corrupt link row"));
+    let slug: String = row.try_get("slug")?;
+    let status = LinkStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(corrupt)?;
+    let usage_limit: Option<i64> = row.try_get("usage_limit")?;
+    let expires_at: Option<i64> = row.try_get("expires_at")?;
+    let captured_count: i64 = row.try_get("captured_count")?;
+    Ok(LinkView {
+        id: row.try_get("id")?,
+        url: format!("{public_url}/pay/{slug}"),
+        slug,
+        mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| corrupt())?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        amount: row.try_get("amount")?,
+        currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt())?,
+        language: row.try_get::<String, _>("language")?.parse().map_err(|_| corrupt())?,
+        status,
+        availability: availability(status, expires_at, usage_limit, captured_count, now),
+        usage_limit,
+        expires_at,
+        captured_count,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The only unique key a link can collide on is its name (slugs carry 128
+/// random bits).
+fn unique_name_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Creates a link in the merchant's current mode.
+pub async fn create(db: &Db, public_url: &str, account: &Account, input: &LinkInput) -> AppResult<LinkView> {
+    account.require_merchant()?;
+    let now = now_ms();
+    let fields = input.fields(account.locale, now).map_err(invalid)?;
+    let money = input.money().map_err(invalid)?;
+    let result = sqlx::query(&format!(
+        "INSERT INTO links (account_id, mode, slug, name, name_key, description, amount, currency, language, status, \
+         usage_limit, expires_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING {COLUMNS}"
+    ))
+    .bind(account.id)
+    .bind(account.mode.as_str())
+    .bind(new_slug().as_str().to_owned())
+    .bind(fields.name.as_str().to_owned())
+    .bind(fields.name.key())
+    .bind(fields.description.clone())
+    .bind(money.minor())
+    .bind(money.currency().code())
+    .bind(fields.language.code())
+    .bind(fields.status.as_str())
+    .bind(fields.usage_limit)
+    .bind(fields.expires_at)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await;
+    match result {
+        Ok(row) => view(&row, public_url, now),
+        Err(e) if unique_name_violation(&e) => Err(AppError::invalid("name", FieldError::NameTaken)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The merchant's link `id` in their current mode; anything else is "not found".
+pub async fn get(db: &Db, public_url: &str, account: &Account, id: i64) -> AppResult<LinkView> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM links WHERE id = $1 AND account_id = $2 AND mode = $3"))
+        .bind(id)
+        .bind(account.id)
+        .bind(account.mode.as_str())
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    view(&row, public_url, now_ms())
+}
+
+/// Updates everything but amount and currency. Sending those (changed) is refused.
+pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input: &LinkInput) -> AppResult<LinkView> {
+    let current = get(db, public_url, account, id).await?;
+    let changes_money = (!input.amount.trim().is_empty() && input.money().map(|m| m.minor()) != Ok(current.amount))
+        || (!input.currency.trim().is_empty() && input.currency.trim() != current.currency.code());
+    if changes_money {
+        return Err(AppError::invalid("amount", FieldError::Immutable));
+    }
+    let fields: LinkFields = input.fields(current.language, now_ms()).map_err(invalid)?;
+    // The limit may not drop below what is already captured: checked in the
+    // same statement so a concurrent capture cannot slip under it.
+    let result = sqlx::query(
+        "UPDATE links SET name = $1, name_key = $2, description = $3, language = $4, status = $5, \
+         usage_limit = $6, expires_at = $7, updated_at = $8 \
+         WHERE id = $9 AND account_id = $10 AND mode = $11 AND ($6 IS NULL OR captured_count <= $6)",
+    )
+    .bind(fields.name.as_str().to_owned())
+    .bind(fields.name.key())
+    .bind(fields.description.clone())
+    .bind(fields.language.code())
+    .bind(fields.status.as_str())
+    .bind(fields.usage_limit)
+    .bind(fields.expires_at)
+    .bind(now_ms())
+    .bind(id)
+    .bind(account.id)
+    .bind(account.mode.as_str())
+    .execute(db.pool())
+    .await;
+    match result {
+        Ok(r) if r.rows_affected() == 1 => get(db, public_url, account, id).await,
+        Ok(_) => {
+            let captured = get(db, public_url, account, id).await?.captured_count;
+            Err(AppError::invalid("usage_limit", FieldError::LimitBelowCaptured { captured }))
+        }
+        Err(e) if unique_name_violation(&e) => Err(AppError::invalid("name", FieldError::NameTaken)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn set_status(db: &Db, public_url: &str, account: &Account, id: i64, status: LinkStatus) -> AppResult<LinkView> {
+    let result = sqlx::query("UPDATE links SET status = $1, updated_at = $2 WHERE id = $3 AND account_id = $4 AND mode = $5")
+        .bind(status.as_str())
+        .bind(now_ms())
+        .bind(id)
+        .bind(account.id)
+        .bind(account.mode.as_str())
+        .execute(db.pool())
+        .await?;
+    if result.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
+    get(db, public_url, account, id).await
+}
+
+/// Cursor of the keyset pagination: the last row's `(created_at, id)`.
+fn encode_cursor(created_at: i64, id: i64) -> String {
+    format!("{created_at}.{id}")
+}
+
+fn decode_cursor(cursor: &str) -> Option<(i64, i64)> {
+    let (a, b) = cursor.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// The merchant's links in the current mode, newest first, optionally only
+/// those whose name contains `search` (case-insensitively).
+pub async fn list(db: &Db, public_url: &str, account: &Account, search: &str, after: Option<&str>) -> AppResult<LinkPage> {
+    account.require_merchant()?;
+    let search = crate::domain::fields::optional_text(search, 100, false).map_err(|e| AppError::invalid("q", e))?;
+    let (after_created, after_id) = match after.filter(|a| !a.is_empty()) {
+        Some(cursor) => decode_cursor(cursor).ok_or(AppError::BadRequest)?,
+        None => (i64::MAX, i64::MAX),
+    };
+    let pattern = search.map(|s| {
+        let key = crate::domain::ProductName::parse(&s).map(|n| n.key()).unwrap_or(s);
+        format!("%{}%", key.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    });
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM links WHERE account_id = $1 AND mode = $2 \
+         AND (created_at < $3 OR (created_at = $3 AND id < $4)) \
+         AND ($5 IS NULL OR name_key LIKE $5 ESCAPE '\\') \
+         ORDER BY created_at DESC, id DESC LIMIT $6"
+    ))
+    .bind(account.id)
+    .bind(account.mode.as_str())
+    .bind(after_created)
+    .bind(after_id)
+    .bind(pattern)
+    .bind(PAGE_SIZE + 1)
+    .fetch_all(db.pool())
+    .await?;
+    let now = now_ms();
+    let mut links = rows.iter().map(|row| view(row, public_url, now)).collect::<AppResult<Vec<_>>>()?;
+    let next = if links.len() as i64 > PAGE_SIZE {
+        links.truncate(PAGE_SIZE as usize);
+        links.last().map(|l| encode_cursor(l.created_at, l.id))
+    } else {
+        None
+    };
+    Ok(LinkPage { links, next })
+}
