@@ -14,6 +14,7 @@ pub struct Disclosure {
     pub items: Vec<(String, String)>,
 }
 
+#[cfg(feature = "ssr")]
 const ITEMS: [&str; 8] = [
     "scta_seller",
     "scta_address",

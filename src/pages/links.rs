@@ -169,12 +169,11 @@ fn url_encode(text: &str) -> String {
 
 /// Minutes east of UTC of the browser's clock; the server assumes Japan time
 /// until the page has hydrated.
-fn tz_offset_signal() -> RwSignal<String> {
-    let offset = RwSignal::new(crate::domain::link::DEFAULT_TZ_OFFSET_MINUTES.to_string());
+fn tz_offset_signal() -> RwSignal<i64> {
+    let offset = RwSignal::new(crate::domain::link::DEFAULT_TZ_OFFSET_MINUTES);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let minutes = -(js_sys::Date::new_0().get_timezone_offset() as i64);
-        offset.set(minutes.to_string());
+        offset.set(-(js_sys::Date::new_0().get_timezone_offset() as i64));
     });
     offset
 }
@@ -195,7 +194,10 @@ fn LinkFieldsView(
     let description = link.as_ref().map(|l| l.description.clone()).unwrap_or_default();
     let language = link.as_ref().map(|l| l.language).unwrap_or(i18n.locale());
     let usage_limit = link.as_ref().and_then(|l| l.usage_limit).map(|n| n.to_string()).unwrap_or_default();
-    let expires_at = link.as_ref().and_then(|l| l.expires_at).map(|t| format_local_datetime(t, 540)).unwrap_or_default();
+    // Shown in the merchant's own clock once hydrated (Japan time before).
+    let expires_ms = link.as_ref().and_then(|l| l.expires_at);
+    let expires_at = move || expires_ms.map(|t| format_local_datetime(t, tz.get())).unwrap_or_default();
+    let expires_at_server = expires_ms.map(|t| format_local_datetime(t, crate::domain::link::DEFAULT_TZ_OFFSET_MINUTES));
     let status = link.as_ref().map(|l| l.status).unwrap_or(LinkStatus::Active);
     let price = link.as_ref().map(|l| format_minor(l.amount, l.currency, i18n.locale()));
 
@@ -254,8 +256,8 @@ fn LinkFieldsView(
         </div>
         <div class="field">
             <label for="link-expires-at">{move || i18n.tr("link-field-expires-at")}</label>
-            <input id="link-expires-at" name="link[expires_at]" type="datetime-local" value=expires_at/>
-            <input type="hidden" name="link[tz_offset]" value=move || tz.get()/>
+            <input id="link-expires-at" name="link[expires_at]" type="datetime-local" value=expires_at_server prop:value=expires_at/>
+            <input type="hidden" name="link[tz_offset]" value=move || tz.get().to_string()/>
             <p class="hint">{move || i18n.tr("link-expires-at-hint")}</p>
             <FieldMessage error field="expires_at"/>
         </div>

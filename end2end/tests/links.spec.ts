@@ -1,0 +1,95 @@
+import { Page } from "@playwright/test";
+import { test, expect, hydrated } from "./fixtures";
+
+const PASSWORD = "correct horse battery";
+
+const texts = {
+  ja: { quick: "クイック決済リンク", create: "決済リンクを作成", advanced: "詳細設定", issue: "保存してリンクを発行", save: "リンクを作成", active: "有効", inactive: "無効", deactivate: "無効にする", saveChanges: "変更を保存", limit: "上限到達" },
+  en: { quick: "Quick payment link", create: "Create payment link", advanced: "Advanced settings", issue: "Save and issue link", save: "Create link", active: "Active", inactive: "Inactive", deactivate: "Deactivate", saveChanges: "Save changes", limit: "Limit reached" },
+  ko: { quick: "빠른 결제 링크", create: "결제 링크 만들기", advanced: "고급 설정", issue: "저장하고 링크 발행", save: "링크 만들기", active: "활성", inactive: "비활성", deactivate: "비활성화", saveChanges: "변경 사항 저장", limit: "한도 도달" },
+} as const;
+
+async function signUp(page: Page, email: string) {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.locator("#signup-business").fill("Tea Shop");
+  await page.locator("#signup-email").fill(email);
+  await page.locator("#signup-password").fill(PASSWORD);
+  await page.locator("form button[type=submit]").last().click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+for (const [lang, t] of Object.entries(texts)) {
+  test.describe(`in ${lang}`, () => {
+    test.use({ locale: lang });
+
+    test(`create, quick-create, edit and deactivate links (${lang})`, async ({ page }) => {
+      test.setTimeout(90_000);
+      await signUp(page, `links-${lang}-${Date.now()}@example.com`);
+
+      // Standard link with every field.
+      await page.goto("/dashboard/links/new");
+      await hydrated(page);
+      await page.locator("#link-name").fill("抹茶セット");
+      await page.locator("#link-amount").fill("1500");
+      await page.locator("#link-currency").selectOption("JPY");
+      await page.locator("#link-description").fill("2缶入り\n税込・3日以内に発送");
+      await page.locator("#link-language").selectOption("ja");
+      await page.getByRole("button", { name: t.save }).click();
+      await expect(page).toHaveURL(/\/dashboard\/links\/\d+$/);
+      await expect(page.getByRole("heading", { level: 1 })).toHaveText("抹茶セット");
+      await expect(page.locator(".link-summary .price")).toHaveText("¥1,500");
+      await expect(page.locator("#link-url")).toHaveValue(/\/pay\/[A-Za-z0-9_-]{22}$/);
+
+      // Quick Payment Link with advanced settings.
+      await page.goto("/dashboard/links");
+      await hydrated(page);
+      await page.getByRole("link", { name: t.quick }).click();
+      await expect(page).toHaveURL(/\/dashboard\/links\/quick$/);
+      await page.locator("#link-name").fill("Gift card");
+      await page.locator("#link-amount").fill("10.50");
+      await page.locator("#link-currency").selectOption("USD");
+      await page.getByText(t.advanced).click();
+      await page.locator("#link-usage-limit").fill("1");
+      await page.locator("#link-expires-at").fill("2030-12-31T23:59");
+      await page.getByRole("button", { name: t.issue }).click();
+      await expect(page).toHaveURL(/\/dashboard\/links\/\d+$/);
+      await expect(page.locator(".link-summary .price")).toHaveText("$10.50");
+      await expect(page.locator("#link-usage-limit")).toHaveValue("1");
+      await expect(page.locator("#link-expires-at")).toHaveValue("2030-12-31T23:59");
+
+      // Edit: the price is read-only; the name changes.
+      await page.locator("#link-name").fill("Gift card (digital)");
+      await page.getByRole("button", { name: t.saveChanges }).click();
+      await expect(page.getByRole("heading", { level: 1 })).toHaveText("Gift card (digital)");
+      await expect(page.locator("#link-amount")).toHaveCount(0);
+      await expect(page.getByTestId("link-price")).toHaveText("$10.50");
+
+      // Deactivate.
+      await page.getByRole("button", { name: t.deactivate }).click();
+      await expect(page.locator(".page-head .badge")).toHaveText(t.inactive);
+
+      // The list shows both, formatted, newest first.
+      await page.goto("/dashboard/links");
+      const rows = page.locator(".links-table tbody tr");
+      await expect(rows).toHaveCount(2);
+      await expect(rows.nth(0)).toContainText("Gift card (digital)");
+      await expect(rows.nth(0)).toContainText("$10.50");
+      await expect(rows.nth(0).locator(".badge")).toHaveText(t.inactive);
+      await expect(rows.nth(1)).toContainText("抹茶セット");
+      await expect(rows.nth(1)).toContainText("¥1,500");
+      await expect(rows.nth(1).locator(".badge")).toHaveText(t.active);
+    });
+  });
+}
+
+test("a refused amount shows its localized reason next to the field", async ({ page }) => {
+  await signUp(page, `links-err-${Date.now()}@example.com`);
+  await page.goto("/dashboard/links/new");
+  await hydrated(page);
+  await page.locator("#link-name").fill("Too cheap");
+  await page.locator("#link-amount").fill("49");
+  await page.getByRole("button", { name: "Create link" }).click();
+  await expect(page.locator("#amount-error")).toHaveText("The minimum is ¥50.");
+  await expect(page).toHaveURL(/\/dashboard\/links\/new$/);
+});
