@@ -264,3 +264,89 @@ async fn keyset_pagination_and_search() {
     assert_eq!(list(&mut shop, "50%_", "").await["links"].as_array().unwrap().len(), 0, "LIKE wildcards are literal");
     assert_eq!(shop.call("list_links", &[("q", ""), ("after", "garbage")]).await.status, 400);
 }
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::RgbImage::from_pixel(width, height, image::Rgb([10, 120, 60]))
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+fn jpeg() -> Vec<u8> {
+    let mut out = Vec::new();
+    image::RgbImage::from_pixel(16, 16, image::Rgb([200, 30, 30]))
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg)
+        .unwrap();
+    out
+}
+
+async fn image_count(server: &TestServer) -> i64 {
+    use sqlx::Row;
+    sqlx::query("SELECT COUNT(*) FROM images").fetch_one(server.state.db.pool()).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn images_are_checked_by_content_before_anything_is_stored() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "shop@example.com").await;
+        let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;".to_vec();
+        let full = png(64, 64);
+        let truncated = full[..full.len() / 2].to_vec();
+        let mut oversized = png(8, 8);
+        oversized.resize(2 * 1024 * 1024 + 1, 0);
+        let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec();
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("renamed.png", gif, "ImageType"),
+            ("truncated.png", truncated, "ImageCorrupt"),
+            ("big.png", oversized, "ImageTooLarge"),
+            ("empty.png", vec![], "ImageEmpty"),
+            ("logo.png", svg, "ImageType"),
+        ];
+        for (name, bytes, kind) in cases {
+            let res = shop.upload("upload_image", "image", name, "image/png", &bytes).await;
+            assert_eq!(res.status, 422, "{}: {name}: {}", db.label, res.body);
+            assert!(res.body.contains(kind), "{name}: {}", res.body);
+        }
+        // Far beyond the limit: cut off by the body limit, not buffered.
+        let huge = vec![0u8; 10 * 1024 * 1024];
+        let res = shop.upload("upload_image", "image", "huge.png", "image/png", &huge).await;
+        assert!(res.status == 413 || res.status == 422, "{}: {}", res.status, res.body);
+        assert_eq!(image_count(&server).await, 0, "{}: nothing may be stored", db.label);
+
+        // A real JPG and PNG are accepted, whatever the file is called.
+        let res = shop.upload("upload_image", "image", "photo.gif", "image/gif", &jpeg()).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let res = shop.upload("upload_image", "image", "photo.png", "image/png", &full).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let uploaded = json(&res);
+        // The same picture twice is stored once.
+        shop.upload("upload_image", "image", "again.png", "image/png", &full).await;
+        assert_eq!(image_count(&server).await, 2);
+
+        let sha = uploaded["sha"].as_str().unwrap();
+        let link = json(&create(&mut shop, &[("name", "Tea"), ("amount", "1000"), ("currency", "JPY"), ("image", sha)]).await);
+        let url = link["image_url"].as_str().unwrap().to_owned();
+        assert_eq!(url, format!("/img/{sha}"));
+        let res = server.get(&url, &[]).await;
+        assert_eq!(res.status, 200);
+        assert_eq!(res.header("content-type"), Some("image/png"));
+        assert_eq!(res.bytes, full, "served byte for byte");
+        assert_eq!(res.header("etag"), Some(format!("\"{sha}\"").as_str()));
+        assert!(res.header("cache-control").unwrap().contains("immutable"));
+        let etag = format!("\"{sha}\"");
+        assert_eq!(server.get(&url, &[("If-None-Match", &etag)]).await.status, 304);
+        assert_eq!(server.get("/img/0000", &[]).await.status, 404);
+
+        // Another merchant cannot attach this merchant's image.
+        let mut other = merchant(&server, "other@example.com").await;
+        let res = create(&mut other, &[("name", "Tea"), ("amount", "1000"), ("currency", "JPY"), ("image", sha)]).await;
+        assert_eq!(res.status, 422);
+        assert_eq!(json(&res)["Invalid"]["field"], "image");
+        // Removing the image from a link.
+        let id = link["id"].as_i64().unwrap();
+        let edited = json(&update(&mut shop, id, &[("name", "Tea"), ("image", "")]).await);
+        assert_eq!(edited["image_url"], Value::Null);
+    }
+}

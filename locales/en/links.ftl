@@ -34,3 +34,7 @@ link-deactivate = Deactivate
 link-reactivate = Reactivate
 link-edit = Edit link
 link-save-changes = Save changes
+link-field-image = Product image
+link-image-hint = JPG or PNG, up to 2 MB.
+link-image-preview = Product image preview
+link-image-remove = Remove image

@@ -34,3 +34,7 @@ link-deactivate = 無効にする
 link-reactivate = 再度有効にする
 link-edit = リンクを編集
 link-save-changes = 変更を保存
+link-field-image = 商品画像
+link-image-hint = JPG または PNG、2MB まで。
+link-image-preview = 商品画像のプレビュー
+link-image-remove = 画像を削除

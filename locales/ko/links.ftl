@@ -34,3 +34,7 @@ link-deactivate = 비활성화
 link-reactivate = 다시 활성화
 link-edit = 링크 편집
 link-save-changes = 변경 사항 저장
+link-field-image = 상품 이미지
+link-image-hint = JPG 또는 PNG, 최대 2MB.
+link-image-preview = 상품 이미지 미리보기
+link-image-remove = 이미지 삭제

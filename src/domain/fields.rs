@@ -47,6 +47,16 @@ pub enum FieldError {
     NameTaken,
     #[error("cannot be changed")]
     Immutable,
+    #[error("empty file")]
+    ImageEmpty,
+    #[error("larger than 2 MB")]
+    ImageTooLarge,
+    #[error("not a JPG or PNG image")]
+    ImageType,
+    #[error("damaged image")]
+    ImageCorrupt,
+    #[error("image too large in pixels")]
+    ImageDimensions,
 }
 
 impl FieldError {
@@ -73,6 +83,11 @@ impl FieldError {
             FieldError::LimitBelowCaptured { .. } => "error-limit-below-captured",
             FieldError::NameTaken => "error-name-taken",
             FieldError::Immutable => "error-immutable",
+            FieldError::ImageEmpty => "error-image-empty",
+            FieldError::ImageTooLarge => "error-image-too-large",
+            FieldError::ImageType => "error-image-type",
+            FieldError::ImageCorrupt => "error-image-corrupt",
+            FieldError::ImageDimensions => "error-image-dimensions",
         }
     }
 }

@@ -194,6 +194,8 @@ mod input {
         pub expires_at: Option<i64>,
         pub captured_count: i64,
         pub created_at: i64,
+        /// `/img/{sha256}` of the product image, if any.
+        pub image_url: Option<String>,
     }
 
     /// One page of the links list; `next` continues after the last row.
@@ -218,6 +220,8 @@ mod input {
         pub expires_at: String,
         /// Minutes east of UTC of the merchant's clock (set by the page).
         pub tz_offset: String,
+        /// Content hash of an image uploaded by this merchant; empty for none.
+        pub image: String,
     }
 
     /// The editable fields, checked.

@@ -30,6 +30,37 @@ pub async fn create_link(link: LinkInput) -> Result<LinkView, AppError> {
     Ok(created)
 }
 
+/// A product image, checked and stored; the link forms refer to it by hash.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UploadedImage {
+    pub sha: String,
+    pub url: String,
+}
+
+#[server(endpoint = "upload_image", input = leptos::server_fn::codec::MultipartFormData)]
+pub async fn upload_image(data: leptos::server_fn::codec::MultipartData) -> Result<UploadedImage, AppError> {
+    use crate::domain::fields::FieldError;
+    use crate::server::images::{self, MAX_BYTES};
+    let (request, account) = merchant().await?;
+    let mut multipart = data.into_inner().ok_or(AppError::BadRequest)?;
+    let too_large = || AppError::invalid("image", FieldError::ImageTooLarge);
+    let mut bytes = Vec::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(|_| too_large())? {
+        if field.name() != Some("image") {
+            continue;
+        }
+        while let Some(chunk) = field.chunk().await.map_err(|_| too_large())? {
+            // Stop reading as soon as the file is too big.
+            if bytes.len() + chunk.len() > MAX_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+    }
+    let sha = images::store(request.db(), account.id, bytes).await?;
+    Ok(UploadedImage { url: images::url(&sha), sha })
+}
+
 #[server(endpoint = "update_link")]
 pub async fn update_link(id: i64, link: LinkInput) -> Result<LinkView, AppError> {
     let (request, account) = merchant().await?;
@@ -178,6 +209,54 @@ fn tz_offset_signal() -> RwSignal<i64> {
     offset
 }
 
+/// Picks, checks (on the server) and previews the product image; the form
+/// submits its hash in `link[image]`.
+#[component]
+fn ImagePicker(initial: Option<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    let initial_sha = initial.as_ref().and_then(|url| url.rsplit('/').next()).unwrap_or_default().to_owned();
+    let chosen = RwSignal::new(initial.map(|url| UploadedImage { sha: initial_sha, url }));
+    let error = RwSignal::new(None::<AppError>);
+    let on_change = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let input: web_sys::HtmlInputElement = ev.target().expect("input").unchecked_into();
+            if let Some(file) = input.files().and_then(|files| files.get(0)) {
+                let data = web_sys::FormData::new().expect("FormData");
+                let _ = data.append_with_blob("image", &file);
+                error.set(None);
+                leptos::task::spawn_local(async move {
+                    match upload_image(data.into()).await {
+                        Ok(image) => chosen.set(Some(image)),
+                        Err(e) => error.set(Some(e)),
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, error);
+    };
+    let error: Signal<Option<AppError>> = error.into();
+    view! {
+        <div class="field image-field">
+            <label for="link-image-file">{move || i18n.tr("link-field-image")}</label>
+            <input id="link-image-file" type="file" accept="image/png,image/jpeg" on:change=on_change/>
+            <input type="hidden" name="link[image]" value=move || chosen.get().map(|i| i.sha).unwrap_or_default()/>
+            <p class="hint">{move || i18n.tr("link-image-hint")}</p>
+            <FieldMessage error field="image"/>
+            {move || chosen.get().map(|image| view! {
+                <div class="image-preview">
+                    <img src=image.url alt=move || i18n.tr("link-image-preview") width="160"/>
+                    <button type="button" class="link-button" on:click=move |_| chosen.set(None)>
+                        {move || i18n.tr("link-image-remove")}
+                    </button>
+                </div>
+            })}
+        </div>
+    }
+}
+
 /// The fields shared by the create, quick and edit forms.
 #[component]
 fn LinkFieldsView(
@@ -200,6 +279,7 @@ fn LinkFieldsView(
     let expires_at_server = expires_ms.map(|t| format_local_datetime(t, crate::domain::link::DEFAULT_TZ_OFFSET_MINUTES));
     let status = link.as_ref().map(|l| l.status).unwrap_or(LinkStatus::Active);
     let price = link.as_ref().map(|l| format_minor(l.amount, l.currency, i18n.locale()));
+    let image = link.as_ref().and_then(|l| l.image_url.clone());
 
     let money = match price {
         // Amount and currency are fixed once the link exists.
@@ -235,6 +315,7 @@ fn LinkFieldsView(
         .into_iter()
         .collect_view();
     let details = view! {
+        <ImagePicker initial=image/>
         <div class="field">
             <label for="link-description">{move || i18n.tr("link-field-description")}</label>
             <textarea id="link-description" name="link[description]" rows="5" maxlength="5000">{description}</textarea>
@@ -378,6 +459,7 @@ fn LinkDetail(link: LinkView, update: ServerAction<UpdateLink>, toggle: ServerAc
             <StatusBadge availability=link.availability/>
         </div>
         <section class="card link-summary">
+            {link.image_url.clone().map(|src| view! { <img class="product-image" src=src alt="" width="240"/> })}
             <p class="price">{price}</p>
             <label for="link-url">{move || i18n.tr("link-url")}</label>
             <input id="link-url" class="url" readonly value=link.url.clone()/>

@@ -15,10 +15,14 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/img/{sha}", get(super::images::serve))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(server_fn_error_status))
         .layer(axum::middleware::from_fn(csrf::same_origin_only))
+        // Uploads are at most 2 MB of image plus the multipart envelope; a
+        // larger body is cut off while streaming, never buffered whole.
+        .layer(axum::extract::DefaultBodyLimit::max(super::images::MAX_BYTES + 64 * 1024))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

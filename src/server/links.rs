@@ -10,8 +10,9 @@ use sqlx::Row;
 
 pub const PAGE_SIZE: i64 = 20;
 
-const COLUMNS: &str = "id, slug, mode, name, description, amount, currency, language, status, usage_limit, \
-     expires_at, captured_count, created_at";
+const COLUMNS: &str = "l.id, l.slug, l.mode, l.name, l.description, l.amount, l.currency, l.language, l.status, \
+     l.usage_limit, l.expires_at, l.captured_count, l.created_at, i.sha256 AS image_sha";
+const FROM: &str = "links l LEFT JOIN images i ON i.id = l.image_id";
 
 fn invalid((field, error): (&'static str, FieldError)) -> AppError {
     AppError::invalid(field, error)
@@ -46,6 +47,7 @@ fn view(row: &sqlx::any::AnyRow, public_url: &str, now: i64) -> AppResult<LinkVi
         expires_at,
         captured_count,
         created_at: row.try_get("created_at")?,
+        image_url: row.try_get::<Option<String>, _>("image_sha")?.map(|sha| super::images::url(&sha)),
     })
 }
 
@@ -61,11 +63,12 @@ pub async fn create(db: &Db, public_url: &str, account: &Account, input: &LinkIn
     let now = now_ms();
     let fields = input.fields(account.locale, now).map_err(invalid)?;
     let money = input.money().map_err(invalid)?;
-    let result = sqlx::query(&format!(
+    let image_id = image_id(db, account, &input.image).await?;
+    let result = sqlx::query(
         "INSERT INTO links (account_id, mode, slug, name, name_key, description, amount, currency, language, status, \
-         usage_limit, expires_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING {COLUMNS}"
-    ))
+         usage_limit, expires_at, image_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13) RETURNING id",
+    )
     .bind(account.id)
     .bind(account.mode.as_str())
     .bind(new_slug().as_str().to_owned())
@@ -79,18 +82,30 @@ pub async fn create(db: &Db, public_url: &str, account: &Account, input: &LinkIn
     .bind(fields.usage_limit)
     .bind(fields.expires_at)
     .bind(now)
+    .bind(image_id)
     .fetch_one(db.pool())
     .await;
     match result {
-        Ok(row) => view(&row, public_url, now),
+        Ok(row) => get(db, public_url, account, row.try_get(0)?).await,
         Err(e) if unique_name_violation(&e) => Err(AppError::invalid("name", FieldError::NameTaken)),
         Err(e) => Err(e.into()),
     }
 }
 
+/// The image a form names (by content hash), which must be the merchant's own.
+async fn image_id(db: &Db, account: &Account, sha: &str) -> AppResult<Option<i64>> {
+    match sha.trim() {
+        "" => Ok(None),
+        sha => super::images::owned(db, account.id, sha)
+            .await?
+            .map(Some)
+            .ok_or_else(|| AppError::invalid("image", FieldError::NotAllowed)),
+    }
+}
+
 /// The merchant's link `id` in their current mode; anything else is "not found".
 pub async fn get(db: &Db, public_url: &str, account: &Account, id: i64) -> AppResult<LinkView> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM links WHERE id = $1 AND account_id = $2 AND mode = $3"))
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE l.id = $1 AND l.account_id = $2 AND l.mode = $3"))
         .bind(id)
         .bind(account.id)
         .bind(account.mode.as_str())
@@ -109,11 +124,12 @@ pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input
         return Err(AppError::invalid("amount", FieldError::Immutable));
     }
     let fields: LinkFields = input.fields(current.language, now_ms()).map_err(invalid)?;
+    let image_id = image_id(db, account, &input.image).await?;
     // The limit may not drop below what is already captured: checked in the
     // same statement so a concurrent capture cannot slip under it.
     let result = sqlx::query(
         "UPDATE links SET name = $1, name_key = $2, description = $3, language = $4, status = $5, \
-         usage_limit = $6, expires_at = $7, updated_at = $8 \
+         usage_limit = $6, expires_at = $7, updated_at = $8, image_id = $12 \
          WHERE id = $9 AND account_id = $10 AND mode = $11 AND ($6 IS NULL OR captured_count <= $6)",
     )
     .bind(fields.name.as_str().to_owned())
@@ -127,6 +143,7 @@ pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input
     .bind(id)
     .bind(account.id)
     .bind(account.mode.as_str())
+    .bind(image_id)
     .execute(db.pool())
     .await;
     match result {
@@ -179,10 +196,10 @@ pub async fn list(db: &Db, public_url: &str, account: &Account, search: &str, af
         format!("%{}%", key.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
     });
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM links WHERE account_id = $1 AND mode = $2 \
-         AND (created_at < $3 OR (created_at = $3 AND id < $4)) \
-         AND ($5 IS NULL OR name_key LIKE $5 ESCAPE '\\') \
-         ORDER BY created_at DESC, id DESC LIMIT $6"
+        "SELECT {COLUMNS} FROM {FROM} WHERE l.account_id = $1 AND l.mode = $2 \
+         AND (l.created_at < $3 OR (l.created_at = $3 AND l.id < $4)) \
+         AND ($5 IS NULL OR l.name_key LIKE $5 ESCAPE '\\') \
+         ORDER BY l.created_at DESC, l.id DESC LIMIT $6"
     ))
     .bind(account.id)
     .bind(account.mode.as_str())

@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod demo;
 pub mod db;
 pub mod http;
+pub mod images;
 pub mod links;
 pub mod locale;
 pub mod request;

@@ -90,7 +90,9 @@ pub struct Response {
     pub status: u16,
     /// Lower-case names; repeated headers joined with "\n".
     pub headers: BTreeMap<String, String>,
+    /// The body as text (lossy for binary bodies; see `bytes`).
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Response {
@@ -123,6 +125,10 @@ impl TestServer {
 
     /// One HTTP/1.1 request on a new connection.
     pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+        self.request_bytes(method, path, headers, body.as_bytes()).await
+    }
+
+    pub async fn request_bytes(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
         let mut stream = TcpStream::connect(self.addr).await.unwrap();
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
         for (name, value) in headers {
@@ -133,9 +139,10 @@ impl TestServer {
         }
         head.push_str("\r\n");
         stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(body.as_bytes()).await.unwrap();
+        // The server may answer (e.g. 413) and close before reading everything.
+        let _ = stream.write_all(body).await;
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.unwrap();
+        let _ = stream.read_to_end(&mut raw).await;
         parse_response(&raw)
     }
 }
@@ -160,7 +167,7 @@ fn parse_response(raw: &[u8]) -> Response {
     if headers.get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
         body = dechunk(&body);
     }
-    Response { status, headers, body: String::from_utf8(body).expect("UTF-8 body") }
+    Response { status, headers, body: String::from_utf8_lossy(&body).into_owned(), bytes: body }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
@@ -215,6 +222,24 @@ impl Browser<'_> {
         let body = encode_form(form);
         let cookie = self.cookie_header();
         let response = self.server.post_form(&format!("/api/{endpoint}"), &[("Cookie", &cookie)], &body).await;
+        self.keep_cookies(&response);
+        response
+    }
+
+    /// Uploads one file as `multipart/form-data` field `field`.
+    pub async fn upload(&mut self, endpoint: &str, field: &str, filename: &str, content_type: &str, bytes: &[u8]) -> Response {
+        let boundary = "----paylinks-test-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let cookie = self.cookie_header();
+        let origin = self.server.origin();
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let headers = [("Content-Type", content_type.as_str()), ("Origin", origin.as_str()), ("Cookie", cookie.as_str())];
+        let response = self.server.request_bytes("POST", &format!("/api/{endpoint}"), &headers, &body).await;
         self.keep_cookies(&response);
         response
     }
