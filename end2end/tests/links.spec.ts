@@ -2,6 +2,8 @@ import { Page } from "@playwright/test";
 import { test, expect, hydrated } from "./fixtures";
 
 const PASSWORD = "correct horse battery";
+// A 1×1 PNG.
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
 const texts = {
   ja: { quick: "クイック決済リンク", create: "決済リンクを作成", advanced: "詳細設定", issue: "保存してリンクを発行", save: "リンクを作成", active: "有効", inactive: "無効", deactivate: "無効にする", saveChanges: "変更を保存", limit: "上限到達" },
@@ -35,11 +37,14 @@ for (const [lang, t] of Object.entries(texts)) {
       await page.locator("#link-currency").selectOption("JPY");
       await page.locator("#link-description").fill("2缶入り\n税込・3日以内に発送");
       await page.locator("#link-language").selectOption("ja");
+      await page.locator("#link-image-file").setInputFiles({ name: "matcha.png", mimeType: "image/png", buffer: PNG });
+      await expect(page.locator(".image-preview img")).toHaveAttribute("src", /^\/img\/[0-9a-f]{64}$/);
       await page.getByRole("button", { name: t.save }).click();
       await expect(page).toHaveURL(/\/dashboard\/links\/\d+$/);
       await expect(page.getByRole("heading", { level: 1 })).toHaveText("抹茶セット");
       await expect(page.locator(".link-summary .price")).toHaveText("¥1,500");
       await expect(page.locator("#link-url")).toHaveValue(/\/pay\/[A-Za-z0-9_-]{22}$/);
+      await expect(page.locator(".product-image")).toHaveAttribute("src", /^\/img\/[0-9a-f]{64}$/);
 
       // Quick Payment Link with advanced settings.
       await page.goto("/dashboard/links");
@@ -82,6 +87,16 @@ for (const [lang, t] of Object.entries(texts)) {
     });
   });
 }
+
+test("a file that is not a JPG or PNG is refused with a localized message", async ({ page }) => {
+  await signUp(page, `links-img-${Date.now()}@example.com`);
+  await page.goto("/dashboard/links/new");
+  await hydrated(page);
+  const gif = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
+  await page.locator("#link-image-file").setInputFiles({ name: "photo.png", mimeType: "image/png", buffer: gif });
+  await expect(page.locator("#image-error")).toHaveText("Only JPG and PNG images are accepted.");
+  await expect(page.locator(".image-preview")).toHaveCount(0);
+});
 
 test("a refused amount shows its localized reason next to the field", async ({ page }) => {
   await signUp(page, `links-err-${Date.now()}@example.com`);
