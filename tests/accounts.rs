@@ -437,6 +437,8 @@ async fn demo_seed_is_repeatable_and_ready_for_live_mode() {
     let mut browser = server.browser();
     let res = browser.call("sign_in", &[("email", demo::MERCHANT_EMAIL), ("password", demo::PASSWORD)]).await;
     assert_eq!(json(&res)["application"], "approved");
+    let links = json(&browser.call("list_links", &[("q", ""), ("after", "")]).await);
+    assert_eq!(links["links"].as_array().unwrap().len(), 3, "three demo links, seeded once");
     assert_eq!(browser.call("set_mode", &[("mode", "live")]).await.status, 200);
     let res = server.browser().call("sign_in", &[("email", demo::REVIEWER_EMAIL), ("password", demo::PASSWORD)]).await;
     assert_eq!(json(&res)["role"], "reviewer");

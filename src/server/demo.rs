@@ -40,6 +40,25 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
             accounts::review(db, None, merchant, true, "").await.map_err(app)?;
         }
     }
+    if let Some(account) = auth::account_by_id(db, merchant).await.map_err(app)? {
+        for (name, amount, currency, description) in [
+            ("抹茶セット（2缶）", "1500", "JPY", "宇治抹茶 30g × 2缶。税込。ご注文から3営業日以内に発送します。"),
+            ("煎茶 お試しパック", "800", "JPY", "静岡県産 煎茶 50g。税込・送料別。"),
+            ("Tea ceremony workshop", "45.00", "USD", "90 minutes, Kyoto. Cancel up to 48 hours before for a full refund."),
+        ] {
+            let input = crate::domain::link::LinkInput {
+                name: name.into(),
+                amount: amount.into(),
+                currency: currency.into(),
+                description: description.into(),
+                ..Default::default()
+            };
+            match super::links::create(db, "http://127.0.0.1:3000", &account, &input).await {
+                Ok(_) | Err(AppError::Invalid { error: crate::domain::fields::FieldError::NameTaken, .. }) => {}
+                Err(e) => return Err(app(e)),
+            }
+        }
+    }
     println!("demo merchant: {MERCHANT_EMAIL} / {PASSWORD}");
     println!("demo reviewer: {REVIEWER_EMAIL} / {PASSWORD}");
     Ok(())
