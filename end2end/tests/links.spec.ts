@@ -103,6 +103,16 @@ test("a refused amount shows its localized reason next to the field", async ({ p
   await page.goto("/dashboard/links/new");
   await hydrated(page);
   await page.locator("#link-name").fill("Too cheap");
+  // Checked while typing, with the same rules the server applies…
+  await page.locator("#link-amount").fill("49");
+  await expect(page.locator("#amount-error")).toHaveText("The minimum is ¥50.");
+  await page.locator("#link-amount").fill("50");
+  await expect(page.locator("#amount-error")).toHaveCount(0);
+  await page.locator("#link-currency").selectOption("USD");
+  await page.locator("#link-amount").fill("0.4");
+  await expect(page.locator("#amount-error")).toHaveText("The minimum is $0.50.");
+  // …and refused by the server all the same.
+  await page.locator("#link-currency").selectOption("JPY");
   await page.locator("#link-amount").fill("49");
   await page.getByRole("button", { name: "Create link" }).click();
   await expect(page.locator("#amount-error")).toHaveText("The minimum is ¥50.");

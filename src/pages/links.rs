@@ -3,6 +3,7 @@ use crate::components::form::{action_error, FieldMessage, FormMessage};
 use crate::components::session::use_session;
 use crate::domain::link::{format_local_datetime, Availability, LinkInput, LinkPage, LinkStatus, LinkView};
 use crate::domain::money::format_minor;
+use crate::domain::fields::FieldError;
 use crate::domain::{Currency, Locale};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
@@ -269,6 +270,39 @@ fn LinkFieldsView(
     let i18n = use_i18n();
     let tz = tz_offset_signal();
     let editing = link.is_some();
+    // Instant feedback with the very parsers the server runs; the server still
+    // decides. A local error shows until its field is fixed.
+    let local = RwSignal::new(None::<AppError>);
+    let server_error = error;
+    let error = Signal::derive(move || local.get().or_else(|| server_error.get()));
+    let report = move |field: &'static str, result: Result<(), (&'static str, FieldError)>| match result {
+        Err((field, e)) => local.set(Some(AppError::invalid(field, e))),
+        Ok(()) => {
+            let same_field = local.with_untracked(|e| e.as_ref().and_then(AppError::field) == Some(field));
+            let money_field = field == "amount" && local.with_untracked(|e| e.as_ref().and_then(AppError::field) == Some("currency"));
+            if same_field || money_field {
+                local.set(None);
+            }
+        }
+    };
+    let amount_ref = NodeRef::<leptos::html::Input>::new();
+    let currency_ref = NodeRef::<leptos::html::Select>::new();
+    let check_money = move || {
+        let amount = amount_ref.get_untracked().map(|i| i.value()).unwrap_or_default();
+        if amount.trim().is_empty() {
+            return;
+        }
+        let currency = currency_ref.get_untracked().map(|s| s.value()).unwrap_or_default();
+        let input = LinkInput { amount, currency, ..Default::default() };
+        report("amount", input.money().map(|_| ()));
+    };
+    let check_name = move |value: String| {
+        report("name", crate::domain::ProductName::parse(&value).map(|_| ()).map_err(|e| ("name", e)));
+    };
+    let check_limit = move |value: String| {
+        let input = LinkInput { name: "x".into(), usage_limit: value, ..Default::default() };
+        report("usage_limit", input.fields(Locale::En, 0).map(|_| ()));
+    };
     let name = link.as_ref().map(|l| l.name.clone()).unwrap_or_default();
     let description = link.as_ref().map(|l| l.description.clone()).unwrap_or_default();
     let language = link.as_ref().map(|l| l.language).unwrap_or(i18n.locale());
@@ -295,12 +329,20 @@ fn LinkFieldsView(
             <div class="field-row">
                 <div class="field grow">
                     <label for="link-amount">{move || i18n.tr("link-field-amount")}</label>
-                    <input id="link-amount" name="link[amount]" inputmode="decimal" required autocomplete="off"/>
+                    <input
+                        id="link-amount"
+                        name="link[amount]"
+                        inputmode="decimal"
+                        required
+                        autocomplete="off"
+                        node_ref=amount_ref
+                        on:input=move |_| check_money()
+                    />
                     <FieldMessage error field="amount"/>
                 </div>
                 <div class="field">
                     <label for="link-currency">{move || i18n.tr("link-field-currency")}</label>
-                    <select id="link-currency" name="link[currency]">
+                    <select id="link-currency" name="link[currency]" node_ref=currency_ref on:change=move |_| check_money()>
                         {Currency::ALL.map(|c| view! { <option value=c.code()>{c.code()}</option> }).into_iter().collect_view()}
                     </select>
                     <FieldMessage error field="currency"/>
@@ -331,7 +373,15 @@ fn LinkFieldsView(
     let advanced = view! {
         <div class="field">
             <label for="link-usage-limit">{move || i18n.tr("link-field-usage-limit")}</label>
-            <input id="link-usage-limit" name="link[usage_limit]" type="number" min="1" step="1" value=usage_limit/>
+            <input
+                id="link-usage-limit"
+                name="link[usage_limit]"
+                type="number"
+                min="1"
+                step="1"
+                value=usage_limit
+                on:input=move |ev| check_limit(event_target_value(&ev))
+            />
             <p class="hint">{move || i18n.tr("link-usage-limit-hint")}</p>
             <FieldMessage error field="usage_limit"/>
         </div>
@@ -377,7 +427,15 @@ fn LinkFieldsView(
         <FormMessage error/>
         <div class="field">
             <label for="link-name">{move || i18n.tr("link-field-name")}</label>
-            <input id="link-name" name="link[name]" required maxlength="100" value=name autocomplete="off"/>
+            <input
+                id="link-name"
+                name="link[name]"
+                required
+                maxlength="100"
+                value=name
+                autocomplete="off"
+                on:input=move |ev| check_name(event_target_value(&ev))
+            />
             <FieldMessage error field="name"/>
         </div>
         {money}
