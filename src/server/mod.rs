@@ -25,11 +25,3 @@ pub struct AppState {
     pub db: db::Db,
     pub config: Arc<config::Config>,
 }
-
-impl AppState {
-    /// The state of the current `#[server]` call.
-    pub fn current() -> Result<AppState, leptos::prelude::ServerFnError> {
-        leptos::prelude::use_context::<AppState>()
-            .ok_or_else(|| leptos::prelude::ServerFnError::new("application state missing"))
-    }
-}
