@@ -89,3 +89,19 @@ async fn set_locale_refuses_unsupported_languages_and_sets_nothing() {
         assert!(res.header("set-cookie").is_none(), "{body:?} set a cookie");
     }
 }
+
+#[tokio::test]
+async fn every_response_carries_security_headers() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    for path in ["/", "/signin", "/healthz", "/no/such/page"] {
+        let res = server.get(path, &[]).await;
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(res.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(res.header("referrer-policy"), Some("strict-origin-when-cross-origin"), "{path}");
+        assert!(res.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"), "{path}");
+        assert!(res.header("strict-transport-security").is_none(), "no HSTS over plain http");
+    }
+    let res = server.post_form("/api/set_locale", &[], "locale=ja").await;
+    assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+}
