@@ -5,7 +5,7 @@
 //! therefore holds no usable session.
 
 use super::db::{now_ms, Db};
-use crate::domain::{fields::NewPassword, AccountView, ApplicationStatus, Locale, Mode, Role};
+use crate::domain::{fields::NewPassword, AccountView, Locale, Role};
 use crate::error::{AppError, AppResult};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -131,30 +131,24 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
         .expect("static cookie")
 }
 
-/// An account row, with what the dashboard needs.
+/// An account row: its id, and what the dashboard sees of it (read through
+/// `Deref`, e.g. `account.mode`).
 #[derive(Clone, Debug)]
 pub struct Account {
     pub id: i64,
-    pub email: String,
-    pub public_id: String,
-    pub business_name: String,
-    pub role: Role,
-    pub mode: Mode,
-    pub locale: Locale,
-    pub application: ApplicationStatus,
+    view: AccountView,
+}
+
+impl std::ops::Deref for Account {
+    type Target = AccountView;
+    fn deref(&self) -> &AccountView {
+        &self.view
+    }
 }
 
 impl Account {
     pub fn view(&self) -> AccountView {
-        AccountView {
-            email: self.email.clone(),
-            public_id: self.public_id.clone(),
-            business_name: self.business_name.clone(),
-            role: self.role,
-            mode: self.mode,
-            locale: self.locale,
-            application: self.application,
-        }
+        self.view.clone()
     }
 
     pub fn require_reviewer(&self) -> AppResult<()> {
@@ -181,13 +175,15 @@ fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
     let parse_err = || AppError::from(anyhow::anyhow!("corrupt account row"));
     Ok(Account {
         id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        public_id: row.try_get("public_id")?,
-        business_name: row.try_get("business_name")?,
-        role: row.try_get::<String, _>("role")?.parse().map_err(|_| parse_err())?,
-        mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| parse_err())?,
-        locale: row.try_get::<String, _>("locale")?.parse().map_err(|_| parse_err())?,
-        application: row.try_get::<String, _>("application")?.parse().map_err(|_| parse_err())?,
+        view: AccountView {
+            email: row.try_get("email")?,
+            public_id: row.try_get("public_id")?,
+            business_name: row.try_get("business_name")?,
+            role: row.try_get::<String, _>("role")?.parse().map_err(|_| parse_err())?,
+            mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| parse_err())?,
+            locale: row.try_get::<String, _>("locale")?.parse().map_err(|_| parse_err())?,
+            application: row.try_get::<String, _>("application")?.parse().map_err(|_| parse_err())?,
+        },
     })
 }
 
