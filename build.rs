@@ -6,7 +6,10 @@ use std::{env, fs, path::PathBuf};
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("locales");
     println!("cargo:rerun-if-changed={}", root.display());
+    // Catalogs only the server renders (the checkout pages have no WASM).
+    const SERVER_ONLY: &[&str] = &["checkout.ftl"];
     let mut entries = Vec::new();
+    let mut server_entries = Vec::new();
     for lang in ["ja", "en", "ko"] {
         let dir = root.join(lang);
         println!("cargo:rerun-if-changed={}", dir.display());
@@ -19,7 +22,8 @@ fn main() {
         for file in files {
             println!("cargo:rerun-if-changed={}", file.display());
             let name = file.file_name().unwrap().to_string_lossy().into_owned();
-            entries.push(format!(
+            let list = if SERVER_ONLY.contains(&name.as_str()) { &mut server_entries } else { &mut entries };
+            list.push(format!(
                 "    ({lang:?}, {name:?}, include_str!({path:?})),\n",
                 path = file.display().to_string()
             ));
@@ -27,8 +31,10 @@ fn main() {
     }
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("catalogs.rs");
     let code = format!(
-        "/// (language, file name, source) of every message catalog.\npub(crate) const CATALOGS: &[(&str, &str, &str)] = &[\n{}];\n",
-        entries.concat()
+        "/// (language, file name, source) of every message catalog.\npub(crate) const CATALOGS: &[(&str, &str, &str)] = &[\n{}];\n\
+         /// Catalogs only the server needs.\n#[allow(dead_code)]\npub(crate) const SERVER_CATALOGS: &[(&str, &str, &str)] = &[\n{}];\n",
+        entries.concat(),
+        server_entries.concat()
     );
     fs::write(out, code).unwrap();
 }

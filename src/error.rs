@@ -28,6 +28,9 @@ pub enum AppError {
     /// The request is fine but the thing it acts on is not in a state that allows it.
     #[error("not possible now: {0}")]
     Conflict(String),
+    /// The payment link exists but takes no more payments (inactive, expired, sold out).
+    #[error("payment link no longer accepts payments")]
+    Gone,
     #[error("malformed request")]
     BadRequest,
     #[error("internal error")]
@@ -49,6 +52,7 @@ impl AppError {
             AppError::EmailTaken | AppError::Conflict(_) => 409,
             AppError::Forbidden | AppError::LiveNotApproved => 403,
             AppError::NotFound => 404,
+            AppError::Gone => 410,
             AppError::BadRequest => 400,
             AppError::Internal => 500,
         }
@@ -66,6 +70,7 @@ impl AppError {
             AppError::LiveNotApproved => "error-live-not-approved",
             AppError::NotFound => "error-not-found",
             AppError::Conflict(_) => "error-conflict",
+            AppError::Gone => "error-gone",
             AppError::BadRequest => "error-bad-request",
             AppError::Internal => "error-internal",
         }

@@ -22,7 +22,13 @@ fn build_bundle(locale: Locale) -> Bundle {
     // Isolation marks (U+2068/U+2069) around placeables would end up in copied
     // amounts and URLs; our placeables are never right-to-left text.
     bundle.set_use_isolating(false);
-    for (_, file, source) in CATALOGS.iter().filter(|(lang, _, _)| *lang == locale.code()) {
+    // The checkout's messages are rendered by the server only: the browser
+    // bundle does not carry them.
+    #[cfg(feature = "ssr")]
+    let catalogs = CATALOGS.iter().chain(SERVER_CATALOGS);
+    #[cfg(not(feature = "ssr"))]
+    let catalogs = CATALOGS.iter();
+    for (_, file, source) in catalogs.filter(|(lang, _, _)| *lang == locale.code()) {
         let resource = FluentResource::try_new((*source).to_owned())
             .unwrap_or_else(|(_, errors)| panic!("locales/{locale}/{file}: {errors:?}"));
         bundle
@@ -70,6 +76,22 @@ fn format(locale: Locale, id: &str, args: Option<&FluentArgs>) -> String {
     bundle.format_pattern(pattern, args, &mut errors).into_owned()
 }
 
+/// A server error in `locale`, with its details (limits, wait time).
+pub fn tr_error(locale: Locale, error: &crate::error::AppError) -> String {
+    use crate::domain::fields::FieldError;
+    use crate::error::AppError;
+    let args: Vec<(&str, FluentValue)> = match error {
+        AppError::Invalid { error: FieldError::TooLong { max }, .. } => vec![("max", (*max).into())],
+        AppError::Invalid { error: FieldError::TooShort { min }, .. } => vec![("min", (*min).into())],
+        AppError::Invalid { error: FieldError::AmountBelowMinimum { min }, .. } => vec![("min", min.clone().into())],
+        AppError::Invalid { error: FieldError::AmountAboveMaximum { max }, .. } => vec![("max", max.clone().into())],
+        AppError::Invalid { error: FieldError::LimitBelowCaptured { captured }, .. } => vec![("captured", (*captured).into())],
+        AppError::RateLimited { retry_after_secs } => vec![("minutes", retry_after_secs.div_ceil(60).max(1).into())],
+        _ => vec![],
+    };
+    tr_args(locale, error.message_id(), &args)
+}
+
 mod view {
     use super::*;
     use crate::error::AppError;
@@ -101,21 +123,7 @@ mod view {
 
         /// A server error, localized with its details (limits, wait time).
         pub fn error(&self, error: &AppError) -> String {
-            use crate::domain::fields::FieldError;
-            let args: Vec<(&str, FluentValue)> = match error {
-                AppError::Invalid { error: FieldError::TooLong { max }, .. } => vec![("max", (*max).into())],
-                AppError::Invalid { error: FieldError::TooShort { min }, .. } => vec![("min", (*min).into())],
-                AppError::Invalid { error: FieldError::AmountBelowMinimum { min }, .. } => vec![("min", min.clone().into())],
-                AppError::Invalid { error: FieldError::AmountAboveMaximum { max }, .. } => vec![("max", max.clone().into())],
-                AppError::Invalid { error: FieldError::LimitBelowCaptured { captured }, .. } => {
-                    vec![("captured", (*captured).into())]
-                }
-                AppError::RateLimited { retry_after_secs } => {
-                    vec![("minutes", retry_after_secs.div_ceil(60).max(1).into())]
-                }
-                _ => vec![],
-            };
-            self.tr_args(error.message_id(), &args)
+            tr_error(self.locale.get(), error)
         }
     }
 
@@ -167,7 +175,7 @@ mod tests {
     /// message id (or `id.attribute`) → the variables it uses.
     fn catalog(locale: Locale) -> BTreeMap<String, BTreeSet<String>> {
         let mut ids = BTreeMap::new();
-        for (_, file, source) in CATALOGS.iter().filter(|(l, _, _)| *l == locale.code()) {
+        for (_, file, source) in CATALOGS.iter().chain(SERVER_CATALOGS).filter(|(l, _, _)| *l == locale.code()) {
             let resource = fluent_syntax::parser::parse(*source)
                 .unwrap_or_else(|(_, e)| panic!("locales/{locale}/{file}: {e:?}"));
             for entry in resource.body {

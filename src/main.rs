@@ -29,6 +29,18 @@ async fn main() -> anyhow::Result<()> {
             state.db.close().await;
             result
         }
+        Command::Verify => {
+            let state = http::build_state(config, leptos_options).await?;
+            let mismatches = paylinks::server::payments::verify(&state.db).await;
+            state.db.close().await;
+            let mismatches = mismatches.map_err(|e| anyhow::anyhow!("verify failed: {e}"))?;
+            for m in &mismatches {
+                eprintln!("{m}");
+            }
+            anyhow::ensure!(mismatches.is_empty(), "{} disagreement(s) between statistics and payments", mismatches.len());
+            println!("statistics agree with the payments");
+            Ok(())
+        }
         Command::Admin(command) => {
             let state = http::build_state(config, leptos_options).await?;
             let result = admin::run(&state.db, command).await;

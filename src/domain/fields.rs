@@ -57,6 +57,14 @@ pub enum FieldError {
     ImageCorrupt,
     #[error("image too large in pixels")]
     ImageDimensions,
+    #[error("not a valid card number")]
+    CardNumberInvalid,
+    #[error("not a card expiry")]
+    CardExpiryInvalid,
+    #[error("card expired")]
+    CardExpired,
+    #[error("not a security code")]
+    CardCvcInvalid,
 }
 
 impl FieldError {
@@ -88,6 +96,10 @@ impl FieldError {
             FieldError::ImageType => "error-image-type",
             FieldError::ImageCorrupt => "error-image-corrupt",
             FieldError::ImageDimensions => "error-image-dimensions",
+            FieldError::CardNumberInvalid => "error-card-number",
+            FieldError::CardExpiryInvalid => "error-card-expiry",
+            FieldError::CardExpired => "error-card-expired",
+            FieldError::CardCvcInvalid => "error-card-cvc",
         }
     }
 }

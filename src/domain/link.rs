@@ -102,7 +102,7 @@ pub use input::*;
 
 mod input {
     use super::super::fields::{self, FieldError};
-    use super::super::money::{Currency, Money, MoneyError};
+    use super::super::money::{Currency, Money};
     use super::super::{Locale, Mode};
     use super::ProductName;
     use serde::{Deserialize, Serialize};
@@ -240,19 +240,7 @@ mod input {
     impl LinkInput {
         pub fn money(&self) -> FieldResult<Money> {
             let currency: Currency = self.currency.trim().parse().map_err(|_| ("currency", FieldError::NotAllowed))?;
-            Money::parse(&self.amount, currency).map_err(|e| {
-                let error = match e {
-                    MoneyError::Malformed | MoneyError::UnknownCurrency => FieldError::AmountMalformed,
-                    MoneyError::TooPrecise => FieldError::AmountTooPrecise,
-                    MoneyError::BelowMinimum => FieldError::AmountBelowMinimum {
-                        min: super::super::money::format_minor(currency.minimum(), currency, Locale::En),
-                    },
-                    MoneyError::AboveMaximum => FieldError::AmountAboveMaximum {
-                        max: super::super::money::format_minor(currency.maximum(), currency, Locale::En),
-                    },
-                };
-                ("amount", error)
-            })
+            Money::parse(&self.amount, currency).map_err(|e| ("amount", e.field_error(currency)))
         }
 
         /// Checks every editable field. `language` defaults to `fallback_language`

@@ -3,10 +3,13 @@
 
 pub mod account;
 pub mod application;
+pub mod card;
+pub mod checkout;
 pub mod fields;
 pub mod link;
 pub mod locale;
 pub mod money;
+pub mod payment;
 
 pub use account::{AccountView, ApplicationStatus, Mode, Role};
 pub use link::{LinkSlug, ProductName};

@@ -96,6 +96,23 @@ pub enum MoneyError {
     UnknownCurrency,
 }
 
+impl MoneyError {
+    /// The form error shown next to an amount input.
+    pub fn field_error(self, currency: Currency) -> super::fields::FieldError {
+        use super::fields::FieldError;
+        match self {
+            MoneyError::Malformed | MoneyError::UnknownCurrency => FieldError::AmountMalformed,
+            MoneyError::TooPrecise => FieldError::AmountTooPrecise,
+            MoneyError::BelowMinimum => FieldError::AmountBelowMinimum {
+                min: format_minor(currency.minimum(), currency, Locale::En),
+            },
+            MoneyError::AboveMaximum => FieldError::AmountAboveMaximum {
+                max: format_minor(currency.maximum(), currency, Locale::En),
+            },
+        }
+    }
+}
+
 /// A chargeable amount: within its currency's minimum and maximum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {

@@ -522,7 +522,7 @@ fn LinkDetail(link: LinkView, update: ServerAction<UpdateLink>, toggle: ServerAc
             <label for="link-url">{move || i18n.tr("link-url")}</label>
             <input id="link-url" class="url" readonly value=link.url.clone()/>
             <p>
-                <a href=link.url.clone() target="_blank" rel="noopener">{move || i18n.tr("link-open")}</a>
+                <a href=link.url.clone() target="_blank" rel="external noopener">{move || i18n.tr("link-open")}</a>
             </p>
             <ActionForm action=toggle attr:class="inline">
                 <input type="hidden" name="id" value=link.id/>
@@ -533,6 +533,7 @@ fn LinkDetail(link: LinkView, update: ServerAction<UpdateLink>, toggle: ServerAc
             </ActionForm>
             <FormMessage error=toggle_error/>
         </section>
+        <super::payments::LinkSalesPanel link_id=link.id/>
         <section class="card">
             <h2>{move || i18n.tr("link-edit")}</h2>
             <ActionForm action=update attr:class="stack link-form" attr:novalidate=true>

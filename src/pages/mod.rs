@@ -1,11 +1,14 @@
 //! One module per screen.
 
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod checkout;
 pub mod dashboard;
 mod home;
 pub mod legal;
 pub mod links;
 mod not_found;
+pub mod payments;
 pub mod review;
 
 pub use auth::{SignInPage, SignUpPage};

@@ -20,6 +20,9 @@ pub enum Command {
     Migrate,
     /// Seed a demo merchant and reviewer (prints their credentials), then exit.
     Demo,
+    /// Recompute every link's sales statistics from its payments and compare;
+    /// exits non-zero on any disagreement.
+    Verify,
     /// Operator tasks: reviewers and live-mode applications.
     #[command(subcommand)]
     Admin(super::admin::AdminCommand),
@@ -40,6 +43,9 @@ pub struct ConfigArgs {
     /// Take the client address from X-Forwarded-For (only behind your own proxy)
     #[arg(long, env = "PAYLINKS_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
+    /// Seconds between runs of the job that expires unfinished payment attempts
+    #[arg(long, env = "PAYLINKS_EXPIRY_INTERVAL", default_value_t = 30)]
+    pub expiry_interval_secs: u64,
 }
 
 /// Settled configuration: every value checked and every default applied.
@@ -50,6 +56,8 @@ pub struct Config {
     /// Without a trailing slash, e.g. `https://pay.example.com`.
     pub public_url: String,
     pub trust_proxy: bool,
+    /// 0 disables the job on this server (another one runs it).
+    pub expiry_interval_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -65,7 +73,13 @@ impl ConfigArgs {
             Some(url) => parse_public_url(&url)?,
             None => format!("http://{bind}"),
         };
-        Ok(Config { bind, database_url: self.database_url, public_url, trust_proxy: self.trust_proxy })
+        Ok(Config {
+            bind,
+            database_url: self.database_url,
+            public_url,
+            trust_proxy: self.trust_proxy,
+            expiry_interval_secs: self.expiry_interval_secs,
+        })
     }
 }
 

@@ -17,6 +17,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/img/{sha}", get(super::images::serve))
+        .route("/pay/{slug}", get(crate::pages::checkout::page))
+        .route("/pay/{slug}/{payment}", get(crate::pages::checkout::result))
+        .route("/pay/{slug}/{payment}/paypay", get(crate::pages::checkout::paypay_page))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(server_fn_error_status))
@@ -107,6 +110,9 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
+    if state.config.expiry_interval_secs > 0 {
+        super::payments::spawn_expiry_job(db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
+    }
     tracing::info!(
         addr = %listener.local_addr()?,
         public_url = %state.config.public_url,

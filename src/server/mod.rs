@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod checkout;
 pub mod config;
 pub mod csrf;
 pub mod demo;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod images;
 pub mod links;
 pub mod locale;
+pub mod payments;
 pub mod request;
 
 use axum::extract::FromRef;

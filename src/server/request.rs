@@ -67,15 +67,18 @@ impl Request {
     /// Redirects a plain HTML form post (JavaScript off) with 303/302; the
     /// hydrated app decides its own navigation from the returned value.
     pub fn redirect_plain_form(&self, path: &str) {
-        let accepts_html = self
-            .parts
+        if self.accepts_html() {
+            leptos_axum::redirect(path);
+        }
+    }
+
+    /// A browser navigating (form post), not a `fetch` wanting JSON.
+    pub fn accepts_html(&self) -> bool {
+        self.parts
             .headers
             .get(http::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        if accepts_html {
-            leptos_axum::redirect(path);
-        }
+            .is_some_and(|v| v.contains("text/html"))
     }
 
     pub fn set_header(&self, name: http::HeaderName, value: http::HeaderValue) {

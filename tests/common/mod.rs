@@ -69,7 +69,13 @@ pub async fn start_server(database_url: &str) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let options = leptos_options().unwrap();
-    let config = ConfigArgs { bind: Some(addr), database_url: database_url.to_owned(), public_url: None, trust_proxy: false }
+    let config = ConfigArgs {
+        bind: Some(addr),
+        database_url: database_url.to_owned(),
+        public_url: None,
+        trust_proxy: false,
+        expiry_interval_secs: 0,
+    }
         .settle(&options)
         .unwrap();
     let state = http::build_state(config, options).await.unwrap();

@@ -1,0 +1,546 @@
+//! Payments as an explicit state machine, and the per-link sales statistics
+//! each state contributes to.
+//!
+//! ```text
+//! pending ──► authorized ──► captured ──► refunded (full)
+//!    │            │             │  └────► captured with refunded_amount > 0 (partial)
+//!    │            │             └───────► charged_back
+//!    ├────────────┴──► failed | expired | cancelled
+//!    └──► captured
+//! ```
+//! A state only changes through [`PaymentState::apply`]; anything else is an
+//! [`IllegalTransition`]. The database refuses the same transitions (trigger).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How the customer pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Card,
+    Konbini,
+    Paypay,
+}
+
+impl Method {
+    pub const ALL: [Method; 3] = [Method::Card, Method::Konbini, Method::Paypay];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Method::Card => "card",
+            Method::Konbini => "konbini",
+            Method::Paypay => "paypay",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str() == input)
+    }
+
+    /// How long an attempt may stay unfinished before the expiry job ends it:
+    /// PayPay's approval window is about 5 minutes, konbini gives 3 days to pay
+    /// at the store; a card attempt only stays pending if we crashed mid-way.
+    pub const fn deadline_ms(self) -> i64 {
+        match self {
+            Method::Card => 30 * 60 * 1000,
+            Method::Konbini => 3 * 24 * 60 * 60 * 1000,
+            Method::Paypay => 5 * 60 * 1000,
+        }
+    }
+}
+
+/// The stored status (a column), without the refunded amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Pending,
+    Authorized,
+    Captured,
+    Refunded,
+    Failed,
+    Expired,
+    Cancelled,
+    ChargedBack,
+}
+
+impl PaymentStatus {
+    pub const ALL: [PaymentStatus; 8] = [
+        PaymentStatus::Pending,
+        PaymentStatus::Authorized,
+        PaymentStatus::Captured,
+        PaymentStatus::Refunded,
+        PaymentStatus::Failed,
+        PaymentStatus::Expired,
+        PaymentStatus::Cancelled,
+        PaymentStatus::ChargedBack,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Authorized => "authorized",
+            PaymentStatus::Captured => "captured",
+            PaymentStatus::Refunded => "refunded",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::Expired => "expired",
+            PaymentStatus::Cancelled => "cancelled",
+            PaymentStatus::ChargedBack => "charged_back",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<PaymentStatus> {
+        PaymentStatus::ALL.into_iter().find(|s| s.as_str() == input)
+    }
+
+    /// Started but not (or not yet) paid: what the summary calls "pending".
+    pub const fn is_incomplete(self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::Pending | PaymentStatus::Authorized | PaymentStatus::Failed | PaymentStatus::Expired | PaymentStatus::Cancelled
+        )
+    }
+
+    /// Still waiting for the customer; the expiry job ends these at their deadline.
+    pub const fn is_open(self) -> bool {
+        matches!(self, PaymentStatus::Pending | PaymentStatus::Authorized)
+    }
+}
+
+/// What may happen to a payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Transition {
+    /// An async method is waiting for the customer (konbini number issued).
+    Authorize,
+    Capture,
+    Fail { reason: DeclineReason },
+    Expire,
+    Cancel,
+    /// Gives back `amount` (minor units); the remainder reaching zero makes it `refunded`.
+    Refund { amount: i64 },
+    ChargeBack,
+}
+
+impl Transition {
+    /// Name in the events log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Transition::Authorize => "authorized",
+            Transition::Capture => "captured",
+            Transition::Fail { .. } => "failed",
+            Transition::Expire => "expired",
+            Transition::Cancel => "cancelled",
+            Transition::Refund { .. } => "refunded",
+            Transition::ChargeBack => "charged_back",
+        }
+    }
+}
+
+/// A payment's state with what the status alone does not say: how much of a
+/// captured payment went back to the customer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentState {
+    status: PaymentStatus,
+    amount: i64,
+    refunded: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum IllegalTransition {
+    #[error("a {from:?} payment cannot become {to}")]
+    NotFrom { from: PaymentStatus, to: String },
+    #[error("refund of {requested} exceeds the {remaining} left")]
+    RefundTooLarge { requested: i64, remaining: i64 },
+    #[error("a refund must be positive")]
+    RefundNotPositive,
+}
+
+impl PaymentState {
+    /// A new attempt.
+    pub fn new(amount: i64) -> PaymentState {
+        debug_assert!(amount > 0);
+        PaymentState { status: PaymentStatus::Pending, amount, refunded: 0 }
+    }
+
+    /// A state read back from storage; `None` for combinations the state
+    /// machine can never produce.
+    pub fn from_parts(status: PaymentStatus, amount: i64, refunded: i64) -> Option<PaymentState> {
+        let consistent = amount > 0
+            && match status {
+                PaymentStatus::Captured => (0..amount).contains(&refunded),
+                PaymentStatus::Refunded => refunded == amount,
+                PaymentStatus::ChargedBack => (0..amount).contains(&refunded),
+                _ => refunded == 0,
+            };
+        consistent.then_some(PaymentState { status, amount, refunded })
+    }
+
+    pub fn status(&self) -> PaymentStatus {
+        self.status
+    }
+
+    pub fn amount(&self) -> i64 {
+        self.amount
+    }
+
+    pub fn refunded(&self) -> i64 {
+        self.refunded
+    }
+
+    /// What a refund may still give back.
+    pub fn refundable(&self) -> i64 {
+        match self.status {
+            PaymentStatus::Captured => self.amount - self.refunded,
+            _ => 0,
+        }
+    }
+
+    pub fn is_partially_refunded(&self) -> bool {
+        self.status == PaymentStatus::Captured && self.refunded > 0
+    }
+
+    /// The next state, or why there is none.
+    pub fn apply(&self, transition: &Transition) -> Result<PaymentState, IllegalTransition> {
+        use PaymentStatus::*;
+        let to = |status| Ok(PaymentState { status, ..*self });
+        match (self.status, transition) {
+            (Pending, Transition::Authorize) => to(Authorized),
+            (Pending | Authorized, Transition::Capture) => to(Captured),
+            (Pending | Authorized, Transition::Fail { .. }) => to(Failed),
+            (Pending | Authorized, Transition::Expire) => to(Expired),
+            (Pending | Authorized, Transition::Cancel) => to(Cancelled),
+            (Captured, Transition::Refund { amount }) => {
+                let remaining = self.amount - self.refunded;
+                if *amount <= 0 {
+                    Err(IllegalTransition::RefundNotPositive)
+                } else if *amount > remaining {
+                    Err(IllegalTransition::RefundTooLarge { requested: *amount, remaining })
+                } else {
+                    let refunded = self.refunded + amount;
+                    let status = if refunded == self.amount { Refunded } else { Captured };
+                    Ok(PaymentState { status, amount: self.amount, refunded })
+                }
+            }
+            (Captured, Transition::ChargeBack) => to(ChargedBack),
+            (from, transition) => Err(IllegalTransition::NotFrom { from, to: transition.kind().to_owned() }),
+        }
+    }
+
+    /// This payment's share of its link's [`SalesStats`].
+    pub fn contribution(&self) -> SalesStats {
+        match self.status {
+            PaymentStatus::Captured => SalesStats {
+                captured_amount: self.amount - self.refunded,
+                captured_payments: 1,
+                ..SalesStats::ZERO
+            },
+            PaymentStatus::Refunded => SalesStats { refunded_payments: 1, ..SalesStats::ZERO },
+            PaymentStatus::ChargedBack => SalesStats::ZERO,
+            _ => SalesStats { pending_payments: 1, ..SalesStats::ZERO },
+        }
+    }
+}
+
+/// The Total Sales Summary of a link: the sum of its payments' contributions,
+/// kept up to date in the same transaction as every transition.
+///
+/// - captured amount: Σ(amount − refunded) over captured payments (partially
+///   refunded included), charged-back excluded;
+/// - captured payments: captured and not fully refunded, not charged back;
+/// - pending payments: started but not paid (pending, authorized, failed,
+///   expired, cancelled);
+/// - refunded payments: fully refunded only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesStats {
+    pub captured_amount: i64,
+    pub captured_payments: i64,
+    pub pending_payments: i64,
+    pub refunded_payments: i64,
+}
+
+impl SalesStats {
+    pub const ZERO: SalesStats = SalesStats { captured_amount: 0, captured_payments: 0, pending_payments: 0, refunded_payments: 0 };
+
+    /// How the link's figures move when a payment goes from `before` to `after`
+    /// (`before` is `None` for a new attempt).
+    pub fn delta(before: Option<&PaymentState>, after: &PaymentState) -> SalesStats {
+        after.contribution() - before.map(PaymentState::contribution).unwrap_or(SalesStats::ZERO)
+    }
+
+    pub fn sum<'a>(states: impl IntoIterator<Item = &'a PaymentState>) -> SalesStats {
+        states.into_iter().fold(SalesStats::ZERO, |acc, s| acc + s.contribution())
+    }
+}
+
+impl std::ops::Add for SalesStats {
+    type Output = SalesStats;
+    fn add(self, o: SalesStats) -> SalesStats {
+        SalesStats {
+            captured_amount: self.captured_amount + o.captured_amount,
+            captured_payments: self.captured_payments + o.captured_payments,
+            pending_payments: self.pending_payments + o.pending_payments,
+            refunded_payments: self.refunded_payments + o.refunded_payments,
+        }
+    }
+}
+
+impl std::ops::Sub for SalesStats {
+    type Output = SalesStats;
+    fn sub(self, o: SalesStats) -> SalesStats {
+        SalesStats {
+            captured_amount: self.captured_amount - o.captured_amount,
+            captured_payments: self.captured_payments - o.captured_payments,
+            pending_payments: self.pending_payments - o.pending_payments,
+            refunded_payments: self.refunded_payments - o.refunded_payments,
+        }
+    }
+}
+
+/// Why a payment failed, shown to the customer in their language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineReason {
+    InsufficientFunds,
+    OverLimit,
+    BadCvc,
+    ExpiredCard,
+    CardNotUsable,
+    InvalidCard,
+    /// Test mode only takes the documented test card numbers.
+    TestCardRequired,
+    /// The link was deactivated, expired or sold out before the capture.
+    LinkUnavailable,
+    /// The payment provider said no without a more precise reason.
+    Declined,
+}
+
+impl DeclineReason {
+    pub const ALL: [DeclineReason; 9] = [
+        DeclineReason::InsufficientFunds,
+        DeclineReason::OverLimit,
+        DeclineReason::BadCvc,
+        DeclineReason::ExpiredCard,
+        DeclineReason::CardNotUsable,
+        DeclineReason::InvalidCard,
+        DeclineReason::TestCardRequired,
+        DeclineReason::LinkUnavailable,
+        DeclineReason::Declined,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeclineReason::InsufficientFunds => "insufficient_funds",
+            DeclineReason::OverLimit => "over_limit",
+            DeclineReason::BadCvc => "bad_cvc",
+            DeclineReason::ExpiredCard => "expired_card",
+            DeclineReason::CardNotUsable => "card_not_usable",
+            DeclineReason::InvalidCard => "invalid_card",
+            DeclineReason::TestCardRequired => "test_card_required",
+            DeclineReason::LinkUnavailable => "link_unavailable",
+            DeclineReason::Declined => "declined",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<DeclineReason> {
+        DeclineReason::ALL.into_iter().find(|r| r.as_str() == input)
+    }
+
+    /// Localized message id (`locales/*/checkout.ftl`).
+    pub fn message_id(self) -> String {
+        format!("decline-{}", self.as_str().replace('_', "-"))
+    }
+}
+
+impl fmt::Display for DeclineReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A payment as the customer's result page and the dashboard show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentView {
+    pub public_id: String,
+    pub link_id: i64,
+    pub link_slug: String,
+    pub link_name: String,
+    pub mode: super::Mode,
+    pub method: Method,
+    pub status: PaymentStatus,
+    pub amount: i64,
+    pub refunded_amount: i64,
+    pub currency: super::Currency,
+    pub locale: super::Locale,
+    pub customer_email: Option<String>,
+    pub customer_name: Option<String>,
+    pub card: Option<super::card::CardSummary>,
+    pub konbini_store: Option<super::card::KonbiniStore>,
+    pub konbini_number: Option<String>,
+    pub failure_reason: Option<DeclineReason>,
+    pub deadline_at: i64,
+    pub created_at: i64,
+    pub captured_at: Option<i64>,
+}
+
+impl PaymentView {
+    pub fn state(&self) -> Option<PaymentState> {
+        PaymentState::from_parts(self.status, self.amount, self.refunded_amount)
+    }
+}
+
+/// One row of a payment's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentEvent {
+    pub kind: String,
+    pub from_status: Option<PaymentStatus>,
+    pub to_status: PaymentStatus,
+    pub amount: Option<i64>,
+    pub detail: Option<String>,
+    pub created_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PaymentStatus::*;
+
+    fn state(status: PaymentStatus, refunded: i64) -> PaymentState {
+        PaymentState::from_parts(status, 1000, refunded).unwrap()
+    }
+
+    fn all_transitions() -> Vec<Transition> {
+        vec![
+            Transition::Authorize,
+            Transition::Capture,
+            Transition::Fail { reason: DeclineReason::InsufficientFunds },
+            Transition::Expire,
+            Transition::Cancel,
+            Transition::Refund { amount: 100 },
+            Transition::ChargeBack,
+        ]
+    }
+
+    #[test]
+    fn every_legal_and_illegal_transition() {
+        let legal: &[(PaymentStatus, &str, PaymentStatus)] = &[
+            (Pending, "authorized", Authorized),
+            (Pending, "captured", Captured),
+            (Pending, "failed", Failed),
+            (Pending, "expired", Expired),
+            (Pending, "cancelled", Cancelled),
+            (Authorized, "captured", Captured),
+            (Authorized, "failed", Failed),
+            (Authorized, "expired", Expired),
+            (Authorized, "cancelled", Cancelled),
+            (Captured, "refunded", Captured), // partial: 100 of 1000
+            (Captured, "charged_back", ChargedBack),
+        ];
+        for from in PaymentStatus::ALL {
+            let refunded = if from == Refunded { 1000 } else { 0 };
+            for t in all_transitions() {
+                let result = state(from, refunded).apply(&t);
+                match legal.iter().find(|(f, kind, _)| *f == from && *kind == t.kind()) {
+                    Some((_, _, to)) => assert_eq!(result.map(|s| s.status()), Ok(*to), "{from:?} + {t:?}"),
+                    None => assert!(
+                        matches!(result, Err(IllegalTransition::NotFrom { .. })),
+                        "{from:?} + {t:?} must be illegal, got {result:?}"
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn terminal_states_take_nothing() {
+        for from in [Failed, Expired, Cancelled, Refunded, ChargedBack] {
+            let refunded = if from == Refunded { 1000 } else { 0 };
+            for t in all_transitions() {
+                assert!(state(from, refunded).apply(&t).is_err(), "{from:?} + {t:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn refunds_partial_then_full() {
+        let captured = state(Captured, 0);
+        let partial = captured.apply(&Transition::Refund { amount: 300 }).unwrap();
+        assert_eq!((partial.status(), partial.refunded(), partial.refundable()), (Captured, 300, 700));
+        assert!(partial.is_partially_refunded());
+        assert_eq!(
+            partial.apply(&Transition::Refund { amount: 701 }),
+            Err(IllegalTransition::RefundTooLarge { requested: 701, remaining: 700 })
+        );
+        assert_eq!(partial.apply(&Transition::Refund { amount: 0 }), Err(IllegalTransition::RefundNotPositive));
+        assert_eq!(partial.apply(&Transition::Refund { amount: -5 }), Err(IllegalTransition::RefundNotPositive));
+        let full = partial.apply(&Transition::Refund { amount: 700 }).unwrap();
+        assert_eq!((full.status(), full.refunded(), full.refundable()), (Refunded, 1000, 0));
+        // A partially refunded payment can still be charged back.
+        assert_eq!(partial.apply(&Transition::ChargeBack).unwrap().status(), ChargedBack);
+    }
+
+    #[test]
+    fn stored_states_must_be_consistent() {
+        assert!(PaymentState::from_parts(Pending, 1000, 10).is_none());
+        assert!(PaymentState::from_parts(Captured, 1000, 1000).is_none());
+        assert!(PaymentState::from_parts(Refunded, 1000, 999).is_none());
+        assert!(PaymentState::from_parts(Captured, 0, 0).is_none());
+        assert!(PaymentState::from_parts(Captured, 1000, 999).is_some());
+    }
+
+    #[test]
+    fn statistics_follow_the_summary_rules() {
+        let s = |status, refunded| state(status, refunded).contribution();
+        assert_eq!(s(Captured, 0), SalesStats { captured_amount: 1000, captured_payments: 1, ..SalesStats::ZERO });
+        // Partial refund: amount drops, the count does not.
+        assert_eq!(s(Captured, 250), SalesStats { captured_amount: 750, captured_payments: 1, ..SalesStats::ZERO });
+        assert_eq!(s(Refunded, 1000), SalesStats { refunded_payments: 1, ..SalesStats::ZERO });
+        assert_eq!(s(ChargedBack, 0), SalesStats::ZERO);
+        for incomplete in [Pending, Authorized, Failed, Expired, Cancelled] {
+            assert_eq!(s(incomplete, 0), SalesStats { pending_payments: 1, ..SalesStats::ZERO });
+            assert!(incomplete.is_incomplete());
+        }
+    }
+
+    #[test]
+    fn deltas_sum_to_the_recomputation() {
+        // A life story of several payments: applying deltas step by step must
+        // give the same figures as summing the final states.
+        let mut stats = SalesStats::ZERO;
+        let mut finals = Vec::new();
+        let stories: Vec<Vec<Transition>> = vec![
+            vec![Transition::Capture],
+            vec![Transition::Capture, Transition::Refund { amount: 400 }],
+            vec![Transition::Capture, Transition::Refund { amount: 400 }, Transition::Refund { amount: 600 }],
+            vec![Transition::Authorize, Transition::Capture, Transition::ChargeBack],
+            vec![Transition::Authorize, Transition::Expire],
+            vec![Transition::Fail { reason: DeclineReason::BadCvc }],
+            vec![],
+        ];
+        for story in stories {
+            let mut current = PaymentState::new(1000);
+            stats = stats + SalesStats::delta(None, &current);
+            for t in story {
+                let next = current.apply(&t).unwrap();
+                stats = stats + SalesStats::delta(Some(&current), &next);
+                current = next;
+            }
+            finals.push(current);
+        }
+        assert_eq!(stats, SalesStats::sum(&finals));
+        assert_eq!(stats, SalesStats { captured_amount: 1600, captured_payments: 2, pending_payments: 3, refunded_payments: 1 });
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(s.as_str()), Some(s));
+        }
+        for m in Method::ALL {
+            assert_eq!(Method::parse(m.as_str()), Some(m));
+        }
+        for r in DeclineReason::ALL {
+            assert_eq!(DeclineReason::parse(r.as_str()), Some(r));
+        }
+    }
+}

@@ -1,0 +1,622 @@
+//! The payment engine: attempts, transitions, per-link statistics, expiry and
+//! the `verify` recomputation.
+//!
+//! Every change of a payment is one database transaction that (1) moves the
+//! payment with a compare-and-set on its current state, (2) moves the link's
+//! statistics by the state machine's delta and (3) appends an event. A capture
+//! also re-checks the link (status, expiry, usage limit) in the same statement
+//! that counts it, so N concurrent customers on a limit of N capture exactly N.
+
+use super::db::{now_ms, Db};
+use crate::domain::card::{CardBrand, CardSummary, KonbiniStore};
+use crate::domain::link::{availability, Availability, LinkStatus};
+use crate::domain::payment::{
+    DeclineReason, Method, PaymentEvent, PaymentState, PaymentStatus, PaymentView, SalesStats, Transition,
+};
+use crate::domain::{Currency, LinkSlug, Locale, Mode};
+use crate::error::{AppError, AppResult};
+use sqlx::Row;
+
+/// A random 128-bit, URL-safe string (22 characters).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).expect("the OS provides randomness");
+    LinkSlug::from_random(bytes).as_str().to_owned()
+}
+
+/// Idempotency tokens are ours (`random_token`), but arrive from a form.
+pub fn valid_token(token: &str) -> bool {
+    LinkSlug::parse(token).is_some()
+}
+
+/// What the checkout page needs of a link and its merchant.
+#[derive(Clone, Debug)]
+pub struct CheckoutLink {
+    pub id: i64,
+    pub account_id: i64,
+    pub slug: String,
+    pub mode: Mode,
+    pub name: String,
+    pub description: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub language: Locale,
+    pub availability: Availability,
+    pub image_sha: Option<String>,
+    pub business_name: String,
+    /// The merchant's public 特商法 page, once their application is approved.
+    pub legal_public_id: Option<String>,
+}
+
+pub async fn checkout_link(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
+    let slug = LinkSlug::parse(slug).ok_or(AppError::NotFound)?;
+    let row = sqlx::query(
+        "SELECT l.id, l.account_id, l.slug, l.mode, l.name, l.description, l.amount, l.currency, l.language, l.status, \
+         l.usage_limit, l.expires_at, l.captured_count, i.sha256 AS image_sha, a.business_name, a.public_id, \
+         (SELECT status FROM live_applications WHERE account_id = a.id) AS application \
+         FROM links l JOIN accounts a ON a.id = l.account_id LEFT JOIN images i ON i.id = l.image_id WHERE l.slug = $1",
+    )
+    .bind(slug.as_str().to_owned())
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let corrupt = || AppError::from(anyhow::anyhow!("corrupt link row"));
+    let status = LinkStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(corrupt)?;
+    let approved = row.try_get::<Option<String>, _>("application")?.as_deref() == Some("approved");
+    Ok(CheckoutLink {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        slug: row.try_get("slug")?,
+        mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| corrupt())?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        amount: row.try_get("amount")?,
+        currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt())?,
+        language: row.try_get::<String, _>("language")?.parse().map_err(|_| corrupt())?,
+        availability: availability(
+            status,
+            row.try_get("expires_at")?,
+            row.try_get("usage_limit")?,
+            row.try_get("captured_count")?,
+            now_ms(),
+        ),
+        image_sha: row.try_get("image_sha")?,
+        business_name: row.try_get("business_name")?,
+        legal_public_id: approved.then(|| row.try_get("public_id")).transpose()?,
+    })
+}
+
+/// What the customer chose and typed, already parsed. The card itself is
+/// reduced to its summary before it gets here; its outcome comes from the
+/// connector.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub token: String,
+    pub method: Method,
+    pub locale: Locale,
+    pub customer_email: Option<String>,
+    pub customer_name: Option<String>,
+    pub card: Option<CardSummary>,
+    pub konbini_store: Option<KonbiniStore>,
+}
+
+const COLUMNS: &str = "p.id, p.public_id, p.link_id, l.slug AS link_slug, l.name AS link_name, p.mode, p.method, p.status, \
+     p.amount, p.refunded_amount, p.currency, p.locale, p.customer_email, p.customer_name, p.card_brand, p.card_last4, \
+     p.card_expiry, p.konbini_store, p.konbini_number, p.failure_reason, p.deadline_at, p.created_at, p.captured_at";
+
+/// A stored payment: its row id, owner and view.
+#[derive(Clone, Debug)]
+pub struct Payment {
+    pub id: i64,
+    pub account_id: i64,
+    pub view: PaymentView,
+}
+
+impl Payment {
+    pub fn state(&self) -> AppResult<PaymentState> {
+        self.view.state().ok_or_else(|| anyhow::anyhow!("payment {} has an impossible state", self.id).into())
+    }
+}
+
+fn payment(row: &sqlx::any::AnyRow) -> AppResult<Payment> {
+    let corrupt = || AppError::from(anyhow::anyhow!("corrupt payment row"));
+    let card = match (row.try_get::<Option<String>, _>("card_brand")?, row.try_get::<Option<String>, _>("card_last4")?) {
+        (Some(brand), Some(last4)) => Some(CardSummary {
+            brand: CardBrand::parse(&brand),
+            last4,
+            expiry: row.try_get::<Option<String>, _>("card_expiry")?.unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(Payment {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        view: PaymentView {
+            public_id: row.try_get("public_id")?,
+            link_id: row.try_get("link_id")?,
+            link_slug: row.try_get("link_slug")?,
+            link_name: row.try_get("link_name")?,
+            mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| corrupt())?,
+            method: Method::parse(&row.try_get::<String, _>("method")?).ok_or_else(corrupt)?,
+            status: PaymentStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(corrupt)?,
+            amount: row.try_get("amount")?,
+            refunded_amount: row.try_get("refunded_amount")?,
+            currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt())?,
+            locale: row.try_get::<String, _>("locale")?.parse().map_err(|_| corrupt())?,
+            customer_email: row.try_get("customer_email")?,
+            customer_name: row.try_get("customer_name")?,
+            card,
+            konbini_store: row.try_get::<Option<String>, _>("konbini_store")?.as_deref().and_then(KonbiniStore::parse),
+            konbini_number: row.try_get("konbini_number")?,
+            failure_reason: row.try_get::<Option<String>, _>("failure_reason")?.as_deref().and_then(DeclineReason::parse),
+            deadline_at: row.try_get("deadline_at")?,
+            created_at: row.try_get("created_at")?,
+            captured_at: row.try_get("captured_at")?,
+        },
+    })
+}
+
+/// How a payment is looked up.
+enum Key {
+    Id(i64),
+    PublicId(String),
+    Token(String),
+}
+
+async fn load(db: &Db, key: Key) -> AppResult<Option<Payment>> {
+    let select = format!("SELECT {COLUMNS}, p.account_id FROM payments p JOIN links l ON l.id = p.link_id WHERE");
+    let row = match key {
+        Key::Id(id) => sqlx::query(&format!("{select} p.id = $1")).bind(id).fetch_optional(db.pool()).await?,
+        Key::PublicId(id) => sqlx::query(&format!("{select} p.public_id = $1")).bind(id).fetch_optional(db.pool()).await?,
+        Key::Token(t) => sqlx::query(&format!("{select} p.idempotency_token = $1")).bind(t).fetch_optional(db.pool()).await?,
+    };
+    row.as_ref().map(payment).transpose()
+}
+
+pub async fn by_id(db: &Db, id: i64) -> AppResult<Payment> {
+    load(db, Key::Id(id)).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn by_public_id(db: &Db, public_id: &str) -> AppResult<Payment> {
+    load(db, Key::PublicId(public_id.to_owned())).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn by_token(db: &Db, token: &str) -> AppResult<Option<Payment>> {
+    load(db, Key::Token(token.to_owned())).await
+}
+
+/// Starts an attempt, or finds the one this token already started.
+/// Returns the payment and whether this call created it.
+pub async fn start(db: &Db, link: &CheckoutLink, attempt: &Attempt) -> AppResult<(Payment, bool)> {
+    if !valid_token(&attempt.token) {
+        return Err(AppError::BadRequest);
+    }
+    if let Some(existing) = by_token(db, &attempt.token).await? {
+        return same_link(existing, link).map(|p| (p, false));
+    }
+    if link.availability != Availability::Active {
+        return Err(AppError::Gone);
+    }
+    let now = now_ms();
+    let state = PaymentState::new(link.amount);
+    let mut tx = db.pool().begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO payments (public_id, link_id, account_id, mode, idempotency_token, method, status, amount, currency, \
+         locale, customer_email, customer_name, card_brand, card_last4, card_expiry, konbini_store, deadline_at, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) \
+         ON CONFLICT (idempotency_token) DO NOTHING RETURNING id",
+    )
+    .bind(format!("pay_{}", random_token()))
+    .bind(link.id)
+    .bind(link.account_id)
+    .bind(link.mode.as_str())
+    .bind(attempt.token.clone())
+    .bind(attempt.method.as_str())
+    .bind(link.amount)
+    .bind(link.currency.code())
+    .bind(attempt.locale.code())
+    .bind(attempt.customer_email.clone())
+    .bind(attempt.customer_name.clone())
+    .bind(attempt.card.as_ref().map(|c| c.brand.as_str().to_owned()))
+    .bind(attempt.card.as_ref().map(|c| c.last4.clone()))
+    .bind(attempt.card.as_ref().map(|c| c.expiry.clone()))
+    .bind(attempt.konbini_store.map(|s| s.as_str().to_owned()))
+    .bind(now + attempt.method.deadline_ms())
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = inserted else {
+        // Another request with this token won the race; its outcome is ours.
+        tx.rollback().await?;
+        let existing = by_token(db, &attempt.token).await?.ok_or(AppError::Internal)?;
+        return same_link(existing, link).map(|p| (p, false));
+    };
+    let id: i64 = row.try_get(0)?;
+    add_stats(&mut tx, link.id, SalesStats::delta(None, &state)).await?;
+    append_event(&mut tx, id, "created", None, PaymentStatus::Pending, None, Some(attempt.method.as_str()), now).await?;
+    tx.commit().await?;
+    Ok((by_id(db, id).await?, true))
+}
+
+fn same_link(payment: Payment, link: &CheckoutLink) -> AppResult<Payment> {
+    if payment.view.link_id == link.id {
+        Ok(payment)
+    } else {
+        Err(AppError::BadRequest)
+    }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+async fn add_stats(tx: &mut Tx<'_>, link_id: i64, delta: SalesStats) -> AppResult<()> {
+    if delta == SalesStats::ZERO {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE links SET sales_captured_amount = sales_captured_amount + $1, \
+         sales_captured_payments = sales_captured_payments + $2, sales_pending_payments = sales_pending_payments + $3, \
+         sales_refunded_payments = sales_refunded_payments + $4 WHERE id = $5",
+    )
+    .bind(delta.captured_amount)
+    .bind(delta.captured_payments)
+    .bind(delta.pending_payments)
+    .bind(delta.refunded_payments)
+    .bind(link_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Counts a capture on its link only if the link still takes payments: one
+/// statement, so concurrent captures serialize on the link row.
+async fn count_capture(tx: &mut Tx<'_>, link_id: i64, delta: SalesStats, now: i64) -> AppResult<bool> {
+    let result = sqlx::query(
+        "UPDATE links SET captured_count = captured_count + 1, sales_captured_amount = sales_captured_amount + $1, \
+         sales_captured_payments = sales_captured_payments + $2, sales_pending_payments = sales_pending_payments + $3, \
+         sales_refunded_payments = sales_refunded_payments + $4 \
+         WHERE id = $5 AND status = 'active' AND (expires_at IS NULL OR expires_at > $6) \
+         AND (usage_limit IS NULL OR captured_count < usage_limit)",
+    )
+    .bind(delta.captured_amount)
+    .bind(delta.captured_payments)
+    .bind(delta.pending_payments)
+    .bind(delta.refunded_payments)
+    .bind(link_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn append_event(
+    tx: &mut Tx<'_>,
+    payment_id: i64,
+    kind: &str,
+    from: Option<PaymentStatus>,
+    to: PaymentStatus,
+    amount: Option<i64>,
+    detail: Option<&str>,
+    now: i64,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO payment_events (payment_id, kind, from_status, to_status, amount, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(payment_id)
+    .bind(kind.to_owned())
+    .bind(from.map(|s| s.as_str().to_owned()))
+    .bind(to.as_str())
+    .bind(amount)
+    .bind(detail.map(str::to_owned))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Facts a transition records besides the state.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub konbini_number: Option<String>,
+    pub deadline_at: Option<i64>,
+    pub provider_ref: Option<String>,
+    /// Free text for the events log (e.g. a refund reason).
+    pub note: Option<String>,
+}
+
+/// Moves payment `id` by `transition`. A capture refused because the link no
+/// longer takes payments turns into a failure with `LinkUnavailable`.
+pub async fn transition(db: &Db, id: i64, transition: Transition, facts: Facts) -> AppResult<Payment> {
+    let mut transition = transition;
+    // Compare-and-set: if another request moved the payment between our read
+    // and our write, read again and re-decide.
+    for _ in 0..8 {
+        let current = by_id(db, id).await?;
+        let before = current.state()?;
+        let after = before.apply(&transition).map_err(|e| AppError::Conflict(e.to_string()))?;
+        let now = now_ms();
+        let reason = match &transition {
+            Transition::Fail { reason } => Some(reason.as_str().to_owned()),
+            _ => None,
+        };
+        let mut tx = db.pool().begin().await?;
+        let moved = sqlx::query(
+            "UPDATE payments SET status = $1, refunded_amount = $2, updated_at = $3, \
+             captured_at = CASE WHEN $4 THEN $3 ELSE captured_at END, \
+             failure_reason = COALESCE($5, failure_reason), konbini_number = COALESCE($6, konbini_number), \
+             deadline_at = COALESCE($7, deadline_at), provider_ref = COALESCE($8, provider_ref) \
+             WHERE id = $9 AND status = $10 AND refunded_amount = $11",
+        )
+        .bind(after.status().as_str())
+        .bind(after.refunded())
+        .bind(now)
+        .bind(after.status() == PaymentStatus::Captured && before.status() != PaymentStatus::Captured)
+        .bind(reason.clone())
+        .bind(facts.konbini_number.clone())
+        .bind(facts.deadline_at)
+        .bind(facts.provider_ref.clone())
+        .bind(id)
+        .bind(before.status().as_str())
+        .bind(before.refunded())
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            tx.rollback().await?;
+            continue;
+        }
+        let delta = SalesStats::delta(Some(&before), &after);
+        if transition == Transition::Capture {
+            if !count_capture(&mut tx, current.view.link_id, delta, now).await? {
+                tx.rollback().await?;
+                transition = Transition::Fail { reason: DeclineReason::LinkUnavailable };
+                continue;
+            }
+        } else {
+            add_stats(&mut tx, current.view.link_id, delta).await?;
+        }
+        let amount = match &transition {
+            Transition::Refund { amount } => Some(*amount),
+            _ => None,
+        };
+        let detail = reason.or_else(|| facts.note.clone());
+        append_event(&mut tx, id, transition.kind(), Some(before.status()), after.status(), amount, detail.as_deref(), now)
+            .await?;
+        tx.commit().await?;
+        return by_id(db, id).await;
+    }
+    Err(AppError::Conflict("payment is changing concurrently".into()))
+}
+
+/// The payment's history, oldest first.
+pub async fn events(db: &Db, id: i64) -> AppResult<Vec<PaymentEvent>> {
+    let rows = sqlx::query(
+        "SELECT kind, from_status, to_status, amount, detail, created_at FROM payment_events WHERE payment_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let corrupt = || AppError::from(anyhow::anyhow!("corrupt event row"));
+            Ok(PaymentEvent {
+                kind: row.try_get("kind")?,
+                from_status: row.try_get::<Option<String>, _>("from_status")?.as_deref().and_then(PaymentStatus::parse),
+                to_status: PaymentStatus::parse(&row.try_get::<String, _>("to_status")?).ok_or_else(corrupt)?,
+                amount: row.try_get("amount")?,
+                detail: row.try_get("detail")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Ends open attempts whose deadline passed. Safe on several servers at once:
+/// each expiry is a compare-and-set, so a payment expires exactly once.
+pub async fn expire_due(db: &Db, now: i64) -> AppResult<usize> {
+    let ids: Vec<i64> = sqlx::query(
+        "SELECT id FROM payments WHERE status IN ('pending', 'authorized') AND deadline_at <= $1 ORDER BY deadline_at LIMIT 500",
+    )
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|row| row.try_get(0))
+    .collect::<Result<_, _>>()?;
+    let mut expired = 0;
+    for id in ids {
+        match transition(db, id, Transition::Expire, Facts::default()).await {
+            Ok(_) => expired += 1,
+            // Paid or expired meanwhile (another server, a webhook): nothing to do.
+            Err(AppError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(expired)
+}
+
+/// Runs [`expire_due`] every `every` until the process ends.
+pub fn spawn_expiry_job(db: Db, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match expire_due(&db, now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "expired unfinished payment attempts"),
+                Err(e) => tracing::warn!(error = %e, "expiry job failed; retrying next tick"),
+            }
+        }
+    });
+}
+
+/// A disagreement found by [`verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    pub link_id: i64,
+    pub what: &'static str,
+    pub stored: i64,
+    pub recomputed: i64,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "link {}: {} is {} but the payments say {}", self.link_id, self.what, self.stored, self.recomputed)
+    }
+}
+
+/// Recomputes every link's statistics and usage count from the payments
+/// table and compares them with the stored figures; also checks that each
+/// payment's last event names its current status.
+pub async fn verify(db: &Db) -> AppResult<Vec<Mismatch>> {
+    let rows = sqlx::query(
+        "SELECT l.id, l.sales_captured_amount, l.sales_captured_payments, l.sales_pending_payments, \
+         l.sales_refunded_payments, l.captured_count, \
+         CAST(COALESCE(SUM(CASE WHEN p.status = 'captured' THEN p.amount - p.refunded_amount ELSE 0 END), 0) AS BIGINT) AS r_amount, \
+         CAST(COALESCE(SUM(CASE WHEN p.status = 'captured' THEN 1 ELSE 0 END), 0) AS BIGINT) AS r_captured, \
+         CAST(COALESCE(SUM(CASE WHEN p.status IN ('pending', 'authorized', 'failed', 'expired', 'cancelled') THEN 1 ELSE 0 END), 0) AS BIGINT) AS r_pending, \
+         CAST(COALESCE(SUM(CASE WHEN p.status = 'refunded' THEN 1 ELSE 0 END), 0) AS BIGINT) AS r_refunded, \
+         CAST(COALESCE(SUM(CASE WHEN p.captured_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS r_used \
+         FROM links l LEFT JOIN payments p ON p.link_id = l.id \
+         GROUP BY l.id, l.sales_captured_amount, l.sales_captured_payments, l.sales_pending_payments, \
+         l.sales_refunded_payments, l.captured_count ORDER BY l.id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut mismatches = Vec::new();
+    for row in &rows {
+        let link_id: i64 = row.try_get("id")?;
+        for (what, stored, recomputed) in [
+            ("captured amount", "sales_captured_amount", "r_amount"),
+            ("captured payments", "sales_captured_payments", "r_captured"),
+            ("pending payments", "sales_pending_payments", "r_pending"),
+            ("refunded payments", "sales_refunded_payments", "r_refunded"),
+            ("usage count", "captured_count", "r_used"),
+        ] {
+            let stored: i64 = row.try_get(stored)?;
+            let recomputed: i64 = row.try_get(recomputed)?;
+            if stored != recomputed {
+                mismatches.push(Mismatch { link_id, what, stored, recomputed });
+            }
+        }
+    }
+    let bad_history = sqlx::query(
+        "SELECT p.link_id, p.id FROM payments p JOIN payment_events e ON e.id = \
+         (SELECT MAX(id) FROM payment_events WHERE payment_id = p.id) WHERE e.to_status <> p.status",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    for row in &bad_history {
+        mismatches.push(Mismatch { link_id: row.try_get(0)?, what: "payment history", stored: row.try_get(1)?, recomputed: 0 });
+    }
+    Ok(mismatches)
+}
+
+/// The link's Total Sales Summary as stored (constant time).
+pub async fn sales(db: &Db, link_id: i64) -> AppResult<SalesStats> {
+    let row = sqlx::query(
+        "SELECT sales_captured_amount, sales_captured_payments, sales_pending_payments, sales_refunded_payments \
+         FROM links WHERE id = $1",
+    )
+    .bind(link_id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(SalesStats {
+        captured_amount: row.try_get(0)?,
+        captured_payments: row.try_get(1)?,
+        pending_payments: row.try_get(2)?,
+        refunded_payments: row.try_get(3)?,
+    })
+}
+
+/// What a merchant can do to one of their payments from the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MerchantAction {
+    /// Gives back `amount` (as typed, in major units; empty = everything left).
+    Refund { amount: String, reason: String },
+    /// Test mode: the konbini customer paid at the store.
+    MarkPaid,
+    /// Test mode: the deadline passed.
+    Expire,
+    /// Test mode: the card holder disputed the charge.
+    ChargeBack,
+}
+
+/// The merchant's payment `public_id` in their current mode; anything else is "not found".
+pub async fn owned(db: &Db, account: &super::auth::Account, public_id: &str) -> AppResult<Payment> {
+    let payment = by_public_id(db, public_id).await?;
+    if payment.account_id != account.id || payment.view.mode != account.mode {
+        return Err(AppError::NotFound);
+    }
+    Ok(payment)
+}
+
+pub async fn merchant_action(
+    db: &Db,
+    account: &super::auth::Account,
+    public_id: &str,
+    action: MerchantAction,
+) -> AppResult<Payment> {
+    use crate::domain::fields::FieldError;
+    use crate::domain::Money;
+    account.require_merchant()?;
+    let payment = owned(db, account, public_id).await?;
+    let test_only = |t: Transition| {
+        if payment.view.mode == Mode::Test {
+            Ok(t)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    };
+    let (transition, note) = match action {
+        MerchantAction::Refund { amount, reason } => {
+            let state = payment.state()?;
+            let remaining = state.refundable();
+            if remaining == 0 {
+                return Err(AppError::Conflict("nothing left to refund".into()));
+            }
+            let amount = match amount.trim() {
+                "" => remaining,
+                text => Money::parse(text, payment.view.currency)
+                    .map_err(|e| AppError::invalid("amount", e.field_error(payment.view.currency)))?
+                    .minor(),
+            };
+            if amount > remaining {
+                let max = crate::domain::money::format_minor(remaining, payment.view.currency, account.locale);
+                return Err(AppError::invalid("amount", FieldError::AmountAboveMaximum { max }));
+            }
+            let reason = crate::domain::fields::optional_text(&reason, 500, false).map_err(|e| AppError::invalid("reason", e))?;
+            if payment.view.mode == Mode::Live {
+                return Err(AppError::Conflict("live refunds go through KOMOJU, which is not wired in yet".into()));
+            }
+            (Transition::Refund { amount }, reason)
+        }
+        MerchantAction::MarkPaid if payment.view.method == Method::Konbini => (test_only(Transition::Capture)?, None),
+        MerchantAction::MarkPaid => return Err(AppError::Conflict("only konbini payments are paid at a store".into())),
+        MerchantAction::Expire => (test_only(Transition::Expire)?, None),
+        MerchantAction::ChargeBack => (test_only(Transition::ChargeBack)?, None),
+    };
+    transition_with_note(db, payment.id, transition, note).await
+}
+
+async fn transition_with_note(db: &Db, id: i64, t: Transition, note: Option<String>) -> AppResult<Payment> {
+    transition(db, id, t, Facts { note, ..Facts::default() }).await
+}
+
+/// A link's payments, newest first (the link detail page; the full
+/// Transactions page has its own query).
+pub async fn recent_for_link(db: &Db, link_id: i64, limit: i64) -> AppResult<Vec<PaymentView>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS}, p.account_id FROM payments p JOIN links l ON l.id = p.link_id \
+         WHERE p.link_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $2"
+    ))
+    .bind(link_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|row| payment(row).map(|p| p.view)).collect()
+}

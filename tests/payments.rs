@@ -1,0 +1,431 @@
+//! The checkout and the payment engine through real HTTP, on every backend.
+mod common;
+
+use common::{start_server, test_databases, Browser, Response, TestServer};
+use paylinks::server::payments;
+use serde_json::Value;
+
+const PASSWORD: &str = "correct horse battery";
+
+fn json(response: &Response) -> Value {
+    serde_json::from_str(&response.body).unwrap_or_else(|e| panic!("{e}: {}", response.body))
+}
+
+async fn merchant<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
+    let mut browser = server.browser();
+    let res = browser.call("sign_up", &[("business_name", "Tea House"), ("email", email), ("password", PASSWORD)]).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    browser
+}
+
+/// Creates a link and returns (id, slug).
+async fn link(browser: &mut Browser<'_>, name: &str, amount: &str, extra: &[(&str, &str)]) -> (i64, String) {
+    let mut fields = vec![("name", name), ("amount", amount), ("currency", "JPY"), ("language", "ja")];
+    fields.extend_from_slice(extra);
+    let form: Vec<(String, &str)> = fields.iter().map(|(k, v)| (format!("link[{k}]"), *v)).collect();
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let res = browser.call("create_link", &form).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let link = json(&res);
+    (link["id"].as_i64().unwrap(), link["slug"].as_str().unwrap().to_owned())
+}
+
+/// The one-time token rendered into the checkout page.
+fn token_in(page: &str) -> String {
+    let marker = "name=\"pay[token]\" value=\"";
+    let start = page.find(marker).unwrap_or_else(|| panic!("no token in page: {page}")) + marker.len();
+    page[start..start + 22].to_owned()
+}
+
+async fn page_token(server: &TestServer, slug: &str) -> String {
+    let page = server.get(&format!("/pay/{slug}"), &[]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    token_in(&page.body)
+}
+
+fn card_form<'a>(slug: &'a str, token: &'a str, number: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("pay[slug]", slug),
+        ("pay[token]", token),
+        ("pay[method]", "card"),
+        ("pay[lang]", "en"),
+        ("pay[email]", "taro@example.jp"),
+        ("pay[name]", "TARO YAMADA"),
+        ("pay[card_number]", number),
+        ("pay[card_expiry]", "12/39"),
+        ("pay[card_cvc]", "123"),
+    ]
+}
+
+/// Pays through the `pay` server function; returns the response.
+async fn pay(server: &TestServer, form: &[(&str, &str)]) -> Response {
+    server.browser().call("pay", form).await
+}
+
+async fn payment_of(server: &TestServer, res: &Response) -> payments::Payment {
+    assert_eq!(res.status, 200, "{}", res.body);
+    let url: String = serde_json::from_str(&res.body).unwrap();
+    let public_id = url.rsplit('/').next().unwrap();
+    payments::by_public_id(&server.state.db, public_id).await.unwrap()
+}
+
+async fn action(b: &mut Browser<'_>, payment: &str, action: &str, amount: &str) -> Response {
+    b.call("payment_action", &[("payment", payment), ("action", action), ("amount", amount), ("reason", "")]).await
+}
+
+async fn count_payments(server: &TestServer) -> i64 {
+    use sqlx::Row;
+    sqlx::query("SELECT COUNT(*) FROM payments").fetch_one(server.state.db.pool()).await.unwrap().get(0)
+}
+
+async fn assert_verified(server: &TestServer, label: &str) {
+    let mismatches = payments::verify(&server.state.db).await.unwrap();
+    assert!(mismatches.is_empty(), "{label}: {mismatches:?}");
+}
+
+#[tokio::test]
+async fn test_cards_succeed_or_fail_with_their_reason() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "cards@example.com").await;
+        let (id, slug) = link(&mut shop, "Matcha", "1500", &[]).await;
+        for (number, status, reason) in [
+            ("4111111111111111", "captured", None),
+            ("5555 5555 5555 4444", "captured", None),
+            ("3530111333300000", "captured", None),
+            ("4123111111111000", "failed", Some("insufficient_funds")),
+            ("4123111111111042", "failed", Some("expired_card")),
+            ("4123111111111034", "failed", Some("bad_cvc")),
+            ("4242424242424242", "failed", Some("test_card_required")),
+        ] {
+            let token = page_token(&server, &slug).await;
+            let payment = payment_of(&server, &pay(&server, &card_form(&slug, &token, number)).await).await;
+            assert_eq!(payment.view.status.as_str(), status, "{}: {number}", db.label);
+            assert_eq!(payment.view.failure_reason.map(|r| r.as_str()), reason, "{}: {number}", db.label);
+            let card = payment.view.card.clone().unwrap();
+            assert_eq!(card.last4, number.replace(' ', "")[number.replace(' ', "").len() - 4..]);
+        }
+        let sales = payments::sales(&server.state.db, id).await.unwrap();
+        assert_eq!((sales.captured_amount, sales.captured_payments, sales.pending_payments), (4500, 3, 4), "{}", db.label);
+
+        // Only brand, last 4 and expiry are kept: no column holds the number or CVC.
+        use sqlx::Row;
+        let rows = sqlx::query("SELECT * FROM payments").fetch_all(server.state.db.pool()).await.unwrap();
+        for row in &rows {
+            for i in 0..row.len() {
+                if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                    assert!(!text.contains("4111111111111111") && !text.contains("411111111111") && text != "123", "{text}");
+                }
+            }
+        }
+        assert_verified(&server, db.label).await;
+    }
+}
+
+#[tokio::test]
+async fn invalid_input_creates_nothing() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "bad@example.com").await;
+        let (_, slug) = link(&mut shop, "Sencha", "800", &[]).await;
+        let token = page_token(&server, &slug).await;
+        for (field, value, expected_field) in [
+            ("pay[card_number]", "4111111111111112", "card_number"),
+            ("pay[card_expiry]", "01/20", "card_expiry"),
+            ("pay[card_cvc]", "12", "card_cvc"),
+            ("pay[email]", "not-an-email", "email"),
+            ("pay[method]", "bitcoin", "method"),
+        ] {
+            let mut form = card_form(&slug, &token, "4111111111111111");
+            form.retain(|(k, _)| *k != field);
+            form.push((field, value));
+            let res = pay(&server, &form).await;
+            assert_eq!(res.status, 422, "{}: {field}: {}", db.label, res.body);
+            assert_eq!(json(&res)["Invalid"]["field"], expected_field);
+        }
+        let bad_token = pay(&server, &card_form(&slug, "short", "4111111111111111")).await;
+        assert_eq!(bad_token.status, 400);
+        let unknown = pay(&server, &card_form("AAAAAAAAAAAAAAAAAAAAAA", &token, "4111111111111111")).await;
+        assert_eq!(unknown.status, 404);
+        assert_eq!(count_payments(&server).await, 0, "{}", db.label);
+        // The token is still unused: the corrected form goes through.
+        let ok = pay(&server, &card_form(&slug, &token, "4111111111111111")).await;
+        assert_eq!(payment_of(&server, &ok).await.view.status.as_str(), "captured");
+    }
+}
+
+#[tokio::test]
+async fn double_submit_makes_one_payment() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "double@example.com").await;
+        let (id, slug) = link(&mut shop, "Hojicha", "1200", &[]).await;
+        let token = page_token(&server, &slug).await;
+        let form = card_form(&slug, &token, "4111111111111111");
+        // Eight clicks at once, then a retry after the fact.
+        let results = futures::future::join_all((0..8).map(|_| pay(&server, &form))).await;
+        let first = payment_of(&server, &results[0]).await;
+        for res in &results {
+            assert_eq!(payment_of(&server, res).await.view.public_id, first.view.public_id, "{}", db.label);
+        }
+        let retry = pay(&server, &form).await;
+        assert_eq!(payment_of(&server, &retry).await.view.public_id, first.view.public_id);
+        // Even a retry with a different card number gets the first outcome.
+        let changed = pay(&server, &card_form(&slug, &token, "4123111111111000")).await;
+        assert_eq!(payment_of(&server, &changed).await.view.status.as_str(), "captured");
+        assert_eq!(count_payments(&server).await, 1, "{}", db.label);
+        let sales = payments::sales(&server.state.db, id).await.unwrap();
+        assert_eq!((sales.captured_amount, sales.captured_payments), (1200, 1));
+        assert_verified(&server, db.label).await;
+    }
+}
+
+#[tokio::test]
+async fn usage_limit_holds_under_concurrency() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "limit@example.com").await;
+        let (id, slug) = link(&mut shop, "Limited tea", "3000", &[("usage_limit", "10")]).await;
+        let tokens: Vec<String> = (0..50).map(|_| payments::random_token()).collect();
+        let forms: Vec<_> = tokens.iter().map(|t| card_form(&slug, t, "4111111111111111")).collect();
+        let results = futures::future::join_all(forms.iter().map(|f| pay(&server, f))).await;
+        let mut captured = 0;
+        for res in &results {
+            match res.status {
+                200 => {
+                    let p = payment_of(&server, res).await;
+                    match p.view.status.as_str() {
+                        "captured" => captured += 1,
+                        "failed" => assert_eq!(p.view.failure_reason.map(|r| r.as_str()), Some("link_unavailable")),
+                        other => panic!("unexpected {other}"),
+                    }
+                }
+                410 => {}
+                other => panic!("{}: unexpected status {other}: {}", db.label, res.body),
+            }
+        }
+        assert_eq!(captured, 10, "{}", db.label);
+        let sales = payments::sales(&server.state.db, id).await.unwrap();
+        assert_eq!((sales.captured_payments, sales.captured_amount), (10, 30_000), "{}", db.label);
+        // Sold out: the page says so with 410 and a new submit is refused.
+        let page = server.get(&format!("/pay/{slug}"), &[]).await;
+        assert_eq!(page.status, 410);
+        assert_verified(&server, db.label).await;
+    }
+}
+
+#[tokio::test]
+async fn a_link_deactivated_after_rendering_takes_nothing() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "late@example.com").await;
+        let (id, slug) = link(&mut shop, "Genmaicha", "900", &[]).await;
+        let token = page_token(&server, &slug).await;
+        let res = shop.call("set_link_status", &[("id", &id.to_string()), ("status", "inactive")]).await;
+        assert_eq!(res.status, 200);
+        let res = pay(&server, &card_form(&slug, &token, "4111111111111111")).await;
+        assert_eq!(res.status, 410, "{}: {}", db.label, res.body);
+        assert_eq!(count_payments(&server).await, 0);
+        let page = server.get(&format!("/pay/{slug}"), &[("Accept-Language", "en")]).await;
+        assert_eq!(page.status, 410);
+        assert!(page.body.contains("この支払いリンク") || page.body.contains("このリンク"), "the link's language: {}", page.body);
+        let english = server.get(&format!("/pay/{slug}?lang=en"), &[]).await;
+        assert!(english.body.contains("no longer accepts payments"), "{}", english.body);
+        assert!(!english.body.contains("pay[token]"), "no form on a closed link");
+    }
+}
+
+#[tokio::test]
+async fn konbini_is_authorized_then_paid_or_expired() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "konbini@example.com").await;
+        let (id, slug) = link(&mut shop, "Kabuse", "2000", &[]).await;
+        let konbini = |token: String| {
+            vec![
+                ("pay[slug]".to_owned(), slug.clone()),
+                ("pay[token]".to_owned(), token),
+                ("pay[method]".to_owned(), "konbini".to_owned()),
+                ("pay[email]".to_owned(), "hanako@example.jp".to_owned()),
+                ("pay[store]".to_owned(), "lawson".to_owned()),
+            ]
+        };
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let form = konbini(page_token(&server, &slug).await);
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let p = payment_of(&server, &pay(&server, &form).await).await;
+            assert_eq!(p.view.status.as_str(), "authorized", "{}", db.label);
+            assert_eq!(p.view.konbini_number.as_deref().map(str::len), Some(12));
+            let days = (p.view.deadline_at - p.view.created_at) as f64 / 86_400_000.0;
+            assert!((2.99..=3.01).contains(&days), "deadline in 3 days, got {days}");
+            ids.push(p.view.public_id);
+        }
+        // The completion page shows number and deadline.
+        let done = server.get(&format!("/pay/{slug}/{}", ids[0]), &[]).await;
+        assert!(done.body.contains("払込番号") && done.body.contains("支払期限") && done.body.contains("ローソン"), "{}", done.body);
+
+        let paid = action(&mut shop, &ids[0], "mark_paid", "").await;
+        assert_eq!(json(&paid)["status"], "captured", "{}", paid.body);
+        let expired = action(&mut shop, &ids[1], "expire", "").await;
+        assert_eq!(json(&expired)["status"], "expired");
+        // Marking an expired payment paid is an illegal transition.
+        let again = action(&mut shop, &ids[1], "mark_paid", "").await;
+        assert_eq!(again.status, 409, "{}", again.body);
+        // Another merchant cannot touch it.
+        let mut other = merchant(&server, "other@example.com").await;
+        let foreign = action(&mut other, &ids[2], "mark_paid", "").await;
+        assert_eq!(foreign.status, 404);
+        // The expiry job ends the third once its deadline passes, exactly once
+        // even when two servers run it at the same moment.
+        let later = paylinks::server::db::now_ms() + 4 * 86_400_000;
+        let (a, b) = tokio::join!(payments::expire_due(&server.state.db, later), payments::expire_due(&server.state.db, later));
+        assert_eq!(a.unwrap() + b.unwrap(), 1, "{}", db.label);
+        assert_eq!(payments::by_public_id(&server.state.db, &ids[2]).await.unwrap().view.status.as_str(), "expired");
+        let sales = payments::sales(&server.state.db, id).await.unwrap();
+        assert_eq!((sales.captured_amount, sales.captured_payments, sales.pending_payments), (2000, 1, 2));
+        assert_verified(&server, db.label).await;
+    }
+}
+
+#[tokio::test]
+async fn refunds_and_chargebacks_move_the_summary() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "refunds@example.com").await;
+        let (id, slug) = link(&mut shop, "Gyokuro", "10000", &[]).await;
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let token = page_token(&server, &slug).await;
+            ids.push(payment_of(&server, &pay(&server, &card_form(&slug, &token, "4111111111111111")).await).await.view.public_id);
+        }
+        // Partial: the amount drops, the count stays.
+        let res = action(&mut shop, &ids[0], "refund", "2,500").await;
+        assert_eq!((json(&res)["status"].as_str(), json(&res)["refunded_amount"].as_i64()), (Some("captured"), Some(2500)), "{}", res.body);
+        let s = payments::sales(&server.state.db, id).await.unwrap();
+        assert_eq!((s.captured_amount, s.captured_payments, s.refunded_payments), (27_500, 3, 0));
+        // More than what is left is refused and changes nothing.
+        let res = action(&mut shop, &ids[0], "refund", "7501").await;
+        assert_eq!(res.status, 422, "{}", res.body);
+        assert_eq!(json(&res)["Invalid"]["field"], "amount");
+        for bad in ["-1", "0", "1e3", "abc", "99999999999999999999"] {
+            let res = action(&mut shop, &ids[0], "refund", bad).await;
+            assert_eq!(res.status, 422, "{bad}: {}", res.body);
+        }
+        // The rest: fully refunded, it moves from captured to refunded.
+        let res = action(&mut shop, &ids[0], "refund", "").await;
+        assert_eq!(json(&res)["status"], "refunded", "{}", res.body);
+        let s = payments::sales(&server.state.db, id).await.unwrap();
+        assert_eq!((s.captured_amount, s.captured_payments, s.refunded_payments), (20_000, 2, 1));
+        let res = action(&mut shop, &ids[0], "refund", "1").await;
+        assert_eq!(res.status, 409, "nothing left: {}", res.body);
+        // Chargeback: out of the captured figures, not a refund.
+        let res = action(&mut shop, &ids[1], "charge_back", "").await;
+        assert_eq!(json(&res)["status"], "charged_back", "{}", res.body);
+        let s = payments::sales(&server.state.db, id).await.unwrap();
+        assert_eq!((s.captured_amount, s.captured_payments, s.refunded_payments, s.pending_payments), (10_000, 1, 1, 0));
+        // The history is complete and append-only.
+        let p = payments::by_public_id(&server.state.db, &ids[0]).await.unwrap();
+        let events = payments::events(&server.state.db, p.id).await.unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["created", "captured", "refunded", "refunded"], "{}", db.label);
+        assert_eq!(events[2].amount, Some(2500));
+        let tamper = sqlx::query("UPDATE payment_events SET amount = 1").execute(server.state.db.pool()).await;
+        assert!(tamper.is_err(), "events are append-only");
+        let illegal = sqlx::query("UPDATE payments SET status = 'pending' WHERE status = 'refunded'").execute(server.state.db.pool()).await;
+        assert!(illegal.is_err(), "the database refuses illegal transitions");
+        assert_verified(&server, db.label).await;
+        // And verify notices when the figures drift from the payments.
+        sqlx::query("UPDATE links SET sales_captured_amount = sales_captured_amount + 1").execute(server.state.db.pool()).await.unwrap();
+        let mismatches = payments::verify(&server.state.db).await.unwrap();
+        assert_eq!(mismatches.len(), 1, "{mismatches:?}");
+        assert_eq!((mismatches[0].what, mismatches[0].stored - mismatches[0].recomputed), ("captured amount", 1));
+    }
+}
+
+#[tokio::test]
+async fn paypay_approve_cancel_or_leave() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "paypay@example.com").await;
+        let (_, slug) = link(&mut shop, "Kukicha", "700", &[]).await;
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let token = page_token(&server, &slug).await;
+            let form = [("pay[slug]", slug.as_str()), ("pay[token]", token.as_str()), ("pay[method]", "paypay"), ("pay[email]", "a@b.jp")];
+            let p = payment_of(&server, &pay(&server, &form).await).await;
+            assert_eq!(p.view.status.as_str(), "pending");
+            ids.push(p.view.public_id);
+        }
+        let page = server.get(&format!("/pay/{slug}/{}/paypay", ids[0]), &[]).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("PayPay"));
+        let decide = |id: String, approve: &'static str| {
+            let slug = slug.clone();
+            let server = &server;
+            async move { server.browser().call("paypay_decision", &[("slug", slug.as_str()), ("payment", id.as_str()), ("approve", approve)]).await }
+        };
+        assert_eq!(payment_of(&server, &decide(ids[0].clone(), "true").await).await.view.status.as_str(), "captured");
+        assert_eq!(payment_of(&server, &decide(ids[1].clone(), "false").await).await.view.status.as_str(), "cancelled");
+        // Deciding again shows the first decision.
+        assert_eq!(payment_of(&server, &decide(ids[1].clone(), "true").await).await.view.status.as_str(), "cancelled");
+        // Left alone, it expires after its 5-minute window.
+        let later = paylinks::server::db::now_ms() + 6 * 60_000;
+        assert_eq!(payments::expire_due(&server.state.db, later).await.unwrap(), 1);
+        assert_eq!(payments::by_public_id(&server.state.db, &ids[2]).await.unwrap().view.status.as_str(), "expired");
+        assert_verified(&server, db.label).await;
+    }
+}
+
+#[tokio::test]
+async fn plain_html_forms_follow_post_redirect_get() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "html@example.com").await;
+        let (_, slug) = link(&mut shop, "Sobacha", "500", &[("description", "<script>alert(1)</script>\n2 packs")]).await;
+        let page = server.get(&format!("/pay/{slug}?lang=ko"), &[]).await;
+        assert_eq!(page.header("cache-control"), Some("no-store"));
+        assert!(page.body.contains("<html lang=\"ko\""), "{}", &page.body[..200]);
+        assert!(page.body.contains("테스트 모드"), "test banner");
+        assert!(page.body.contains("&lt;script&gt;") && !page.body.contains("<script>alert"), "description escaped");
+        assert!(page.body.contains("property=\"og:title\" content=\"Sobacha\""), "open graph");
+        assert!(!page.body.contains("paylinks.wasm") && !page.body.contains("/pkg/paylinks.js"), "no WASM on the checkout");
+        let token = token_in(&page.body);
+
+        // A declined card: back to the form with the localized reason.
+        let accept = [("Accept", "text/html")];
+        let mut form = card_form(&slug, &token, "4111111111111112");
+        form.retain(|(k, _)| *k != "pay[lang]");
+        form.push(("pay[lang]", "ko"));
+        let body = common::encode_form(&form);
+        let res = server.post_form("/api/pay", &accept, &body).await;
+        assert!(matches!(res.status, 302 | 303), "{}: {}", res.status, res.body);
+        let location = res.header("location").unwrap().to_owned();
+        assert!(location.starts_with(&format!("/pay/{slug}?error=")), "{location}");
+        let again = server.get(&location, &[]).await;
+        assert!(again.body.contains("카드 번호를 확인해 주세요"), "localized field error");
+        assert!(again.body.contains("value=\"taro@example.jp\""), "typed email kept");
+        assert!(!again.body.contains("4111111111111112"), "card number never echoed");
+
+        // A good card: redirected to the result page.
+        let form = card_form(&slug, &token, "4111111111111111");
+        let res = server.post_form("/api/pay", &accept, &common::encode_form(&form)).await;
+        let location = res.header("location").unwrap().to_owned();
+        assert!(location.starts_with(&format!("/pay/{slug}/pay_")), "{location}");
+        let done = server.get(&location, &[]).await;
+        assert_eq!(done.status, 200);
+        assert!(done.body.contains("Payment complete"), "{}", done.body);
+        assert!(done.body.contains("Visa •••• 1111"));
+        // Back button + resubmit: the same result page.
+        let res = server.post_form("/api/pay", &accept, &common::encode_form(&form)).await;
+        assert_eq!(res.header("location"), Some(location.as_str()));
+        assert_eq!(count_payments(&server).await, 1, "{}", db.label);
+
+        // Unknown slugs and payments are 404; a HEAD (link unfurler) creates nothing.
+        assert_eq!(server.get("/pay/AAAAAAAAAAAAAAAAAAAAAA", &[]).await.status, 404);
+        assert_eq!(server.get("/pay/nonsense", &[]).await.status, 404);
+        assert_eq!(server.get(&format!("/pay/{slug}/pay_nope"), &[]).await.status, 404);
+        assert_eq!(server.request("HEAD", &format!("/pay/{slug}"), &[], "").await.status, 200);
+        assert_eq!(count_payments(&server).await, 1);
+    }
+}
