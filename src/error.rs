@@ -33,6 +33,12 @@ pub enum AppError {
     Gone,
     #[error("malformed request")]
     BadRequest,
+    /// The payment provider (KOMOJU) could not be reached or answered nonsense.
+    #[error("payment provider unavailable")]
+    ProviderUnavailable,
+    /// The payment provider refused the request, with its own explanation.
+    #[error("payment provider refused: {message}")]
+    ProviderRefused { message: String },
     #[error("internal error")]
     Internal,
 }
@@ -55,6 +61,7 @@ impl AppError {
             AppError::Gone => 410,
             AppError::BadRequest => 400,
             AppError::Internal => 500,
+            AppError::ProviderUnavailable | AppError::ProviderRefused { .. } => 502,
         }
     }
 
@@ -73,6 +80,8 @@ impl AppError {
             AppError::Gone => "error-gone",
             AppError::BadRequest => "error-bad-request",
             AppError::Internal => "error-internal",
+            AppError::ProviderUnavailable => "error-provider-unavailable",
+            AppError::ProviderRefused { .. } => "error-provider-refused",
         }
     }
 

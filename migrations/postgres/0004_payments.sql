@@ -8,7 +8,7 @@ CREATE TABLE payments (
     account_id        BIGINT  NOT NULL REFERENCES accounts (id),
     mode              TEXT    NOT NULL CHECK (mode IN ('test', 'live')),
     idempotency_token TEXT    NOT NULL UNIQUE,
-    method            TEXT    NOT NULL CHECK (method IN ('card', 'konbini', 'paypay')),
+    method            TEXT    NOT NULL CHECK (method IN ('card', 'konbini', 'paypay', 'komoju')),
     status            TEXT    NOT NULL CHECK (status IN ('pending', 'authorized', 'captured', 'refunded',
                                                          'failed', 'expired', 'cancelled', 'charged_back')),
     amount            BIGINT  NOT NULL CHECK (amount > 0),

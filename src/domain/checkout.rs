@@ -67,7 +67,8 @@ impl PayForm {
                 request.store = Some(KonbiniStore::parse(self.store.trim()).ok_or(("store", FieldError::Required))?);
                 request.name = fields::optional_text(&self.name, 100, false).map_err(|e| ("name", e))?;
             }
-            Method::Paypay => {}
+            // Live mode: KOMOJU's page asks for the rest.
+            Method::Paypay | Method::Komoju => {}
         }
         Ok(request)
     }

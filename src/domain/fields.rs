@@ -65,6 +65,8 @@ pub enum FieldError {
     CardExpired,
     #[error("not a security code")]
     CardCvcInvalid,
+    #[error("not a KOMOJU live key")]
+    KomojuKeyInvalid,
 }
 
 impl FieldError {
@@ -100,6 +102,7 @@ impl FieldError {
             FieldError::CardExpiryInvalid => "error-card-expiry",
             FieldError::CardExpired => "error-card-expired",
             FieldError::CardCvcInvalid => "error-card-cvc",
+            FieldError::KomojuKeyInvalid => "error-komoju-key",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod link;
 pub mod locale;
 pub mod money;
 pub mod payment;
+pub mod provider;
 
 pub use account::{AccountView, ApplicationStatus, Mode, Role};
 pub use link::{LinkSlug, ProductName};

@@ -21,21 +21,29 @@ pub enum Method {
     Card,
     Konbini,
     Paypay,
+    /// Live mode: the customer chose and paid on KOMOJU's hosted page.
+    Komoju,
 }
 
 impl Method {
-    pub const ALL: [Method; 3] = [Method::Card, Method::Konbini, Method::Paypay];
+    pub const ALL: [Method; 4] = [Method::Card, Method::Konbini, Method::Paypay, Method::Komoju];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             Method::Card => "card",
             Method::Konbini => "konbini",
             Method::Paypay => "paypay",
+            Method::Komoju => "komoju",
         }
     }
 
     pub fn parse(input: &str) -> Option<Method> {
         Method::ALL.into_iter().find(|m| m.as_str() == input)
+    }
+
+    /// Whether our expiry job may end the attempt at its deadline.
+    pub const fn expires_locally(self) -> bool {
+        !matches!(self, Method::Komoju)
     }
 
     /// How long an attempt may stay unfinished before the expiry job ends it:
@@ -46,6 +54,10 @@ impl Method {
             Method::Card => 30 * 60 * 1000,
             Method::Konbini => 3 * 24 * 60 * 60 * 1000,
             Method::Paypay => 5 * 60 * 1000,
+            // KOMOJU ends its own sessions and tells us (webhook); this is
+            // shown, never acted on: expiring a live attempt ourselves could
+            // hide money the customer paid a minute later.
+            Method::Komoju => 24 * 60 * 60 * 1000,
         }
     }
 }
@@ -313,10 +325,12 @@ pub enum DeclineReason {
     LinkUnavailable,
     /// The payment provider said no without a more precise reason.
     Declined,
+    /// The payment provider could not be reached; nothing was charged.
+    ProviderUnavailable,
 }
 
 impl DeclineReason {
-    pub const ALL: [DeclineReason; 9] = [
+    pub const ALL: [DeclineReason; 10] = [
         DeclineReason::InsufficientFunds,
         DeclineReason::OverLimit,
         DeclineReason::BadCvc,
@@ -326,6 +340,7 @@ impl DeclineReason {
         DeclineReason::TestCardRequired,
         DeclineReason::LinkUnavailable,
         DeclineReason::Declined,
+        DeclineReason::ProviderUnavailable,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -339,6 +354,7 @@ impl DeclineReason {
             DeclineReason::TestCardRequired => "test_card_required",
             DeclineReason::LinkUnavailable => "link_unavailable",
             DeclineReason::Declined => "declined",
+            DeclineReason::ProviderUnavailable => "provider_unavailable",
         }
     }
 

@@ -85,7 +85,9 @@ pub async fn page(State(state): State<AppState>, Path(slug): Path<String>, Query
     let title = tr_args(locale, "checkout-title", &[("product", link.name.clone().into()), ("merchant", link.business_name.clone().into())]);
     let status = if link.availability == Availability::Active { StatusCode::OK } else { StatusCode::GONE };
     let error: Option<AppError> = (!query.error.is_empty()).then(|| serde_json::from_str(&query.error).ok()).flatten();
-    let body = if link.availability == Availability::Active {
+    let body = if link.availability == Availability::Active && link.mode == Mode::Live {
+        view! { <LiveForm link=link.clone() locale query error/> }.into_any()
+    } else if link.availability == Availability::Active {
         view! { <PaymentForms link=link.clone() locale query error/> }.into_any()
     } else {
         view! {
@@ -292,6 +294,37 @@ fn PaymentForms(link: CheckoutLink, locale: Locale, query: PageQuery, error: Opt
     }
 }
 
+/// Live mode: the customer pays on KOMOJU's hosted page (cards, konbini,
+/// PayPay…); we only start the attempt. A plain form, so the browser follows
+/// the redirect to KOMOJU.
+#[component]
+fn LiveForm(link: CheckoutLink, locale: Locale, query: PageQuery, error: Option<AppError>) -> impl IntoView {
+    let token = payments::random_token();
+    let email_error = error.as_ref().filter(|e| e.field() == Some("email")).map(|e| tr_error(locale, e));
+    let form_error = error.filter(|e| e.field() != Some("email")).map(|e| {
+        let text = if matches!(e, AppError::Conflict(_)) { tr(locale, "checkout-live-unavailable") } else { tr_error(locale, &e) };
+        view! { <p class="form-error" role="alert">{text}</p> }
+    });
+    view! {
+        <section class="pay" aria-labelledby="pay-title">
+            <h2 id="pay-title">{tr(locale, "checkout-method-komoju")}</h2>
+            <form method="post" action="/api/pay" novalidate>
+                <input type="hidden" name="pay[slug]" value=link.slug.clone()/>
+                <input type="hidden" name="pay[token]" value=token/>
+                <input type="hidden" name="pay[lang]" value=locale.code()/>
+                <input type="hidden" name="pay[method]" value=Method::Komoju.as_str()/>
+                {form_error}
+                <p class="hint">{tr(locale, "checkout-komoju-intro")}</p>
+                <TextField id="komoju-email" name="email" label=tr(locale, "checkout-email") error=email_error
+                    kind="email" autocomplete="email" value=query.email.clone()/>
+                <button type="submit" class="button primary pay-button" data-busy-label=tr(locale, "checkout-processing")>
+                    {tr(locale, "checkout-komoju-submit")}
+                </button>
+            </form>
+        </section>
+    }
+}
+
 /// A labelled input of the payment form, with its error below it.
 #[component]
 fn TextField(
@@ -322,11 +355,13 @@ fn TextField(
 
 /// `GET /pay/{slug}/{payment}`: what happened to the customer's payment.
 pub async fn result(State(state): State<AppState>, Path((slug, public_id)): Path<(String, String)>, Query(query): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let (link, payment) = match load_payment(&state, &slug, &public_id).await {
+    let (link, payment) = match load_full(&state, &slug, &public_id).await {
         Ok(found) => found,
         Err(AppError::NotFound) => return not_found(&headers),
         Err(_) => return internal_error(&headers),
     };
+    let provider_url = payment.provider_url.clone();
+    let payment = payment.view;
     let locale = locale_of(&query.lang, payment.locale);
     let amount = format_minor(payment.amount, payment.currency, locale);
     let status = payment.status;
@@ -357,11 +392,13 @@ pub async fn result(State(state): State<AppState>, Path((slug, public_id)): Path
         PaymentStatus::Refunded => Some(tr(locale, "result-refunded-text")),
         PaymentStatus::Authorized => Some(tr(locale, "result-authorized-text")),
         PaymentStatus::Pending if payment.method == Method::Paypay => Some(tr(locale, "result-paypay-pending")),
+        PaymentStatus::Pending if payment.method == Method::Komoju => Some(tr(locale, "result-komoju-pending")),
         PaymentStatus::Pending => Some(tr(locale, "result-pending-text")),
         _ => None,
     };
     let paypay = (status == PaymentStatus::Pending && payment.method == Method::Paypay)
         .then(|| format!("/pay/{}/{}/paypay", link.slug, payment.public_id));
+    let komoju = provider_url.filter(|_| status == PaymentStatus::Pending);
     let konbini = (status == PaymentStatus::Authorized).then(|| {
         let deadline = format!("{} (JST)", format_local_datetime(payment.deadline_at, 9 * 60).replace('T', " "));
         view! {
@@ -385,6 +422,7 @@ pub async fn result(State(state): State<AppState>, Path((slug, public_id)): Path
                     {text.map(|t| view! { <p class="result-text" role=(tone == "error").then_some("alert")>{t}</p> })}
                     {konbini}
                     {paypay.map(|href| view! { <p><a class="button primary" href=href>{tr(locale, "result-paypay-continue")}</a></p> })}
+                    {komoju.map(|href| view! { <p><a class="button primary" href=href rel="noopener">{tr(locale, "result-komoju-continue")}</a></p> })}
                     <dl class="receipt">
                         <dt>{tr(locale, "result-amount")}</dt>
                         <dd>{amount}</dd>
@@ -408,16 +446,33 @@ fn method_label(payment: &PaymentView, locale: Locale) -> String {
         (Method::Card, None) => tr(locale, "checkout-method-card"),
         (Method::Konbini, _) => tr(locale, "checkout-method-konbini"),
         (Method::Paypay, _) => tr(locale, "checkout-method-paypay"),
+        (Method::Komoju, _) => "KOMOJU".to_owned(),
     }
 }
 
 async fn load_payment(state: &AppState, slug: &str, public_id: &str) -> Result<(CheckoutLink, PaymentView), AppError> {
+    load_full(state, slug, public_id).await.map(|(link, payment)| (link, payment.view))
+}
+
+async fn load_full(state: &AppState, slug: &str, public_id: &str) -> Result<(CheckoutLink, payments::Payment), AppError> {
     let link = payments::checkout_link(&state.db, slug).await?;
     let payment = payments::by_public_id(&state.db, public_id).await?;
     if payment.view.link_id != link.id {
         return Err(AppError::NotFound);
     }
-    Ok((link, payment.view))
+    Ok((link, payment))
+}
+
+/// `GET /pay/{slug}/{payment}/return`: KOMOJU's `return_url`. Confirms with
+/// KOMOJU, then shows the result page; if KOMOJU cannot be asked right now,
+/// the result page says we are waiting (the webhook will tell us).
+pub async fn komoju_return(State(state): State<AppState>, Path((slug, public_id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    match crate::server::checkout::komoju_return(&state, &slug, &public_id).await {
+        Ok(_) | Err(AppError::ProviderUnavailable | AppError::ProviderRefused { .. } | AppError::Conflict(_)) => {}
+        Err(AppError::NotFound) => return not_found(&headers),
+        Err(_) => return internal_error(&headers),
+    }
+    (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/pay/{slug}/{public_id}"))]).into_response()
 }
 
 /// `GET /pay/{slug}/{payment}/paypay`: the test-mode stand-in for the PayPay app.
@@ -525,9 +580,13 @@ fn urlencode(text: &str) -> String {
 #[server(endpoint = "pay")]
 pub async fn pay(pay: PayForm) -> Result<String, AppError> {
     let request = crate::server::request::Request::current()?;
-    match crate::server::checkout::pay(request.db(), &pay).await {
+    match crate::server::checkout::pay(&request.state, &pay).await {
         Ok(payment) => {
-            let url = format!("/pay/{}/{}", payment.view.link_slug, payment.view.public_id);
+            let url = match &payment.provider_url {
+                // Live: off to KOMOJU's page (again, for a repeated submit).
+                Some(komoju) if payment.view.status == PaymentStatus::Pending => komoju.clone(),
+                _ => format!("/pay/{}/{}", payment.view.link_slug, payment.view.public_id),
+            };
             request.redirect_plain_form(&url);
             Ok(url)
         }

@@ -59,6 +59,47 @@ pub async fn change_password(
 }
 
 /// Guards its children: signed-in accounts of `role` only; others go to sign-in.
+/// The merchant's KOMOJU connection as the settings page shows it: the key
+/// itself is never sent back, only its last characters.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KomojuConnection {
+    pub secret_key_hint: Option<String>,
+    pub updated_at: Option<i64>,
+    /// Paste into KOMOJU's webhook settings.
+    pub webhook_url: String,
+}
+
+#[cfg(feature = "ssr")]
+async fn komoju_connection(request: &Request, account: &crate::server::auth::Account) -> Result<KomojuConnection, AppError> {
+    let settings = crate::server::komoju::Komoju::settings(request.db(), account.id).await?;
+    Ok(KomojuConnection {
+        secret_key_hint: settings.as_ref().map(|s| s.secret_key_hint.clone()),
+        updated_at: settings.map(|s| s.updated_at),
+        webhook_url: crate::server::webhooks::komoju_url(&request.state.config.public_url, &account.public_id),
+    })
+}
+
+#[server(endpoint = "komoju_settings")]
+pub async fn komoju_settings() -> Result<KomojuConnection, AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    account.require_merchant()?;
+    komoju_connection(&request, &account).await
+}
+
+/// Connects (or replaces) the merchant's KOMOJU account for live payments.
+#[server(endpoint = "save_komoju_settings")]
+pub async fn save_komoju_settings(secret_key: String, webhook_secret: String) -> Result<KomojuConnection, AppError> {
+    use crate::server::komoju::{parse_secret_key, parse_webhook_secret};
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    account.require_merchant()?;
+    let secret_key = parse_secret_key(&secret_key).map_err(|e| AppError::invalid("secret_key", e))?;
+    let webhook_secret = parse_webhook_secret(&webhook_secret).map_err(|e| AppError::invalid("webhook_secret", e))?;
+    request.state.komoju.save_credentials(request.db(), account.id, &secret_key, &webhook_secret).await?;
+    komoju_connection(&request, &account).await
+}
+
 #[component]
 pub fn RequireRole(role: Role, children: ChildrenFn) -> impl IntoView {
     let session = use_session();
@@ -309,6 +350,7 @@ pub fn SettingsPage() -> impl IntoView {
             <p class="hint">{move || i18n.tr("settings-language-hint")}</p>
             <p>{move || Locale::ALL.iter().find(|l| **l == i18n.locale()).map(|l| l.native_name())}</p>
         </section>
+        <KomojuSettings/>
         <section class="card">
             <h2>{move || i18n.tr("settings-password")}</h2>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
@@ -326,6 +368,50 @@ pub fn SettingsPage() -> impl IntoView {
                 <button type="submit" class="button primary">{move || i18n.tr("settings-change-password")}</button>
                 <Show when=done>
                     <p class="success" role="status">{move || i18n.tr("settings-password-changed")}</p>
+                </Show>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Live payments go through the merchant's own KOMOJU account.
+#[component]
+fn KomojuSettings() -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<SaveKomojuSettings>::new();
+    let error = action_error(action);
+    let current = Resource::new(move || action.version().get(), |_| komoju_settings());
+    let saved = move || matches!(action.value().get(), Some(Ok(_)));
+    view! {
+        <section class="card" aria-labelledby="komoju-title">
+            <h2 id="komoju-title">{move || i18n.tr("settings-komoju")}</h2>
+            <p class="hint">{move || i18n.tr("settings-komoju-hint")}</p>
+            <Suspense fallback=|| ()>
+                {move || current.get().and_then(Result::ok).map(|c| {
+                    let hint = c.secret_key_hint.clone();
+                    view! {
+                    <dl class="facts">
+                        <dt>{move || i18n.tr("settings-komoju-status")}</dt>
+                        <dd data-testid="komoju-status">{move || match hint.clone() {
+                            Some(hint) => i18n.tr_args("settings-komoju-connected", &[("hint", hint.into())]),
+                            None => i18n.tr("settings-komoju-not-connected"),
+                        }}</dd>
+                        <dt>{move || i18n.tr("settings-komoju-webhook-url")}</dt>
+                        <dd><code data-testid="komoju-webhook-url">{c.webhook_url.clone()}</code></dd>
+                    </dl>
+                }})}
+            </Suspense>
+            <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                <FormMessage error/>
+                <label for="komoju-secret-key">{move || i18n.tr("settings-komoju-secret-key")}</label>
+                <input id="komoju-secret-key" name="secret_key" type="password" autocomplete="off" spellcheck="false" required/>
+                <FieldMessage error field="secret_key"/>
+                <label for="komoju-webhook-secret">{move || i18n.tr("settings-komoju-webhook-secret")}</label>
+                <input id="komoju-webhook-secret" name="webhook_secret" type="password" autocomplete="off" spellcheck="false" required/>
+                <FieldMessage error field="webhook_secret"/>
+                <button type="submit" class="button primary">{move || i18n.tr("settings-komoju-save")}</button>
+                <Show when=saved>
+                    <p class="success" role="status">{move || i18n.tr("settings-komoju-saved")}</p>
                 </Show>
             </ActionForm>
         </section>

@@ -50,7 +50,7 @@ pub async fn payment_action(payment: String, action: String, amount: String, rea
     };
     let request = Request::current()?;
     let account = request.require_account().await?;
-    Ok(payments::merchant_action(request.db(), &account, &payment, action).await?.view)
+    Ok(payments::merchant_action(request.db(), &request.state.komoju, &account, &payment, action).await?.view)
 }
 
 /// The status as the merchant reads it: a partially refunded payment is
@@ -132,6 +132,7 @@ fn PaymentRow(payment: PaymentView, act: ServerAction<PaymentAction>) -> impl In
         (Method::Card, Some(card)) => format!("{} •••• {}", card.brand.display_name(), card.last4),
         (Method::Konbini, _) => "Konbini".to_owned(),
         (Method::Paypay, _) => "PayPay".to_owned(),
+        (Method::Komoju, _) => "KOMOJU".to_owned(),
         (Method::Card, None) => "Card".to_owned(),
     };
     let refundable = payment.state().map(|s| s.refundable()).unwrap_or(0);

@@ -5,6 +5,7 @@
 
 use super::db::{now_ms, Db};
 use super::payments::{self, Attempt, CheckoutLink, Facts, Payment};
+use super::AppState;
 use crate::domain::card::simulate;
 use crate::domain::checkout::{PayForm, PayRequest};
 use crate::domain::link::format_local_datetime;
@@ -21,22 +22,34 @@ pub fn this_month() -> (u16, u8) {
 }
 
 /// Takes the customer's payment. A repeated token returns the first
-/// submission's payment, whatever this submission says.
-pub async fn pay(db: &Db, form: &PayForm) -> AppResult<Payment> {
+/// submission's payment, whatever this submission says. A live payment comes
+/// back pending with the KOMOJU page to send the customer to.
+pub async fn pay(state: &AppState, form: &PayForm) -> AppResult<Payment> {
+    let db = &state.db;
     let link = payments::checkout_link(db, &form.slug).await?;
     if !payments::valid_token(&form.token) {
         return Err(AppError::BadRequest);
     }
     if let Some(first) = payments::by_token(db, &form.token).await? {
-        return if first.view.link_id == link.id { Ok(first) } else { Err(AppError::BadRequest) };
+        if first.view.link_id != link.id {
+            return Err(AppError::BadRequest);
+        }
+        // A retry after KOMOJU did not answer in time: same idempotency key, same session.
+        return match link.mode {
+            Mode::Live => ensure_session(state, &link, first, &form.token).await,
+            Mode::Test => Ok(first),
+        };
     }
     if link.availability != crate::domain::link::Availability::Active {
         return Err(AppError::Gone);
     }
     let request = form.parse(this_month()).map_err(|(field, e)| AppError::invalid(field, e))?;
-    if link.mode == Mode::Live {
-        // The KOMOJU connector is not wired in yet: never pretend to take money.
-        return Err(AppError::Conflict("live payments are not available yet".into()));
+    // Test links never reach KOMOJU; live links take nothing but KOMOJU.
+    if (link.mode == Mode::Live) != (request.method == Method::Komoju) {
+        return Err(AppError::invalid("method", crate::domain::fields::FieldError::NotAllowed));
+    }
+    if link.mode == Mode::Live && super::komoju::Komoju::settings(db, link.account_id).await?.is_none() {
+        return Err(AppError::Conflict("the seller has not connected a KOMOJU account".into()));
     }
     let locale = Locale::from_tag(&form.lang).unwrap_or(link.language);
     let attempt = Attempt {
@@ -49,10 +62,73 @@ pub async fn pay(db: &Db, form: &PayForm) -> AppResult<Payment> {
         konbini_store: request.store,
     };
     let (payment, created) = payments::start(db, &link, &attempt).await?;
+    if link.mode == Mode::Live {
+        return ensure_session(state, &link, payment, &form.token).await;
+    }
     if !created {
         return Ok(payment);
     }
     simulate_payment(db, &link, payment, request).await
+}
+
+/// Gives a live attempt its KOMOJU session (once: the attempt's token is the
+/// idempotency key, so a retry gets the session KOMOJU already made).
+async fn ensure_session(state: &AppState, link: &CheckoutLink, payment: Payment, token: &str) -> AppResult<Payment> {
+    if payment.provider_session.is_some() || payment.view.status != PaymentStatus::Pending {
+        return Ok(payment);
+    }
+    let db = &state.db;
+    let credentials = state
+        .komoju
+        .credentials(db, link.account_id)
+        .await?
+        .ok_or_else(|| AppError::Conflict("the seller has not connected a KOMOJU account".into()))?;
+    let view = &payment.view;
+    let body = serde_json::json!({
+        "amount": view.amount,
+        "currency": view.currency.code(),
+        "return_url": format!("{}/pay/{}/{}/return", state.config.public_url, link.slug, view.public_id),
+        "default_locale": view.locale.code(),
+        "email": view.customer_email,
+        "payment_data": { "external_order_num": view.public_id },
+        "metadata": { "paylinks_payment": view.public_id, "paylinks_link": link.slug },
+    });
+    match state.komoju.create_session(&credentials.secret_key, token, &body).await {
+        Ok(session) => payments::attach_session(db, payment.id, &session.id, &session.url).await,
+        // Still being created by the first request: the customer's retry waits for it.
+        Err(AppError::Conflict(reason)) => Err(AppError::Conflict(reason)),
+        Err(error) => {
+            // The customer never saw a KOMOJU page, so nothing can be paid on
+            // this attempt: end it and let them start over.
+            let failed = Transition::Fail { reason: crate::domain::payment::DeclineReason::ProviderUnavailable };
+            if let Err(e) = payments::transition(db, payment.id, failed, Facts::default()).await {
+                tracing::warn!(error = %e, "could not end an attempt KOMOJU did not take");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The customer is back from KOMOJU: ask KOMOJU what happened (never trust
+/// the query string) and record it. Webhooks bring the same news later.
+pub async fn komoju_return(state: &AppState, slug: &str, public_id: &str) -> AppResult<Payment> {
+    let db = &state.db;
+    let payment = payments::by_public_id(db, public_id).await?;
+    if payment.view.link_slug != slug || payment.view.mode != Mode::Live {
+        return Err(AppError::NotFound);
+    }
+    let Some(session_id) = payment.provider_session.clone() else {
+        return Ok(payment);
+    };
+    let credentials = state.komoju.credentials(db, payment.account_id).await?.ok_or(AppError::NotFound)?;
+    let session = state.komoju.session(&credentials.secret_key, &session_id).await?;
+    match (&session.payment, session.status.as_str()) {
+        (Some(theirs), _) => super::komoju::follow(db, &payment, theirs, "return from KOMOJU").await,
+        (None, "cancelled") if payment.view.status.is_open() => {
+            payments::transition(db, payment.id, Transition::Cancel, Facts { provider_settled: true, ..Facts::default() }).await
+        }
+        _ => Ok(payment),
+    }
 }
 
 /// The test-mode connector.
@@ -76,6 +152,7 @@ async fn simulate_payment(db: &Db, _link: &CheckoutLink, payment: Payment, reque
         }
         // Waits for the customer on the simulated approval page.
         Method::Paypay => Ok(payment),
+        Method::Komoju => Err(AppError::Internal),
     }
 }
 

@@ -46,6 +46,17 @@ pub struct ConfigArgs {
     /// Seconds between runs of the job that expires unfinished payment attempts
     #[arg(long, env = "PAYLINKS_EXPIRY_INTERVAL", default_value_t = 30)]
     pub expiry_interval_secs: u64,
+    /// Server key sealing merchants' KOMOJU credentials: 64 hex characters.
+    /// Every app server sharing a database needs the same one.
+    #[arg(long, env = "PAYLINKS_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Where the server key is kept (created on first start) when
+    /// PAYLINKS_SECRET_KEY is not given
+    #[arg(long, env = "PAYLINKS_SECRET_KEY_FILE", default_value = "data/secret.key")]
+    pub secret_key_file: std::path::PathBuf,
+    /// KOMOJU's API base URL (a stub server in tests)
+    #[arg(long, env = "PAYLINKS_KOMOJU_URL", default_value = super::komoju::DEFAULT_BASE_URL)]
+    pub komoju_url: String,
 }
 
 /// Settled configuration: every value checked and every default applied.
@@ -58,12 +69,18 @@ pub struct Config {
     pub trust_proxy: bool,
     /// 0 disables the job on this server (another one runs it).
     pub expiry_interval_secs: u64,
+    pub secrets: super::secrets::SecretBox,
+    pub komoju_url: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("PAYLINKS_PUBLIC_URL must be an absolute http(s) URL without query or fragment, got {0:?}")]
     PublicUrl(String),
+    #[error("PAYLINKS_KOMOJU_URL must be an absolute http(s) URL, got {0:?}")]
+    KomojuUrl(String),
+    #[error("server key: {0}")]
+    SecretKey(String),
 }
 
 impl ConfigArgs {
@@ -73,12 +90,19 @@ impl ConfigArgs {
             Some(url) => parse_public_url(&url)?,
             None => format!("http://{bind}"),
         };
+        let komoju_url = parse_public_url(&self.komoju_url).map_err(|_| ConfigError::KomojuUrl(self.komoju_url.clone()))?;
+        let secrets = match &self.secret_key {
+            Some(key) => super::secrets::SecretBox::from_hex(key).map_err(|e| ConfigError::SecretKey(e.to_string()))?,
+            None => super::secrets::SecretBox::load_or_create(&self.secret_key_file).map_err(|e| ConfigError::SecretKey(e.to_string()))?,
+        };
         Ok(Config {
             bind,
             database_url: self.database_url,
             public_url,
             trust_proxy: self.trust_proxy,
             expiry_interval_secs: self.expiry_interval_secs,
+            secrets,
+            komoju_url,
         })
     }
 }

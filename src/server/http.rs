@@ -20,6 +20,8 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{slug}", get(crate::pages::checkout::page))
         .route("/pay/{slug}/{payment}", get(crate::pages::checkout::result))
         .route("/pay/{slug}/{payment}/paypay", get(crate::pages::checkout::paypay_page))
+        .route("/pay/{slug}/{payment}/return", get(crate::pages::checkout::komoju_return))
+        .route("/webhooks/komoju/{merchant}", axum::routing::post(super::webhooks::komoju))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(server_fn_error_status))
@@ -92,7 +94,8 @@ async fn server_fn_error_status(request: axum::extract::Request, next: axum::mid
 /// Connects storage and builds the application state.
 pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
-    Ok(AppState { leptos_options, db, config: Arc::new(config) })
+    let komoju = super::komoju::Komoju::new(&config.komoju_url, config.secrets.clone());
+    Ok(AppState { leptos_options, db, config: Arc::new(config), komoju })
 }
 
 /// Serves on the configured address until SIGINT or SIGTERM.

@@ -10,10 +10,13 @@ pub mod demo;
 pub mod db;
 pub mod http;
 pub mod images;
+pub mod komoju;
 pub mod links;
 pub mod locale;
 pub mod payments;
 pub mod request;
+pub mod secrets;
+pub mod webhooks;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -26,4 +29,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: db::Db,
     pub config: Arc<config::Config>,
+    /// The live-mode connector (holds the server key that opens merchants' KOMOJU keys).
+    pub komoju: komoju::Komoju,
 }

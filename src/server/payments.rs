@@ -102,7 +102,8 @@ pub struct Attempt {
 
 const COLUMNS: &str = "p.id, p.public_id, p.link_id, l.slug AS link_slug, l.name AS link_name, p.mode, p.method, p.status, \
      p.amount, p.refunded_amount, p.currency, p.locale, p.customer_email, p.customer_name, p.card_brand, p.card_last4, \
-     p.card_expiry, p.konbini_store, p.konbini_number, p.failure_reason, p.deadline_at, p.created_at, p.captured_at";
+     p.card_expiry, p.konbini_store, p.konbini_number, p.failure_reason, p.deadline_at, p.created_at, p.captured_at, \
+     p.provider_ref, p.provider_session, p.provider_url";
 
 /// A stored payment: its row id, owner and view.
 #[derive(Clone, Debug)]
@@ -110,6 +111,11 @@ pub struct Payment {
     pub id: i64,
     pub account_id: i64,
     pub view: PaymentView,
+    /// Live mode: KOMOJU's payment id, once there is one.
+    pub provider_ref: Option<String>,
+    /// Live mode: the KOMOJU session and the page the customer pays on.
+    pub provider_session: Option<String>,
+    pub provider_url: Option<String>,
 }
 
 impl Payment {
@@ -131,6 +137,9 @@ fn payment(row: &sqlx::any::AnyRow) -> AppResult<Payment> {
     Ok(Payment {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
+        provider_ref: row.try_get("provider_ref")?,
+        provider_session: row.try_get("provider_session")?,
+        provider_url: row.try_get("provider_url")?,
         view: PaymentView {
             public_id: row.try_get("public_id")?,
             link_id: row.try_get("link_id")?,
@@ -183,6 +192,42 @@ pub async fn by_public_id(db: &Db, public_id: &str) -> AppResult<Payment> {
 
 pub async fn by_token(db: &Db, token: &str) -> AppResult<Option<Payment>> {
     load(db, Key::Token(token.to_owned())).await
+}
+
+/// A live payment of `account_id` by its KOMOJU session or payment id.
+pub async fn by_provider(db: &Db, account_id: i64, session: Option<&str>, provider_ref: Option<&str>) -> AppResult<Option<Payment>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS}, p.account_id FROM payments p JOIN links l ON l.id = p.link_id \
+         WHERE p.account_id = $1 AND p.mode = 'live' AND (p.provider_session = $2 OR p.provider_ref = $3)"
+    ))
+    .bind(account_id)
+    .bind(session.map(str::to_owned))
+    .bind(provider_ref.map(str::to_owned))
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(payment).transpose()
+}
+
+/// Records the KOMOJU session created for a pending attempt (not a
+/// transition: the payment stays pending, but its history says so).
+pub async fn attach_session(db: &Db, id: i64, session: &str, url: &str) -> AppResult<Payment> {
+    let now = now_ms();
+    let mut tx = db.pool().begin().await?;
+    let updated = sqlx::query(
+        "UPDATE payments SET provider_session = $1, provider_url = $2, updated_at = $3 \
+         WHERE id = $4 AND status = 'pending' AND provider_session IS NULL",
+    )
+    .bind(session.to_owned())
+    .bind(url.to_owned())
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 1 {
+        append_event(&mut tx, id, "session_created", Some(PaymentStatus::Pending), PaymentStatus::Pending, None, Some(session), now).await?;
+    }
+    tx.commit().await?;
+    by_id(db, id).await
 }
 
 /// Starts an attempt, or finds the one this token already started.
@@ -270,22 +315,22 @@ async fn add_stats(tx: &mut Tx<'_>, link_id: i64, delta: SalesStats) -> AppResul
 
 /// Counts a capture on its link only if the link still takes payments: one
 /// statement, so concurrent captures serialize on the link row.
-async fn count_capture(tx: &mut Tx<'_>, link_id: i64, delta: SalesStats, now: i64) -> AppResult<bool> {
-    let result = sqlx::query(
-        "UPDATE links SET captured_count = captured_count + 1, sales_captured_amount = sales_captured_amount + $1, \
+async fn count_capture(tx: &mut Tx<'_>, link_id: i64, delta: SalesStats, now: i64, enforce_link: bool) -> AppResult<bool> {
+    let update = "UPDATE links SET captured_count = captured_count + 1, sales_captured_amount = sales_captured_amount + $1, \
          sales_captured_payments = sales_captured_payments + $2, sales_pending_payments = sales_pending_payments + $3, \
-         sales_refunded_payments = sales_refunded_payments + $4 \
-         WHERE id = $5 AND status = 'active' AND (expires_at IS NULL OR expires_at > $6) \
-         AND (usage_limit IS NULL OR captured_count < usage_limit)",
-    )
-    .bind(delta.captured_amount)
-    .bind(delta.captured_payments)
-    .bind(delta.pending_payments)
-    .bind(delta.refunded_payments)
-    .bind(link_id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+         sales_refunded_payments = sales_refunded_payments + $4 WHERE id = $5";
+    let guarded = format!(
+        "{update} AND status = 'active' AND (expires_at IS NULL OR expires_at > $6) \
+         AND (usage_limit IS NULL OR captured_count < usage_limit)"
+    );
+    let query = sqlx::query(if enforce_link { &guarded } else { update })
+        .bind(delta.captured_amount)
+        .bind(delta.captured_payments)
+        .bind(delta.pending_payments)
+        .bind(delta.refunded_payments)
+        .bind(link_id);
+    let query = if enforce_link { query.bind(now) } else { query };
+    let result = query.execute(&mut **tx).await?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -324,6 +369,10 @@ pub struct Facts {
     pub provider_ref: Option<String>,
     /// Free text for the events log (e.g. a refund reason).
     pub note: Option<String>,
+    /// The provider already moved the money (live mode): a capture is
+    /// recorded even if the link stopped taking payments meanwhile, because
+    /// hiding a real payment would be worse (the merchant can refund it).
+    pub provider_settled: bool,
 }
 
 /// Moves payment `id` by `transition`. A capture refused because the link no
@@ -368,7 +417,7 @@ pub async fn transition(db: &Db, id: i64, transition: Transition, facts: Facts) 
         }
         let delta = SalesStats::delta(Some(&before), &after);
         if transition == Transition::Capture {
-            if !count_capture(&mut tx, current.view.link_id, delta, now).await? {
+            if !count_capture(&mut tx, current.view.link_id, delta, now, !facts.provider_settled).await? {
                 tx.rollback().await?;
                 transition = Transition::Fail { reason: DeclineReason::LinkUnavailable };
                 continue;
@@ -416,7 +465,8 @@ pub async fn events(db: &Db, id: i64) -> AppResult<Vec<PaymentEvent>> {
 /// each expiry is a compare-and-set, so a payment expires exactly once.
 pub async fn expire_due(db: &Db, now: i64) -> AppResult<usize> {
     let ids: Vec<i64> = sqlx::query(
-        "SELECT id FROM payments WHERE status IN ('pending', 'authorized') AND deadline_at <= $1 ORDER BY deadline_at LIMIT 500",
+        "SELECT id FROM payments WHERE status IN ('pending', 'authorized') AND deadline_at <= $1 AND method <> 'komoju' \
+         ORDER BY deadline_at LIMIT 500",
     )
     .bind(now)
     .fetch_all(db.pool())
@@ -557,6 +607,7 @@ pub async fn owned(db: &Db, account: &super::auth::Account, public_id: &str) -> 
 
 pub async fn merchant_action(
     db: &Db,
+    komoju: &super::komoju::Komoju,
     account: &super::auth::Account,
     public_id: &str,
     action: MerchantAction,
@@ -591,7 +642,7 @@ pub async fn merchant_action(
             }
             let reason = crate::domain::fields::optional_text(&reason, 500, false).map_err(|e| AppError::invalid("reason", e))?;
             if payment.view.mode == Mode::Live {
-                return Err(AppError::Conflict("live refunds go through KOMOJU, which is not wired in yet".into()));
+                return live_refund(db, komoju, &payment, &state, amount, reason).await;
             }
             (Transition::Refund { amount }, reason)
         }
@@ -601,6 +652,30 @@ pub async fn merchant_action(
         MerchantAction::ChargeBack => (test_only(Transition::ChargeBack)?, None),
     };
     transition_with_note(db, payment.id, transition, note).await
+}
+
+/// Live refunds are KOMOJU's to make; our record follows its answer.
+async fn live_refund(
+    db: &Db,
+    komoju: &super::komoju::Komoju,
+    payment: &Payment,
+    state: &PaymentState,
+    amount: i64,
+    reason: Option<String>,
+) -> AppResult<Payment> {
+    let credentials = komoju
+        .credentials(db, payment.account_id)
+        .await?
+        .ok_or_else(|| AppError::Conflict("no KOMOJU account is connected".into()))?;
+    let provider_payment = payment
+        .provider_ref
+        .as_deref()
+        .ok_or_else(|| AppError::Conflict("KOMOJU has not reported this payment yet".into()))?;
+    // A double click sends the same key, so KOMOJU refunds once.
+    let key = format!("refund-{}-{}-{}", payment.view.public_id, state.refunded(), amount);
+    let theirs = komoju.refund(&credentials.secret_key, provider_payment, amount, reason.as_deref(), &key).await?;
+    let note = reason.unwrap_or_else(|| "refund".to_owned());
+    super::komoju::follow(db, payment, &theirs, &note).await
 }
 
 async fn transition_with_note(db: &Db, id: i64, t: Transition, note: Option<String>) -> AppResult<Payment> {

@@ -66,6 +66,11 @@ impl Drop for TestServer {
 }
 
 pub async fn start_server(database_url: &str) -> TestServer {
+    start_server_with(database_url, "https://komoju.invalid").await
+}
+
+/// A server whose KOMOJU connector talks to `komoju_url` (a stub).
+pub async fn start_server_with(database_url: &str, komoju_url: &str) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let options = leptos_options().unwrap();
@@ -75,6 +80,9 @@ pub async fn start_server(database_url: &str) -> TestServer {
         public_url: None,
         trust_proxy: false,
         expiry_interval_secs: 0,
+        secret_key: Some(paylinks::server::secrets::SecretBox::generate_hex()),
+        secret_key_file: "unused".into(),
+        komoju_url: komoju_url.to_owned(),
     }
         .settle(&options)
         .unwrap();

@@ -1,0 +1,158 @@
+//! What the payment provider (KOMOJU) says about a live payment, and the
+//! transitions that bring our record in line with it.
+//!
+//! The provider is the source of truth for live payments: its webhooks and
+//! the session fetched on the customer's return may arrive in any order and
+//! more than once, so the answer is always "from where we are, move to where
+//! they are", and nothing when we are already there.
+
+use super::payment::{DeclineReason, PaymentState, PaymentStatus, Transition};
+
+/// KOMOJU's payment statuses (`failed` only appears as an event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderStatus {
+    Pending,
+    Authorized,
+    Captured,
+    Refunded,
+    Cancelled,
+    Expired,
+    Failed,
+}
+
+impl ProviderStatus {
+    pub fn parse(input: &str) -> Option<ProviderStatus> {
+        Some(match input {
+            "pending" => ProviderStatus::Pending,
+            "authorized" => ProviderStatus::Authorized,
+            "captured" => ProviderStatus::Captured,
+            "refunded" => ProviderStatus::Refunded,
+            "cancelled" => ProviderStatus::Cancelled,
+            "expired" => ProviderStatus::Expired,
+            "failed" => ProviderStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// The provider's view of one payment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderPayment {
+    pub id: String,
+    pub status: ProviderStatus,
+    pub amount: i64,
+    pub currency: String,
+    /// Refunded so far, in minor units.
+    pub refunded: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SyncError {
+    #[error("the provider's payment is for {theirs} {currency}, ours for {ours}")]
+    AmountMismatch { ours: i64, theirs: i64, currency: String },
+    #[error("the provider says {theirs:?} but our payment is already {ours:?}; needs a person")]
+    Diverged { ours: PaymentStatus, theirs: ProviderStatus },
+}
+
+/// The transitions, in order, that take `ours` to what the provider reports.
+pub fn catch_up(ours: &PaymentState, currency: &str, theirs: &ProviderPayment) -> Result<Vec<Transition>, SyncError> {
+    if theirs.amount != ours.amount() || !theirs.currency.eq_ignore_ascii_case(currency) {
+        return Err(SyncError::AmountMismatch { ours: ours.amount(), theirs: theirs.amount, currency: theirs.currency.clone() });
+    }
+    use PaymentStatus as S;
+    use ProviderStatus as P;
+    let open = ours.status().is_open();
+    let diverged = || SyncError::Diverged { ours: ours.status(), theirs: theirs.status };
+    let mut steps = Vec::new();
+    match theirs.status {
+        P::Pending => {}
+        P::Authorized if ours.status() == S::Pending => steps.push(Transition::Authorize),
+        P::Authorized => {}
+        // Money moved after we had given up on the attempt: never hide it.
+        P::Captured | P::Refunded if matches!(ours.status(), S::Failed | S::Expired | S::Cancelled) => return Err(diverged()),
+        P::Captured | P::Refunded => {
+            if open {
+                steps.push(Transition::Capture);
+            }
+            // A refund only ever grows; a full one is "refunded".
+            let target = if theirs.status == P::Refunded { ours.amount() } else { theirs.refunded.min(ours.amount()) };
+            if ours.status() != S::ChargedBack && target > ours.refunded() {
+                steps.push(Transition::Refund { amount: target - ours.refunded() });
+            }
+        }
+        P::Cancelled if open => steps.push(Transition::Cancel),
+        P::Expired if open => steps.push(Transition::Expire),
+        P::Failed if open => steps.push(Transition::Fail { reason: DeclineReason::Declined }),
+        P::Cancelled | P::Expired | P::Failed => {}
+    }
+    // Every step must be legal from where the previous one left us.
+    let mut state = ours.clone();
+    for step in &steps {
+        state = state.apply(step).map_err(|_| diverged())?;
+    }
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn theirs(status: ProviderStatus, refunded: i64) -> ProviderPayment {
+        ProviderPayment { id: "p1".into(), status, amount: 1000, currency: "JPY".into(), refunded }
+    }
+
+    fn state(status: PaymentStatus, refunded: i64) -> PaymentState {
+        PaymentState::from_parts(status, 1000, refunded).unwrap()
+    }
+
+    #[test]
+    fn pending_catches_up_to_every_provider_status() {
+        let ours = state(PaymentStatus::Pending, 0);
+        let steps = |status, refunded| catch_up(&ours, "JPY", &theirs(status, refunded)).unwrap();
+        assert_eq!(steps(ProviderStatus::Pending, 0), vec![]);
+        assert_eq!(steps(ProviderStatus::Authorized, 0), vec![Transition::Authorize]);
+        assert_eq!(steps(ProviderStatus::Captured, 0), vec![Transition::Capture]);
+        assert_eq!(steps(ProviderStatus::Captured, 300), vec![Transition::Capture, Transition::Refund { amount: 300 }]);
+        assert_eq!(steps(ProviderStatus::Refunded, 1000), vec![Transition::Capture, Transition::Refund { amount: 1000 }]);
+        assert_eq!(steps(ProviderStatus::Cancelled, 0), vec![Transition::Cancel]);
+        assert_eq!(steps(ProviderStatus::Expired, 0), vec![Transition::Expire]);
+        assert_eq!(steps(ProviderStatus::Failed, 0), vec![Transition::Fail { reason: DeclineReason::Declined }]);
+    }
+
+    #[test]
+    fn repeated_news_changes_nothing() {
+        let captured = state(PaymentStatus::Captured, 0);
+        assert_eq!(catch_up(&captured, "JPY", &theirs(ProviderStatus::Captured, 0)).unwrap(), vec![]);
+        assert_eq!(catch_up(&captured, "JPY", &theirs(ProviderStatus::Authorized, 0)).unwrap(), vec![]);
+        let partly = state(PaymentStatus::Captured, 300);
+        assert_eq!(catch_up(&partly, "JPY", &theirs(ProviderStatus::Captured, 300)).unwrap(), vec![]);
+        // An older event (smaller refund) arriving late does not undo anything.
+        assert_eq!(catch_up(&partly, "JPY", &theirs(ProviderStatus::Captured, 100)).unwrap(), vec![]);
+        assert_eq!(catch_up(&partly, "JPY", &theirs(ProviderStatus::Captured, 500)).unwrap(), vec![Transition::Refund { amount: 200 }]);
+        assert_eq!(catch_up(&partly, "JPY", &theirs(ProviderStatus::Refunded, 1000)).unwrap(), vec![Transition::Refund { amount: 700 }]);
+        let refunded = state(PaymentStatus::Refunded, 1000);
+        assert_eq!(catch_up(&refunded, "JPY", &theirs(ProviderStatus::Refunded, 1000)).unwrap(), vec![]);
+        let expired = state(PaymentStatus::Expired, 0);
+        assert_eq!(catch_up(&expired, "JPY", &theirs(ProviderStatus::Expired, 0)).unwrap(), vec![]);
+        assert_eq!(catch_up(&expired, "JPY", &theirs(ProviderStatus::Cancelled, 0)).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn money_after_giving_up_or_wrong_amount_is_flagged() {
+        let expired = state(PaymentStatus::Expired, 0);
+        assert!(matches!(catch_up(&expired, "JPY", &theirs(ProviderStatus::Captured, 0)), Err(SyncError::Diverged { .. })));
+        let ours = state(PaymentStatus::Pending, 0);
+        let mut other = theirs(ProviderStatus::Captured, 0);
+        other.amount = 999;
+        assert!(matches!(catch_up(&ours, "JPY", &other), Err(SyncError::AmountMismatch { .. })));
+        assert!(matches!(catch_up(&ours, "USD", &theirs(ProviderStatus::Captured, 0)), Err(SyncError::AmountMismatch { .. })));
+    }
+
+    #[test]
+    fn statuses_parse() {
+        for s in ["pending", "authorized", "captured", "refunded", "cancelled", "expired", "failed"] {
+            assert!(ProviderStatus::parse(s).is_some(), "{s}");
+        }
+        assert_eq!(ProviderStatus::parse("paid"), None);
+    }
+}

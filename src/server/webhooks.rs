@@ -1,0 +1,108 @@
+//! `POST /webhooks/komoju/{merchant}`: KOMOJU tells us what happened to live
+//! payments. Each merchant has their own endpoint and webhook secret; an
+//! unsigned or mis-signed request gets 401 and changes nothing, and each
+//! delivery (`X-Komoju-ID`) is processed once.
+
+use super::komoju::{self, parse_payment, signature_valid};
+use super::payments;
+use super::AppState;
+use crate::error::AppError;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use serde_json::Value;
+use sqlx::Row;
+
+/// The URL a merchant pastes into KOMOJU's webhook settings.
+pub fn komoju_url(public_url: &str, merchant_public_id: &str) -> String {
+    format!("{public_url}/webhooks/komoju/{merchant_public_id}")
+}
+
+fn answer(status: StatusCode, text: &'static str) -> Response {
+    (status, text).into_response()
+}
+
+pub async fn komoju(State(state): State<AppState>, Path(merchant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let db = &state.db;
+    let account_id: i64 = match sqlx::query("SELECT id FROM accounts WHERE public_id = $1")
+        .bind(merchant)
+        .fetch_optional(db.pool())
+        .await
+    {
+        Ok(Some(row)) => match row.try_get(0) {
+            Ok(id) => id,
+            Err(_) => return answer(StatusCode::INTERNAL_SERVER_ERROR, "error"),
+        },
+        Ok(None) => return answer(StatusCode::NOT_FOUND, "unknown merchant"),
+        Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE, "try again"),
+    };
+    let credentials = match state.komoju.credentials(db, account_id).await {
+        Ok(Some(credentials)) => credentials,
+        Ok(None) => return answer(StatusCode::NOT_FOUND, "no KOMOJU account connected"),
+        Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE, "try again"),
+    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default();
+    if !signature_valid(&credentials.webhook_secret, &body, header("x-komoju-signature")) {
+        tracing::warn!(account_id, "KOMOJU webhook with a bad signature refused");
+        return answer(StatusCode::UNAUTHORIZED, "bad signature");
+    }
+    let delivery = header("x-komoju-id");
+    if delivery.is_empty() || delivery.len() > 200 {
+        return answer(StatusCode::BAD_REQUEST, "missing X-Komoju-ID");
+    }
+    let Ok(event) = serde_json::from_slice::<Value>(&body) else {
+        return answer(StatusCode::BAD_REQUEST, "not JSON");
+    };
+    let kind = event.get("type").and_then(Value::as_str).unwrap_or_else(|| header("x-komoju-event")).to_owned();
+    match komoju::first_delivery(db, account_id, delivery, &kind).await {
+        Ok(true) => {}
+        Ok(false) => return answer(StatusCode::OK, "already processed"),
+        Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE, "try again"),
+    }
+    match process(&state, account_id, &kind, &event).await {
+        Ok(text) => answer(StatusCode::OK, text),
+        Err(e) => {
+            // Let KOMOJU's retry be processed.
+            tracing::error!(account_id, delivery, error = %e, "KOMOJU webhook failed; KOMOJU will retry");
+            let _ = komoju::forget_delivery(db, account_id, delivery).await;
+            answer(StatusCode::SERVICE_UNAVAILABLE, "try again")
+        }
+    }
+}
+
+/// What one event means for our records. Disagreements that need a person
+/// (amount mismatch, money after we gave up) are logged and acknowledged:
+/// KOMOJU retrying them would not help.
+async fn process(state: &AppState, account_id: i64, kind: &str, event: &Value) -> Result<&'static str, AppError> {
+    if !kind.starts_with("payment.") {
+        return Ok("ignored");
+    }
+    let Some(data) = event.get("data") else {
+        return Ok("no data");
+    };
+    let Some(theirs) = parse_payment(data) else {
+        tracing::warn!(kind, "KOMOJU webhook with an unreadable payment");
+        return Ok("unreadable payment");
+    };
+    let session = data.get("session").and_then(Value::as_str);
+    let mut ours = payments::by_provider(&state.db, account_id, session, Some(&theirs.id)).await?;
+    if ours.is_none() {
+        // Our public id travels as the external order number.
+        if let Some(order) = data.get("external_order_num").and_then(Value::as_str) {
+            ours = payments::by_public_id(&state.db, order)
+                .await
+                .ok()
+                .filter(|p| p.account_id == account_id && p.view.mode == crate::domain::Mode::Live);
+        }
+    }
+    let Some(ours) = ours else {
+        tracing::warn!(account_id, provider_payment = %theirs.id, "KOMOJU webhook for a payment we do not know");
+        return Ok("unknown payment");
+    };
+    match komoju::follow(&state.db, &ours, &theirs, kind).await {
+        Ok(_) => Ok("ok"),
+        Err(AppError::Conflict(_)) => Ok("needs attention"),
+        Err(e) => Err(e),
+    }
+}
