@@ -43,7 +43,7 @@ for (const [lang, t] of Object.entries(texts)) {
       await expect(page).toHaveURL(/\/dashboard\/links\/\d+$/);
       await expect(page.getByRole("heading", { level: 1 })).toHaveText("抹茶セット");
       await expect(page.locator(".link-summary .price")).toHaveText("¥1,500");
-      await expect(page.locator("#link-url")).toHaveValue(/\/pay\/[A-Za-z0-9_-]{22}$/);
+      await expect(page.locator("#share-url")).toHaveValue(/\/pay\/[A-Za-z0-9_-]{22}$/);
       await expect(page.locator(".product-image")).toHaveAttribute("src", /^\/img\/[0-9a-f]{64}$/);
 
       // Quick Payment Link with advanced settings.

@@ -11,6 +11,7 @@ pub mod locale;
 pub mod money;
 pub mod payment;
 pub mod provider;
+pub mod qr;
 
 pub use account::{AccountView, ApplicationStatus, Mode, Role};
 pub use link::{LinkSlug, ProductName};

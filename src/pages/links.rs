@@ -4,7 +4,7 @@ use crate::components::session::use_session;
 use crate::domain::link::{format_local_datetime, Availability, LinkInput, LinkPage, LinkStatus, LinkView};
 use crate::domain::money::format_minor;
 use crate::domain::fields::FieldError;
-use crate::domain::{Currency, Locale};
+use crate::domain::{Currency, Locale, Mode};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
 use leptos::prelude::*;
@@ -519,11 +519,6 @@ fn LinkDetail(link: LinkView, update: ServerAction<UpdateLink>, toggle: ServerAc
         <section class="card link-summary">
             {link.image_url.clone().map(|src| view! { <img class="product-image" src=src alt="" width="240"/> })}
             <p class="price">{price}</p>
-            <label for="link-url">{move || i18n.tr("link-url")}</label>
-            <input id="link-url" class="url" readonly value=link.url.clone()/>
-            <p>
-                <a href=link.url.clone() target="_blank" rel="external noopener">{move || i18n.tr("link-open")}</a>
-            </p>
             <ActionForm action=toggle attr:class="inline">
                 <input type="hidden" name="id" value=link.id/>
                 <input type="hidden" name="status" value=next_status.as_str()/>
@@ -533,6 +528,7 @@ fn LinkDetail(link: LinkView, update: ServerAction<UpdateLink>, toggle: ServerAc
             </ActionForm>
             <FormMessage error=toggle_error/>
         </section>
+        <crate::components::SharePanel url=link.url.clone() name=link.name.clone() slug=link.slug.clone() test=link.mode == Mode::Test/>
         <super::payments::LinkSalesPanel link_id=link.id/>
         <section class="card">
             <h2>{move || i18n.tr("link-edit")}</h2>
