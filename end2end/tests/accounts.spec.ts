@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { Browser, Page } from "@playwright/test";
-import { test, expect, hydrated } from "./fixtures";
+import { test, expect, hydrated, submitSignUp, PASSWORD } from "./fixtures";
 
 // What a merchant reads on the way from sign-up to live mode, per language.
 const texts = {
@@ -39,7 +39,6 @@ const texts = {
   },
 } as const;
 
-const PASSWORD = "correct horse battery";
 
 function createReviewer(email: string, lang: string) {
   const args = ["admin", "create-reviewer", email, "--password", PASSWORD, "--locale", lang];
@@ -47,15 +46,6 @@ function createReviewer(email: string, lang: string) {
     env: { ...process.env, DATABASE_URL: process.env.PAYLINKS_E2E_DATABASE_URL ?? "sqlite://target/e2e/paylinks.db", RUST_LOG: "warn" },
     cwd: "..",
   });
-}
-
-async function signUp(page: Page, business: string, email: string) {
-  await page.goto("/signup");
-  await hydrated(page);
-  await page.locator("#signup-business").fill(business);
-  await page.locator("#signup-email").fill(email);
-  await page.locator("#signup-password").fill(PASSWORD);
-  await page.locator("form button[type=submit]").last().click();
 }
 
 async function signIn(page: Page, email: string) {
@@ -81,7 +71,7 @@ for (const [lang, t] of Object.entries(texts)) {
       test.setTimeout(90_000);
       const stamp = `${lang}-${Date.now()}`;
       const email = `merchant-${stamp}@example.com`;
-      await signUp(page, `Shop ${stamp}`, email);
+      await submitSignUp(page, `Shop ${stamp}`, email);
 
       await expect(page).toHaveURL(/\/dashboard$/);
       await expect(page.locator(".mode-badge")).toHaveText(t.testMode);
@@ -132,10 +122,10 @@ for (const [lang, t] of Object.entries(texts)) {
     test(`a duplicate email gets a localized error next to the field (${lang})`, async ({ page, browser }) => {
       const email = `dup-${lang}-${Date.now()}@example.com`;
       const first = await reviewerPage(browser, lang);
-      await signUp(first, "First Shop", email);
+      await submitSignUp(first, "First Shop", email);
       await expect(first).toHaveURL(/\/dashboard$/);
 
-      await signUp(page, "Second Shop", email);
+      await submitSignUp(page, "Second Shop", email);
       await expect(page.locator("#email-error")).toHaveText(t.emailTaken);
       await expect(page).toHaveURL(/\/signup$/);
     });

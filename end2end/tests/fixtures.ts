@@ -25,3 +25,21 @@ export { expect };
 export async function hydrated(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }
+
+export const PASSWORD = "correct horse battery";
+
+/** Fills and submits the sign-up form (the caller checks where it lands). */
+export async function submitSignUp(page: Page, business: string, email: string) {
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.locator("#signup-business").fill(business);
+  await page.locator("#signup-email").fill(email);
+  await page.locator("#signup-password").fill(PASSWORD);
+  await page.locator("form button[type=submit]").last().click();
+}
+
+/** A new merchant, signed in on the dashboard. */
+export async function signUp(page: Page, email: string, business = "Tea Shop") {
+  await submitSignUp(page, business, email);
+  await expect(page).toHaveURL(/\/dashboard$/);
+}

@@ -1,7 +1,5 @@
-import { Page } from "@playwright/test";
-import { test, expect, hydrated } from "./fixtures";
+import { test, expect, hydrated, signUp } from "./fixtures";
 
-const PASSWORD = "correct horse battery";
 // A 1×1 PNG.
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
@@ -10,16 +8,6 @@ const texts = {
   en: { quick: "Quick payment link", create: "Create payment link", advanced: "Advanced settings", issue: "Save and issue link", save: "Create link", active: "Active", inactive: "Inactive", deactivate: "Deactivate", saveChanges: "Save changes", limit: "Limit reached" },
   ko: { quick: "빠른 결제 링크", create: "결제 링크 만들기", advanced: "고급 설정", issue: "저장하고 링크 발행", save: "링크 만들기", active: "활성", inactive: "비활성", deactivate: "비활성화", saveChanges: "변경 사항 저장", limit: "한도 도달" },
 } as const;
-
-async function signUp(page: Page, email: string) {
-  await page.goto("/signup");
-  await hydrated(page);
-  await page.locator("#signup-business").fill("Tea Shop");
-  await page.locator("#signup-email").fill(email);
-  await page.locator("#signup-password").fill(PASSWORD);
-  await page.locator("form button[type=submit]").last().click();
-  await expect(page).toHaveURL(/\/dashboard$/);
-}
 
 for (const [lang, t] of Object.entries(texts)) {
   test.describe(`in ${lang}`, () => {

@@ -1,18 +1,11 @@
 import { Page } from "@playwright/test";
 import { readFileSync } from "node:fs";
-import { test, expect, hydrated } from "./fixtures";
+import { test, expect, hydrated, signUp } from "./fixtures";
 
-const PASSWORD = "correct horse battery";
 const JSQR = require.resolve("jsqr/dist/jsQR.js");
 
 async function signUpWithLink(page: Page, email: string, name: string): Promise<string> {
-  await page.goto("/signup");
-  await hydrated(page);
-  await page.locator("#signup-business").fill("Tea Shop");
-  await page.locator("#signup-email").fill(email);
-  await page.locator("#signup-password").fill(PASSWORD);
-  await page.locator("form button[type=submit]").last().click();
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await signUp(page, email);
   await page.goto("/dashboard/links/new");
   await hydrated(page);
   await page.locator("#link-name").fill(name);
