@@ -1,7 +1,7 @@
 use crate::components::{session::provide_session, HydrationMarker, SiteHeader};
 use crate::i18n::provide_i18n;
 use crate::pages::{
-    ApplicationPage, DashboardLayout, HomePage, LegalPage, LinkDetailPage, LinksPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
+    ApplicationPage, DashboardLayout, HomePage, LegalPage, LinkDetailPage, LinksPage, PaymentDetailPage, TransactionsPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Stylesheet, Title};
@@ -60,6 +60,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("links/new") view=NewLinkPage/>
                         <Route path=path!("links/quick") view=QuickLinkPage/>
                         <Route path=path!("links/:id") view=LinkDetailPage/>
+                        <Route path=path!("transactions") view=TransactionsPage/>
+                        <Route path=path!("transactions/:id") view=PaymentDetailPage/>
                     </ParentRoute>
                     <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/legal/:public_id") view=LegalPage ssr=SsrMode::Async/>

@@ -1,87 +1,10 @@
 //! The checkout and the payment engine through real HTTP, on every backend.
 mod common;
 
-use common::{start_server, test_databases, Browser, Response, TestServer};
+use common::{start_server, test_databases};
 use paylinks::server::payments;
-use serde_json::Value;
 
-const PASSWORD: &str = "correct horse battery";
-
-fn json(response: &Response) -> Value {
-    serde_json::from_str(&response.body).unwrap_or_else(|e| panic!("{e}: {}", response.body))
-}
-
-async fn merchant<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
-    let mut browser = server.browser();
-    let res = browser.call("sign_up", &[("business_name", "Tea House"), ("email", email), ("password", PASSWORD)]).await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    browser
-}
-
-/// Creates a link and returns (id, slug).
-async fn link(browser: &mut Browser<'_>, name: &str, amount: &str, extra: &[(&str, &str)]) -> (i64, String) {
-    let mut fields = vec![("name", name), ("amount", amount), ("currency", "JPY"), ("language", "ja")];
-    fields.extend_from_slice(extra);
-    let form: Vec<(String, &str)> = fields.iter().map(|(k, v)| (format!("link[{k}]"), *v)).collect();
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let res = browser.call("create_link", &form).await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    let link = json(&res);
-    (link["id"].as_i64().unwrap(), link["slug"].as_str().unwrap().to_owned())
-}
-
-/// The one-time token rendered into the checkout page.
-fn token_in(page: &str) -> String {
-    let marker = "name=\"pay[token]\" value=\"";
-    let start = page.find(marker).unwrap_or_else(|| panic!("no token in page: {page}")) + marker.len();
-    page[start..start + 22].to_owned()
-}
-
-async fn page_token(server: &TestServer, slug: &str) -> String {
-    let page = server.get(&format!("/pay/{slug}"), &[]).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    token_in(&page.body)
-}
-
-fn card_form<'a>(slug: &'a str, token: &'a str, number: &'a str) -> Vec<(&'static str, &'a str)> {
-    vec![
-        ("pay[slug]", slug),
-        ("pay[token]", token),
-        ("pay[method]", "card"),
-        ("pay[lang]", "en"),
-        ("pay[email]", "taro@example.jp"),
-        ("pay[name]", "TARO YAMADA"),
-        ("pay[card_number]", number),
-        ("pay[card_expiry]", "12/39"),
-        ("pay[card_cvc]", "123"),
-    ]
-}
-
-/// Pays through the `pay` server function; returns the response.
-async fn pay(server: &TestServer, form: &[(&str, &str)]) -> Response {
-    server.browser().call("pay", form).await
-}
-
-async fn payment_of(server: &TestServer, res: &Response) -> payments::Payment {
-    assert_eq!(res.status, 200, "{}", res.body);
-    let url: String = serde_json::from_str(&res.body).unwrap();
-    let public_id = url.rsplit('/').next().unwrap();
-    payments::by_public_id(&server.state.db, public_id).await.unwrap()
-}
-
-async fn action(b: &mut Browser<'_>, payment: &str, action: &str, amount: &str) -> Response {
-    b.call("payment_action", &[("payment", payment), ("action", action), ("amount", amount), ("reason", "")]).await
-}
-
-async fn count_payments(server: &TestServer) -> i64 {
-    use sqlx::Row;
-    sqlx::query("SELECT COUNT(*) FROM payments").fetch_one(server.state.db.pool()).await.unwrap().get(0)
-}
-
-async fn assert_verified(server: &TestServer, label: &str) {
-    let mismatches = payments::verify(&server.state.db).await.unwrap();
-    assert!(mismatches.is_empty(), "{label}: {mismatches:?}");
-}
+use common::shop::*;
 
 #[tokio::test]
 async fn test_cards_succeed_or_fail_with_their_reason() {

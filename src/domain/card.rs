@@ -231,7 +231,7 @@ impl KonbiniStore {
         KonbiniStore::ALL.into_iter().find(|s| s.as_str() == input)
     }
 
-    /// Localized name id (`locales/*/checkout.ftl`).
+    /// Localized name id (`locales/*/payments.ftl`).
     pub fn message_id(self) -> String {
         format!("konbini-{}", self.as_str().replace('_', "-"))
     }

@@ -59,6 +59,12 @@ impl LinkSlug {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn consecutive_days_cross_month_ends() {
+        assert_eq!(days_from("2026-02-27", 3), ["2026-02-27", "2026-02-28", "2026-03-01"]);
+        assert!(days_from("nope", 3).is_empty());
+    }
+
     use super::*;
 
     #[test]
@@ -323,6 +329,14 @@ mod input {
         let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
         let (y, m, d) = civil_from_days(days);
         format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    }
+
+    /// `n` consecutive calendar days (`YYYY-MM-DD`) starting at `first`.
+    pub fn days_from(first: &str, n: usize) -> Vec<String> {
+        let Some(start) = parse_local_datetime(&format!("{first}T00:00"), 0) else {
+            return Vec::new();
+        };
+        (0..n as i64).map(|i| format_local_datetime(start + i * 86_400_000, 0)[..10].to_owned()).collect()
     }
 
     // Howard Hinnant's algorithms for the proleptic Gregorian calendar.

@@ -12,6 +12,7 @@ pub mod money;
 pub mod payment;
 pub mod provider;
 pub mod qr;
+pub mod transactions;
 
 pub use account::{AccountView, ApplicationStatus, Mode, Role};
 pub use link::{LinkSlug, ProductName};

@@ -362,7 +362,7 @@ impl DeclineReason {
         DeclineReason::ALL.into_iter().find(|r| r.as_str() == input)
     }
 
-    /// Localized message id (`locales/*/checkout.ftl`).
+    /// Localized message id (`locales/*/payments.ftl`).
     pub fn message_id(self) -> String {
         format!("decline-{}", self.as_str().replace('_', "-"))
     }

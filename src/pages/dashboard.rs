@@ -103,11 +103,14 @@ pub async fn save_komoju_settings(secret_key: String, webhook_secret: String) ->
 #[component]
 pub fn RequireRole(role: Role, children: ChildrenFn) -> impl IntoView {
     let session = use_session();
-    let state = move || session.account.get().map(|r| r.ok().flatten().map(|a| a.role));
+    // A memo, not a closure: the session resource notifies again with the same
+    // role (e.g. when it resolves during SSR), and re-running the children
+    // would create the page's resources twice, which hydration cannot match.
+    let state = Memo::new(move |_| session.account.get().map(|r| r.ok().flatten().map(|a| a.role)));
     let children = StoredValue::new(children);
     view! {
         <Transition fallback=|| ()>
-            {move || match state() {
+            {move || match state.get() {
                 None => ().into_any(),
                 Some(Some(r)) if r == role => children.read_value()().into_any(),
                 Some(Some(Role::Reviewer)) => view! { <Redirect path="/review"/> }.into_any(),
@@ -140,6 +143,7 @@ fn DashboardNav() -> impl IntoView {
         <nav class="dashboard-nav" aria-label=move || i18n.tr("dashboard-nav-label")>
             <A href="/dashboard" exact=true>{move || i18n.tr("dashboard-overview")}</A>
             <A href="/dashboard/links">{move || i18n.tr("links-title")}</A>
+            <A href="/dashboard/transactions">{move || i18n.tr("transactions-nav")}</A>
             <A href="/dashboard/application">{move || i18n.tr("application-nav")}</A>
             <A href="/dashboard/settings">{move || i18n.tr("settings-nav")}</A>
         </nav>

@@ -81,6 +81,17 @@ pub async fn get_link(id: i64) -> Result<LinkView, AppError> {
     links::get(request.db(), &request.state.config.public_url, &account, id).await
 }
 
+/// The link page's data in one call: a resource whose fetcher awaited two
+/// server functions would look up the request context after an await, which
+/// fails when SSR re-creates the page (and hydration then disagrees).
+#[server(endpoint = "link_overview")]
+pub async fn link_overview(id: i64) -> Result<(LinkView, super::payments::SalesOfLink), AppError> {
+    let (request, account) = merchant().await?;
+    let link = links::get(request.db(), &request.state.config.public_url, &account, id).await?;
+    let sales = super::payments::sales_of(request.db(), &link).await?;
+    Ok((link, sales))
+}
+
 #[server(endpoint = "list_links")]
 pub async fn list_links(q: String, after: String) -> Result<LinkPage, AppError> {
     let (request, account) = merchant().await?;
@@ -488,22 +499,28 @@ pub fn LinkDetailPage() -> impl IntoView {
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
     let update = ServerAction::<UpdateLink>::new();
     let toggle = ServerAction::<SetLinkStatus>::new();
+    // The link and its sales in one resource: one boundary to hydrate.
     let link = Resource::new(
         move || (id(), update.version().get(), toggle.version().get()),
-        |(id, _, _)| get_link(id),
+        |(id, _, _)| link_overview(id),
     );
     view! {
         <Transition fallback=|| ()>
             {move || link.get().map(|result| match result {
                 Err(e) => view! { <h1>{move || i18n.tr("not-found-title")}</h1><p class="error">{i18n.error(&e)}</p> }.into_any(),
-                Ok(link) => view! { <LinkDetail link update toggle/> }.into_any(),
+                Ok((link, sales)) => view! { <LinkDetail link sales update toggle/> }.into_any(),
             })}
         </Transition>
     }
 }
 
 #[component]
-fn LinkDetail(link: LinkView, update: ServerAction<UpdateLink>, toggle: ServerAction<SetLinkStatus>) -> impl IntoView {
+fn LinkDetail(
+    link: LinkView,
+    sales: super::payments::SalesOfLink,
+    update: ServerAction<UpdateLink>,
+    toggle: ServerAction<SetLinkStatus>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let error = action_error(update);
     let toggle_error = action_error(toggle);
@@ -529,7 +546,7 @@ fn LinkDetail(link: LinkView, update: ServerAction<UpdateLink>, toggle: ServerAc
             <FormMessage error=toggle_error/>
         </section>
         <crate::components::SharePanel url=link.url.clone() name=link.name.clone() slug=link.slug.clone() test=link.mode == Mode::Test/>
-        <super::payments::LinkSalesPanel link_id=link.id/>
+        <super::payments::LinkSalesPanel link_id=link.id sales/>
         <section class="card">
             <h2>{move || i18n.tr("link-edit")}</h2>
             <ActionForm action=update attr:class="stack link-form" attr:novalidate=true>

@@ -10,6 +10,7 @@ pub mod links;
 mod not_found;
 pub mod payments;
 pub mod review;
+pub mod transactions;
 
 pub use auth::{SignInPage, SignUpPage};
 pub use dashboard::{ApplicationPage, DashboardLayout, OverviewPage, SettingsPage};
@@ -18,3 +19,4 @@ pub use legal::LegalPage;
 pub use links::{LinkDetailPage, LinksPage, NewLinkPage, QuickLinkPage};
 pub use not_found::NotFound;
 pub use review::ReviewPage;
+pub use transactions::{PaymentDetailPage, TransactionsPage};

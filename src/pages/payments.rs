@@ -1,9 +1,11 @@
 //! A link's sales in the dashboard: the Total Sales Summary, its recent
 //! payments and what the merchant can do to them (refund; in test mode also
 //! mark a konbini payment paid, expire, simulate a chargeback).
-use crate::components::form::{action_error, FormMessage};
 use crate::domain::money::format_minor;
 use crate::domain::payment::{Method, PaymentStatus, PaymentView, SalesStats};
+use crate::domain::transactions::StatusFilter;
+use crate::i18n::tr;
+use leptos_router::components::A;
 use crate::domain::{Currency, Mode};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
@@ -15,7 +17,13 @@ pub struct SalesOfLink {
     pub currency: Currency,
     pub stats: SalesStats,
     pub recent: Vec<PaymentView>,
+    /// Captured amount per day (net of refunds), oldest first, from `first_day`.
+    pub daily: Vec<i64>,
+    pub first_day: String,
 }
+
+/// Days the summary's chart covers.
+pub const CHART_DAYS: usize = 30;
 
 /// How many payments the link page lists (the Transactions page has them all).
 #[cfg(feature = "ssr")]
@@ -23,15 +31,25 @@ const RECENT: i64 = 20;
 
 #[server(endpoint = "link_sales")]
 pub async fn link_sales(id: i64) -> Result<SalesOfLink, AppError> {
-    use crate::server::{links, payments, request::Request};
+    use crate::server::{links, request::Request};
     let request = Request::current()?;
     let account = request.require_account().await?;
     account.require_merchant()?;
     let link = links::get(request.db(), &request.state.config.public_url, &account, id).await?;
+    sales_of(request.db(), &link).await
+}
+
+/// The summary, chart and recent payments of a link the caller owns.
+#[cfg(feature = "ssr")]
+pub async fn sales_of(db: &crate::server::db::Db, link: &crate::domain::link::LinkView) -> Result<SalesOfLink, AppError> {
+    use crate::server::payments;
+    let (first_day, daily) = crate::server::transactions::daily_captured(db, link.id, CHART_DAYS).await?;
     Ok(SalesOfLink {
         currency: link.currency,
-        stats: payments::sales(request.db(), link.id).await?,
-        recent: payments::recent_for_link(request.db(), link.id, RECENT).await?,
+        stats: payments::sales(db, link.id).await?,
+        recent: payments::recent_for_link(db, link.id, RECENT).await?,
+        daily,
+        first_day,
     })
 }
 
@@ -53,94 +71,91 @@ pub async fn payment_action(payment: String, action: String, amount: String, rea
     Ok(payments::merchant_action(request.db(), &request.state.komoju, &account, &payment, action).await?.view)
 }
 
-/// The status as the merchant reads it: a partially refunded payment is
-/// still captured, but says so.
-pub fn status_label_id(payment: &PaymentView) -> &'static str {
-    match payment.status {
-        PaymentStatus::Captured if payment.refunded_amount > 0 => "payment-status-partially-refunded",
-        PaymentStatus::Pending => "payment-status-pending",
-        PaymentStatus::Authorized => "payment-status-authorized",
-        PaymentStatus::Captured => "payment-status-captured",
-        PaymentStatus::Refunded => "payment-status-refunded",
-        PaymentStatus::Failed => "payment-status-failed",
-        PaymentStatus::Expired => "payment-status-expired",
-        PaymentStatus::Cancelled => "payment-status-cancelled",
-        PaymentStatus::ChargedBack => "payment-status-charged-back",
-    }
-}
-
 #[component]
-pub fn LinkSalesPanel(link_id: i64) -> impl IntoView {
+pub fn LinkSalesPanel(link_id: i64, sales: SalesOfLink) -> impl IntoView {
     let i18n = use_i18n();
-    let act = ServerAction::<PaymentAction>::new();
-    let sales = Resource::new(move || (link_id, act.version().get()), |(id, _)| link_sales(id));
-    let error = action_error(act);
+    let currency = sales.currency;
+    let money = move |minor: i64| format_minor(minor, currency, i18n.locale());
+    let s = sales.stats;
+    let recent = if sales.recent.is_empty() {
+        view! { <p class="empty">{move || i18n.tr("payments-empty")}</p> }.into_any()
+    } else {
+        view! {
+            <div class="table-wrap">
+                <table class="payments">
+                    <thead><tr>
+                        <th>{move || i18n.tr("payments-id")}</th>
+                        <th>{move || i18n.tr("payments-customer")}</th>
+                        <th>{move || i18n.tr("payments-method")}</th>
+                        <th class="num">{move || i18n.tr("payments-amount")}</th>
+                        <th>{move || i18n.tr("payments-status")}</th>
+                    </tr></thead>
+                    <tbody>
+                        {sales.recent.into_iter().map(|p| view! { <PaymentRow payment=p/> }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        }
+        .into_any()
+    };
     view! {
-        <Transition fallback=|| ()>
-            {move || sales.get().map(|result| match result {
-                Err(e) => view! { <p class="error">{i18n.error(&e)}</p> }.into_any(),
-                Ok(sales) => {
-                    let money = move |minor: i64| format_minor(minor, sales.currency, i18n.locale());
-                    let s = sales.stats;
-                    view! {
-                        <section class="card sales" aria-labelledby="sales-title">
-                            <h2 id="sales-title">{move || i18n.tr("sales-title")}</h2>
-                            <dl class="sales-figures">
-                                <div><dt>{move || i18n.tr("sales-captured-amount")}</dt><dd data-testid="captured-amount">{money(s.captured_amount)}</dd></div>
-                                <div><dt>{move || i18n.tr("sales-captured-payments")}</dt><dd data-testid="captured-payments">{s.captured_payments}</dd></div>
-                                <div><dt>{move || i18n.tr("sales-pending-payments")}</dt><dd data-testid="pending-payments">{s.pending_payments}</dd></div>
-                                <div><dt>{move || i18n.tr("sales-refunded-payments")}</dt><dd data-testid="refunded-payments">{s.refunded_payments}</dd></div>
-                            </dl>
-                        </section>
-                        <section class="card" aria-labelledby="payments-title">
-                            <h2 id="payments-title">{move || i18n.tr("payments-title")}</h2>
-                            <FormMessage error/>
-                            {if sales.recent.is_empty() {
-                                view! { <p class="empty">{move || i18n.tr("payments-empty")}</p> }.into_any()
-                            } else {
-                                view! {
-                                    <div class="table-wrap">
-                                        <table class="payments">
-                                            <thead><tr>
-                                                <th>{move || i18n.tr("payments-id")}</th>
-                                                <th>{move || i18n.tr("payments-customer")}</th>
-                                                <th>{move || i18n.tr("payments-method")}</th>
-                                                <th class="num">{move || i18n.tr("payments-amount")}</th>
-                                                <th>{move || i18n.tr("payments-status")}</th>
-                                                <th>{move || i18n.tr("payments-actions")}</th>
-                                            </tr></thead>
-                                            <tbody>
-                                                {sales.recent.into_iter().map(|p| view! { <PaymentRow payment=p act/> }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                    </div>
-                                }.into_any()
-                            }}
-                        </section>
-                    }.into_any()
-                }
-            })}
-        </Transition>
+        <section class="card sales" aria-labelledby="sales-title">
+            <h2 id="sales-title">{move || i18n.tr("sales-title")}</h2>
+            <dl class="sales-figures">
+                <div><dt>{move || i18n.tr("sales-captured-amount")}</dt><dd data-testid="captured-amount">{money(s.captured_amount)}</dd></div>
+                <div><dt>{move || i18n.tr("sales-captured-payments")}</dt><dd data-testid="captured-payments">{s.captured_payments}</dd></div>
+                <div><dt>{move || i18n.tr("sales-pending-payments")}</dt><dd data-testid="pending-payments">{s.pending_payments}</dd></div>
+                <div><dt>{move || i18n.tr("sales-refunded-payments")}</dt><dd data-testid="refunded-payments">{s.refunded_payments}</dd></div>
+            </dl>
+            <DailyChart daily=sales.daily first_day=sales.first_day currency/>
+            <p><A href=format!("/dashboard/transactions?link={link_id}")>{move || i18n.tr("sales-all-transactions")}</A></p>
+        </section>
+        <section class="card" aria-labelledby="payments-title">
+            <h2 id="payments-title">{move || i18n.tr("payments-title")}</h2>
+            {recent}
+        </section>
+    }
+}
+
+/// How the customer paid, for the merchant's eyes.
+pub fn method_label(payment: &PaymentView, locale: crate::domain::Locale) -> String {
+    match (&payment.method, &payment.card, payment.konbini_store) {
+        (Method::Card, Some(card), _) => format!("{} •••• {}", card.brand.display_name(), card.last4),
+        (Method::Konbini, _, Some(store)) => format!("{} · {}", tr(locale, "method-konbini"), tr(locale, &store.message_id())),
+        (method, _, _) => tr(locale, &format!("method-{}", method.as_str())),
     }
 }
 
 #[component]
-fn PaymentRow(payment: PaymentView, act: ServerAction<PaymentAction>) -> impl IntoView {
+fn PaymentRow(payment: PaymentView) -> impl IntoView {
     let i18n = use_i18n();
     let amount = format_minor(payment.amount, payment.currency, i18n.locale());
-    let method = match (&payment.method, &payment.card) {
-        (Method::Card, Some(card)) => format!("{} •••• {}", card.brand.display_name(), card.last4),
-        (Method::Konbini, _) => "Konbini".to_owned(),
-        (Method::Paypay, _) => "PayPay".to_owned(),
-        (Method::Komoju, _) => "KOMOJU".to_owned(),
-        (Method::Card, None) => "Card".to_owned(),
-    };
+    let method = method_label(&payment, i18n.locale());
+    let badge = StatusFilter::of(&payment);
+    let id = payment.public_id.clone();
+    let shown = id.clone();
+    view! {
+        <tr data-payment=id.clone()>
+            <td><A href=format!("/dashboard/transactions/{id}")><code>{shown}</code></A></td>
+            <td>{payment.customer_email.clone()}</td>
+            <td>{method}</td>
+            <td class="num">{amount}</td>
+            <td><span class=format!("badge payment-{}", badge.as_str()) data-status=badge.as_str()>{move || i18n.tr(&badge.message_id())}</span></td>
+        </tr>
+    }
+}
+
+/// What can be done to a payment in its state: refund (with a confirmation
+/// step, full or partial, with a reason), and in test mode mark a konbini
+/// payment paid, expire an open one, simulate a chargeback.
+#[component]
+pub fn PaymentActions(payment: PaymentView, act: ServerAction<PaymentAction>, detailed: bool) -> impl IntoView {
+    let i18n = use_i18n();
     let refundable = payment.state().map(|s| s.refundable()).unwrap_or(0);
     let test = payment.mode == Mode::Test;
     let open = payment.status.is_open();
     let konbini_open = open && payment.method == Method::Konbini;
     let captured = payment.status == PaymentStatus::Captured;
-    let status_id = status_label_id(&payment);
     let id = payment.public_id.clone();
     let simple = move |action: &'static str, label: &'static str| {
         let id = id.clone();
@@ -154,31 +169,71 @@ fn PaymentRow(payment: PaymentView, act: ServerAction<PaymentAction>) -> impl In
             </ActionForm>
         }
     };
-    let refund_label = format!("refund-{}", payment.public_id);
+    let field = |name: &str| format!("{name}-{}-{}", if detailed { "detail" } else { "row" }, payment.public_id);
+    let (amount_id, reason_id) = (field("refund-amount"), field("refund-reason"));
+    let remaining = format_minor(refundable, payment.currency, i18n.locale());
     let refund_id = payment.public_id.clone();
+    let nothing = refundable == 0 && !(test && (open || captured));
     view! {
-        <tr data-payment=payment.public_id.clone()>
-            <td><code>{payment.public_id.clone()}</code></td>
-            <td>{payment.customer_email.clone()}</td>
-            <td>{method}</td>
-            <td class="num">{amount}</td>
-            <td><span class=format!("badge payment-{}", payment.status.as_str())>{move || i18n.tr(status_id)}</span></td>
-            <td class="payment-actions">
-                {(refundable > 0).then(|| view! {
-                    <ActionForm action=act attr:class="inline refund-form">
-                        <input type="hidden" name="payment" value=refund_id/>
-                        <input type="hidden" name="action" value="refund"/>
-                        <input type="hidden" name="reason" value=""/>
-                        <label class="visually-hidden" for=refund_label.clone()>{move || i18n.tr("refund-amount")}</label>
-                        <input id=refund_label.clone() name="amount" class="refund-amount" inputmode="decimal"
-                            placeholder=move || i18n.tr("refund-all")/>
-                        <button type="submit" class="button small">{move || i18n.tr("refund-submit")}</button>
-                    </ActionForm>
-                })}
-                {(test && konbini_open).then(|| simple("mark_paid", "payment-mark-paid"))}
-                {(test && open).then(|| simple("expire", "payment-expire"))}
-                {(test && captured).then(|| simple("charge_back", "payment-charge-back"))}
-            </td>
-        </tr>
+        {(refundable > 0).then(|| view! {
+            <details class="refund">
+                <summary class="button small">{move || i18n.tr("refund-submit")}</summary>
+                <ActionForm action=act attr:class="stack refund-form">
+                    <input type="hidden" name="payment" value=refund_id/>
+                    <input type="hidden" name="action" value="refund"/>
+                    <label for=amount_id.clone()>{move || i18n.tr("refund-amount")}</label>
+                    <input id=amount_id.clone() name="amount" class="refund-amount" inputmode="decimal"
+                        placeholder=remaining.clone()/>
+                    <p class="hint">{move || i18n.tr_args("refund-hint", &[("max", remaining.clone().into())])}</p>
+                    <label for=reason_id.clone()>{move || i18n.tr("refund-reason")}</label>
+                    <input id=reason_id.clone() name="reason" maxlength="500"/>
+                    <button type="submit" class="button small danger">{move || i18n.tr("refund-confirm")}</button>
+                </ActionForm>
+            </details>
+        })}
+        {(test && konbini_open).then(|| simple("mark_paid", "payment-mark-paid"))}
+        {(test && open).then(|| simple("expire", "payment-expire"))}
+        {(test && captured).then(|| simple("charge_back", "payment-charge-back"))}
+        {(nothing && detailed).then(|| view! { <p class="hint">{move || i18n.tr("payment-no-actions")}</p> })}
+    }
+    // Erased: the nested forms' types are deep enough to hit the compiler's limit.
+    .into_any()
+}
+
+/// Captured amount per day as SVG bars: the trend at a glance, no external
+/// service. Each bar carries its date and amount for screen readers.
+#[component]
+fn DailyChart(daily: Vec<i64>, first_day: String, currency: Currency) -> impl IntoView {
+    let i18n = use_i18n();
+    const W: f64 = 600.0;
+    const H: f64 = 120.0;
+    let max = daily.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let slot = W / daily.len().max(1) as f64;
+    let days = crate::domain::link::days_from(&first_day, daily.len());
+    let last_day = days.last().cloned().unwrap_or_default();
+    let total: i64 = daily.iter().sum();
+    let bars = daily
+        .iter()
+        .zip(days)
+        .enumerate()
+        .map(|(i, (amount, day))| {
+            let h = if *amount > 0 { (*amount as f64 / max * (H - 4.0)).max(2.0) } else { 0.0 };
+            let label = format!("{day}: {}", format_minor(*amount, currency, i18n.locale()));
+            view! {
+                <rect x=format!("{:.1}", i as f64 * slot + 1.0) y=format!("{:.1}", H - h) width=format!("{:.1}", slot - 2.0)
+                    height=format!("{h:.1}") rx="2"><title>{label}</title></rect>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart" data-testid="daily-chart">
+            <figcaption>{move || i18n.tr("sales-chart-title")}" · "{format_minor(total, currency, i18n.locale())}</figcaption>
+            <svg viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" role="img"
+                aria-label=move || i18n.tr("sales-chart-title")>
+                <line x1="0" y1=H x2=W y2=H class="axis"/>
+                {bars}
+            </svg>
+            <div class="chart-range"><span>{first_day.clone()}</span><span>{last_day}</span></div>
+        </figure>
     }
 }

@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{slug}/{payment}", get(crate::pages::checkout::result))
         .route("/pay/{slug}/{payment}/paypay", get(crate::pages::checkout::paypay_page))
         .route("/pay/{slug}/{payment}/return", get(crate::pages::checkout::komoju_return))
+        .route("/export/transactions.csv", get(super::transactions::export_csv))
         .route("/webhooks/komoju/{merchant}", axum::routing::post(super::webhooks::komoju))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

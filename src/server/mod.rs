@@ -16,6 +16,7 @@ pub mod locale;
 pub mod payments;
 pub mod request;
 pub mod secrets;
+pub mod transactions;
 pub mod webhooks;
 
 use axum::extract::FromRef;

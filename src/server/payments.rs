@@ -100,7 +100,7 @@ pub struct Attempt {
     pub konbini_store: Option<KonbiniStore>,
 }
 
-const COLUMNS: &str = "p.id, p.public_id, p.link_id, l.slug AS link_slug, l.name AS link_name, p.mode, p.method, p.status, \
+pub(crate) const COLUMNS: &str = "p.id, p.public_id, p.link_id, l.slug AS link_slug, l.name AS link_name, p.mode, p.method, p.status, \
      p.amount, p.refunded_amount, p.currency, p.locale, p.customer_email, p.customer_name, p.card_brand, p.card_last4, \
      p.card_expiry, p.konbini_store, p.konbini_number, p.failure_reason, p.deadline_at, p.created_at, p.captured_at, \
      p.provider_ref, p.provider_session, p.provider_url";
@@ -124,7 +124,7 @@ impl Payment {
     }
 }
 
-fn payment(row: &sqlx::any::AnyRow) -> AppResult<Payment> {
+pub(crate) fn payment(row: &sqlx::any::AnyRow) -> AppResult<Payment> {
     let corrupt = || AppError::from(anyhow::anyhow!("corrupt payment row"));
     let card = match (row.try_get::<Option<String>, _>("card_brand")?, row.try_get::<Option<String>, _>("card_last4")?) {
         (Some(brand), Some(last4)) => Some(CardSummary {

@@ -2,6 +2,8 @@
 //! server on a free port, and a small HTTP/1.1 client speaking over real sockets.
 #![allow(dead_code)]
 
+pub mod shop;
+
 use paylinks::server::{config::ConfigArgs, config::leptos_options, http, AppState};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};

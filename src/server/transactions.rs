@@ -1,0 +1,250 @@
+//! The Transactions page's queries: one merchant's payments in one mode,
+//! filtered, keyset-paginated, exported as CSV, and a link's daily sales.
+//!
+//! Every query starts with `account_id = ? AND mode = ?`: a merchant never
+//! sees another merchant's payments, nor live payments in test mode.
+
+use super::auth::Account;
+use super::db::{now_ms, Db};
+use super::payments::{self, COLUMNS};
+use crate::domain::link::format_local_datetime;
+use crate::domain::money::format_minor;
+use crate::domain::payment::PaymentView;
+use crate::domain::transactions::{csv_cell, Cursor, Search, StatusFilter, TransactionFilter, FILTER_OFFSET_MINUTES};
+use crate::domain::Locale;
+use crate::error::{AppError, AppResult};
+use sqlx::Row;
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// A WHERE clause and its arguments, numbered as they are added.
+struct Where {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Where {
+    fn new() -> Where {
+        Where { sql: String::new(), args: Vec::new() }
+    }
+
+    fn int(&mut self, v: i64) -> String {
+        self.args.push(Arg::Int(v));
+        format!("${}", self.args.len())
+    }
+
+    fn text(&mut self, v: impl Into<String>) -> String {
+        self.args.push(Arg::Text(v.into()));
+        format!("${}", self.args.len())
+    }
+
+    fn and(&mut self, clause: String) {
+        self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
+        self.sql.push_str(&clause);
+    }
+}
+
+fn filtered(account: &Account, filter: &TransactionFilter) -> Where {
+    let mut w = Where::new();
+    let (a, m) = (w.int(account.id), w.text(account.mode.as_str()));
+    w.and(format!("p.account_id = {a} AND p.mode = {m}"));
+    if let Some(link) = filter.link_id {
+        let p = w.int(link);
+        w.and(format!("p.link_id = {p}"));
+    }
+    if let Some(status) = filter.status {
+        let (stored, unrefunded) = status.stored();
+        let p = w.text(stored.as_str());
+        w.and(format!("p.status = {p}"));
+        match unrefunded {
+            Some(true) => w.and("p.refunded_amount = 0".into()),
+            Some(false) => w.and("p.refunded_amount > 0".into()),
+            None => {}
+        }
+    }
+    if let Some(method) = filter.method {
+        let p = w.text(method.as_str());
+        w.and(format!("p.method = {p}"));
+    }
+    if let Some(since) = filter.since {
+        let p = w.int(since);
+        w.and(format!("p.created_at >= {p}"));
+    }
+    if let Some(until) = filter.until {
+        let p = w.int(until);
+        w.and(format!("p.created_at < {p}"));
+    }
+    match &filter.search {
+        Search::Nothing => {}
+        Search::PaymentId(id) => {
+            let p = w.text(id.clone());
+            w.and(format!("p.public_id = {p}"));
+        }
+        Search::EmailContains(part) => {
+            let escaped = part.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let p = w.text(format!("%{escaped}%"));
+            w.and(format!("LOWER(p.customer_email) LIKE {p} ESCAPE '\\'"));
+        }
+    }
+    if let Some(after) = filter.after {
+        let (c, i) = (w.int(after.created_at), w.int(after.id));
+        w.and(format!("(p.created_at < {c} OR (p.created_at = {c} AND p.id < {i}))"));
+    }
+    w
+}
+
+/// One page of payments, newest first, and the cursor of the next page.
+pub async fn list(db: &Db, account: &Account, filter: &TransactionFilter, limit: usize) -> AppResult<(Vec<PaymentView>, Option<Cursor>)> {
+    let mut w = filtered(account, filter);
+    let lim = w.int(limit as i64 + 1);
+    let sql = format!(
+        "SELECT {COLUMNS}, p.account_id, p.created_at AS k_created, p.id AS k_id FROM payments p JOIN links l ON l.id = p.link_id{} \
+         ORDER BY p.created_at DESC, p.id DESC LIMIT {lim}",
+        w.sql
+    );
+    let mut query = sqlx::query(&sql);
+    for arg in w.args {
+        query = match arg {
+            Arg::Int(v) => query.bind(v),
+            Arg::Text(v) => query.bind(v),
+        };
+    }
+    let rows = query.fetch_all(db.pool()).await?;
+    let more = rows.len() > limit;
+    let mut views = Vec::with_capacity(limit.min(rows.len()));
+    let mut last = None;
+    for row in rows.iter().take(limit) {
+        views.push(payments::payment(row)?.view);
+        last = Some(Cursor { created_at: row.try_get("k_created")?, id: row.try_get("k_id")? });
+    }
+    Ok((views, if more { last } else { None }))
+}
+
+/// The merchant's links in the current mode, for the filter menu.
+pub async fn link_choices(db: &Db, account: &Account) -> AppResult<Vec<(i64, String)>> {
+    let rows = sqlx::query("SELECT id, name FROM links WHERE account_id = $1 AND mode = $2 ORDER BY name LIMIT 1000")
+        .bind(account.id)
+        .bind(account.mode.as_str())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// Captured amount (net of refunds, without charged-back payments) per day
+/// for the last `days` days in Japan time, oldest first: what the summary's
+/// chart draws. Reads only the link's payments captured in that window.
+pub async fn daily_captured(db: &Db, link_id: i64, days: usize) -> AppResult<(String, Vec<i64>)> {
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    let offset = FILTER_OFFSET_MINUTES * 60 * 1000;
+    let today = (now_ms() + offset).div_euclid(DAY);
+    let first = today - days as i64 + 1;
+    let since = first * DAY - offset;
+    let rows = sqlx::query(
+        "SELECT captured_at, amount - refunded_amount FROM payments \
+         WHERE link_id = $1 AND captured_at >= $2 AND status IN ('captured', 'refunded')",
+    )
+    .bind(link_id)
+    .bind(since)
+    .fetch_all(db.pool())
+    .await?;
+    let mut totals = vec![0i64; days];
+    for row in &rows {
+        let at: i64 = row.try_get(0)?;
+        let net: i64 = row.try_get(1)?;
+        let day = (at + offset).div_euclid(DAY) - first;
+        if let Some(slot) = usize::try_from(day).ok().and_then(|d| totals.get_mut(d)) {
+            *slot += net;
+        }
+    }
+    let first_day = format_local_datetime(since, FILTER_OFFSET_MINUTES)[..10].to_owned();
+    Ok((first_day, totals))
+}
+
+/// The CSV header; rows follow [`csv_row`].
+pub const CSV_HEADER: &str = "payment_id,created_at_jst,product,customer_email,method,status,currency,amount_minor,refunded_minor,amount,refunded\r\n";
+
+pub fn csv_row(p: &PaymentView, locale: Locale) -> String {
+    let method = match (&p.card, p.konbini_store) {
+        (Some(card), _) => format!("{} {}", card.brand.display_name(), card.last4),
+        (None, Some(store)) => format!("{} {}", p.method.as_str(), store.as_str()),
+        _ => p.method.as_str().to_owned(),
+    };
+    let cells = [
+        p.public_id.clone(),
+        format_local_datetime(p.created_at, FILTER_OFFSET_MINUTES).replace('T', " "),
+        p.link_name.clone(),
+        p.customer_email.clone().unwrap_or_default(),
+        method,
+        StatusFilter::of(p).as_str().to_owned(),
+        p.currency.code().to_owned(),
+        p.amount.to_string(),
+        p.refunded_amount.to_string(),
+        format_minor(p.amount, p.currency, locale),
+        format_minor(p.refunded_amount, p.currency, locale),
+    ];
+    let mut line = cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// `GET /export/transactions.csv?…` (the Transactions page's filters): the
+/// merchant's payments as CSV, streamed page by page, UTF-8 with a BOM so
+/// Excel reads Japanese correctly.
+pub async fn export_csv(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    axum::extract::Query(query): axum::extract::Query<crate::domain::transactions::TransactionQuery>,
+    headers: http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let account = match super::auth::session_token(&headers) {
+        Some(token) => super::auth::account_by_session(&state.db, &token).await.ok().flatten(),
+        None => None,
+    };
+    let Some(account) = account.filter(|a| a.require_merchant().is_ok()) else {
+        return (http::StatusCode::UNAUTHORIZED, "sign in first").into_response();
+    };
+    let filter = match query.parse() {
+        Ok(filter) => filter,
+        Err((field, e)) => return (http::StatusCode::UNPROCESSABLE_ENTITY, AppError::invalid(field, e).to_string()).into_response(),
+    };
+    let locale = account.locale;
+    let mode = account.mode.as_str();
+    use futures_util::StreamExt;
+    let stream = futures_util::stream::unfold(Some((state.db.clone(), account, filter, true)), move |step| async move {
+        let (db, account, mut filter, first) = step?;
+        match list(&db, &account, &filter, 500).await {
+            Ok((rows, next)) => {
+                let mut chunk = String::new();
+                if first {
+                    chunk.push('\u{feff}');
+                    chunk.push_str(CSV_HEADER);
+                }
+                for p in &rows {
+                    chunk.push_str(&csv_row(p, locale));
+                }
+                filter.after = next;
+                let rest = next.map(|_| (db, account, filter, false));
+                Some((Ok::<_, std::io::Error>(chunk), rest))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "CSV export failed mid-way");
+                Some((Err(std::io::Error::other("export failed")), None))
+            }
+        }
+    })
+    // The compression layer may poll once more after the end.
+    .fuse();
+    let day = format_local_datetime(now_ms(), FILTER_OFFSET_MINUTES)[..10].to_owned();
+    (
+        [
+            (http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"paylinks-{mode}-transactions-{day}.csv\"")),
+            (http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
+}
