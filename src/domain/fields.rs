@@ -230,6 +230,17 @@ impl NewPassword {
     }
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters: safe in
+/// any part of a URL query.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

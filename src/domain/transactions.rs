@@ -1,5 +1,6 @@
 //! The Transactions page's filters, as typed in the URL, and their parsed form.
 
+use super::fields::url_encode;
 use super::fields::FieldError;
 use super::link::parse_local_datetime;
 use super::payment::{Method, PaymentStatus, PaymentView};
@@ -223,14 +224,6 @@ impl TransactionQuery {
     }
 }
 
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// A CSV cell: quoted when needed, and never a formula when opened in a
 /// spreadsheet (a leading `=`, `+`, `-`, `@` gets a `'`).

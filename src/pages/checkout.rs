@@ -8,6 +8,7 @@
 //! everything works with JavaScript off; `/checkout.js` (a few hundred bytes)
 //! only submits the same forms without a full page load.
 
+use crate::domain::fields::url_encode;
 use crate::domain::card::KonbiniStore;
 use crate::domain::checkout::PayForm;
 use crate::domain::link::{format_local_datetime, Availability};
@@ -558,21 +559,13 @@ fn form_error_url(form: &PayForm, error: &AppError) -> String {
         ("name", form.name.as_str()),
         ("store", form.store.as_str()),
     ];
-    let mut url = format!("/pay/{}?error={}", urlencode(&form.slug), urlencode(&serde_json::to_string(error).unwrap_or_default()));
+    let mut url = format!("/pay/{}?error={}", url_encode(&form.slug), url_encode(&serde_json::to_string(error).unwrap_or_default()));
     for (key, value) in query.iter().filter(|(_, v)| !v.is_empty() && v.len() <= 200) {
-        url.push_str(&format!("&{key}={}", urlencode(value)));
+        url.push_str(&format!("&{key}={}", url_encode(value)));
     }
     url
 }
 
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// Takes a payment. Browsers (plain form or `/checkout.js`) are redirected to
 /// the result page, or back to the form with the error; API-style callers get

@@ -1,4 +1,5 @@
 //! Payment links in the dashboard: list, create (full and quick), detail and edit.
+use crate::domain::fields::url_encode;
 use crate::components::form::{action_error, FieldMessage, FormMessage};
 use crate::components::session::use_session;
 use crate::domain::link::{format_local_datetime, Availability, LinkInput, LinkPage, LinkStatus, LinkView};
@@ -201,14 +202,6 @@ fn LinksTable(page: LinkPage, q: String) -> impl IntoView {
     }
 }
 
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// Minutes east of UTC of the browser's clock; the server assumes Japan time
 /// until the page has hydrated.
