@@ -16,7 +16,7 @@ setup:
 	@scripts/setup
 
 build: setup
-	@$(ENV) && cargo leptos build --release
+	@$(ENV) && cargo leptos build --release && scripts/precompress
 
 run: build
 	@$(ENV) && exec "$$PAYLINKS_BIN" serve

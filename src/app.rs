@@ -4,7 +4,7 @@ use crate::pages::{
     ApplicationPage, DashboardLayout, HomePage, LegalPage, LinkDetailPage, LinksPage, PaymentDetailPage, TransactionsPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path, SsrMode,
@@ -24,8 +24,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                <link rel="icon" href=crate::server::assets::url("/favicon.svg") type="image/svg+xml"/>
+                <link rel="stylesheet" href=crate::server::assets::url("/pkg/paylinks.css")/>
+                <Hydrate pkg=options.site_pkg_dir.to_string()/>
                 <MetaTags/>
             </head>
             <body>
@@ -35,13 +36,31 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Loads the dashboard's WASM and hydrates the page once the browser is idle
+/// after its first paint: the server-rendered page is readable (and its
+/// links work) before a byte of WASM arrives. URLs carry content hashes, so
+/// the bundle is cached for a year and a new build is fetched at once.
+#[cfg(feature = "ssr")]
+#[component]
+fn Hydrate(pkg: String) -> impl IntoView {
+    use crate::server::assets::url;
+    let js = url(&format!("/{pkg}/paylinks.js"));
+    let wasm = url(&format!("/{pkg}/paylinks.wasm"));
+    let script = format!(
+        "const start=()=>import({js:?}).then(m=>m.default({{module_or_path:{wasm:?}}}).then(()=>m.hydrate()));\
+         const idle=window.requestIdleCallback||(f=>setTimeout(f,1));\
+         if(document.readyState==='complete')idle(start,{{timeout:1500}});\
+         else addEventListener('load',()=>idle(start,{{timeout:1500}}),{{once:true}});"
+    );
+    view! { <script type="module" inner_html=script></script> }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_i18n();
     provide_session();
     view! {
-        <Stylesheet id="paylinks" href="/pkg/paylinks.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Paylinks".to_owned() } else { format!("{page} | Paylinks") }/>
         <Router>
             <SiteHeader/>

@@ -159,6 +159,33 @@ async fn a_link_deactivated_after_rendering_takes_nothing() {
 }
 
 #[tokio::test]
+async fn every_page_view_gets_its_own_token_and_edits_show_at_once() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "fresh@example.com").await;
+        let (id, slug) = link(&mut shop, "Sencha", "700", &[]).await;
+        // The page is rendered once and reused: the token must not be.
+        let tokens: Vec<String> = futures::future::join_all((0..4).map(|_| page_token(&server, &slug))).await;
+        let mut unique = tokens.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), tokens.len(), "{}: {tokens:?}", db.label);
+        assert!(tokens.iter().all(|t| payments::valid_token(t)));
+        // Both tokens of two views can pay, each once.
+        for token in &tokens[..2] {
+            let res = pay(&server, &card_form(&slug, token, "4111111111111111")).await;
+            assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
+        }
+        assert_eq!(count_payments(&server).await, 2);
+        // A rename through the dashboard is on the next view.
+        let res = shop.call("update_link", &[("id", &id.to_string()), ("link[name]", "Sencha Premium"), ("link[language]", "ja")]).await;
+        assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
+        let page = server.get(&format!("/pay/{slug}"), &[]).await;
+        assert!(page.body.contains("Sencha Premium"), "{}", db.label);
+    }
+}
+
+#[tokio::test]
 async fn konbini_is_authorized_then_paid_or_expired() {
     for db in test_databases().await {
         let server = start_server(&db.url).await;

@@ -18,7 +18,11 @@ pub fn SharePanel(url: String, name: String, slug: String, test: bool) -> impl I
         Effect::new(move |_| qr.set(QrMatrix::encode(&url)));
     }
     let stem = file_stem(&name, &slug, test);
-    let svg = move || qr.get().map(|m| m.svg(caption)).unwrap_or_default();
+    let title = i18n.tr("share-qr-label");
+    let svg = {
+        let title = title.clone();
+        move || qr.get().map(|m| m.svg(&title, caption)).unwrap_or_default()
+    };
     let ready = move || qr.get().is_some();
 
     let say = move |id: &'static str| status.set(Some(id));
@@ -34,9 +38,10 @@ pub fn SharePanel(url: String, name: String, slug: String, test: bool) -> impl I
     };
     let download_svg = {
         let stem = stem.clone();
+        let title = title.clone();
         move |_| {
             if let Some(m) = qr.get_untracked() {
-                browser::download(&browser::svg_data_url(&m.svg(caption)), &format!("{stem}.svg"));
+                browser::download(&browser::svg_data_url(&m.svg(&title, caption)), &format!("{stem}.svg"));
             }
         }
     };

@@ -60,9 +60,10 @@ impl QrMatrix {
         runs
     }
 
-    /// A standalone SVG (one path, crisp edges, quiet zone kept). A caption
-    /// (e.g. "TEST") is written under the code, outside the quiet zone.
-    pub fn svg(&self, caption: Option<&str>) -> String {
+    /// A standalone SVG (one path, crisp edges, quiet zone kept), named by
+    /// `title` for screen readers. A caption (e.g. "TEST") is written under
+    /// the code, outside the quiet zone.
+    pub fn svg(&self, title: &str, caption: Option<&str>) -> String {
         let outer = self.outer_size();
         let caption_height = if caption.is_some() { 6 } else { 0 };
         let mut path = String::new();
@@ -71,11 +72,12 @@ impl QrMatrix {
         }
         let mut svg = format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {outer} {h}\" width=\"{w}\" height=\"{hp}\" \
-             shape-rendering=\"crispEdges\" role=\"img\">\
+             shape-rendering=\"crispEdges\" role=\"img\"><title>{title}</title>\
              <rect width=\"{outer}\" height=\"{h}\" fill=\"#fff\"/><path fill=\"#000\" d=\"{path}\"/>",
             h = outer + caption_height,
             w = outer * 8,
             hp = (outer + caption_height) * 8,
+            title = escape(title),
         );
         if let Some(caption) = caption {
             svg.push_str(&format!(
@@ -131,7 +133,8 @@ mod tests {
         for (x, y) in [(0, 0), (qr.size() - 7, 0), (0, qr.size() - 7)] {
             assert!(qr.is_dark(x, y) && qr.is_dark(x + 6, y + 6) && !qr.is_dark(x + 1, y + 1) && qr.is_dark(x + 3, y + 3));
         }
-        let svg = qr.svg(None);
+        let svg = qr.svg("QR code", None);
+        assert!(svg.contains("<title>QR code</title>"));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains(&format!("viewBox=\"0 0 {0} {0}\"", qr.size() + 8)));
         assert!(svg.contains("M4 4h7v1h-7z"), "first finder row offset by the quiet zone");
@@ -140,7 +143,8 @@ mod tests {
     #[test]
     fn test_caption_is_escaped_and_below_the_code() {
         let qr = QrMatrix::encode("https://x.example/pay/a").unwrap();
-        let svg = qr.svg(Some("TEST <mode>"));
+        let svg = qr.svg("QR & code", Some("TEST <mode>"));
+        assert!(svg.contains("<title>QR &amp; code</title>"));
         assert!(svg.contains(">TEST &lt;mode&gt;</text>"));
         assert!(svg.contains(&format!("viewBox=\"0 0 {} {}\"", qr.outer_size(), qr.outer_size() + 6)));
     }

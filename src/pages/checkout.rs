@@ -73,23 +73,40 @@ fn escape_attr(text: &str) -> String {
 
 /// `GET /pay/{slug}`
 pub async fn page(State(state): State<AppState>, Path(slug): Path<String>, Query(query): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let link = match payments::checkout_link(&state.db, &slug).await {
+    let link = match payments::checkout_link_for_page(&state.db, &slug).await {
         Ok(link) => link,
         Err(AppError::NotFound) => return not_found(&headers),
         Err(_) => return internal_error(&headers),
     };
     let locale = locale_of(&query.lang, link.language);
+    let status = if link.availability == Availability::Active { StatusCode::OK } else { StatusCode::GONE };
+    let token = payments::random_token();
+    // The page as first opened (no error to show) is the same for every
+    // customer but for its one-time token: render it once per link version
+    // and language, then put a fresh token in.
+    let plain = query.error.is_empty() && query.method.is_empty() && query.email.is_empty() && query.name.is_empty() && query.store.is_empty();
+    if plain {
+        if let Some(html) = rendered::get(&link, locale, &token) {
+            return html_response(status, html);
+        }
+        let template = render_page(&state, link.clone(), locale, query, rendered::TOKEN_SLOT.to_owned());
+        let html = rendered::put(&link, locale, &template, &token);
+        return html_response(status, html);
+    }
+    html_response(status, render_page(&state, link, locale, query, token))
+}
+
+fn render_page(state: &AppState, link: CheckoutLink, locale: Locale, query: PageQuery, token: String) -> String {
     let image = link.image_sha.as_ref().map(|sha| crate::server::images::url(sha));
     let og_image = image.as_ref().map(|path| format!("{}{path}", state.config.public_url));
     let url = format!("{}/pay/{}", state.config.public_url, link.slug);
     let price = format_minor(link.amount, link.currency, locale);
     let title = tr_args(locale, "checkout-title", &[("product", link.name.clone().into()), ("merchant", link.business_name.clone().into())]);
-    let status = if link.availability == Availability::Active { StatusCode::OK } else { StatusCode::GONE };
     let error: Option<AppError> = (!query.error.is_empty()).then(|| serde_json::from_str(&query.error).ok()).flatten();
     let body = if link.availability == Availability::Active && link.mode == Mode::Live {
-        view! { <LiveForm link=link.clone() locale query error/> }.into_any()
+        view! { <LiveForm link=link.clone() locale query error token/> }.into_any()
     } else if link.availability == Availability::Active {
-        view! { <PaymentForms link=link.clone() locale query error/> }.into_any()
+        view! { <PaymentForms link=link.clone() locale query error token/> }.into_any()
     } else {
         view! {
             <section class="checkout-message" aria-labelledby="gone-title">
@@ -100,7 +117,7 @@ pub async fn page(State(state): State<AppState>, Path(slug): Path<String>, Query
         .into_any()
     };
     let description = format!("{price} — {}", link.business_name);
-    let html = render(view! {
+    render(view! {
         <Document locale title=title.clone() og=Some(OpenGraph { title: link.name.clone(), description, url, image: og_image })>
             <CheckoutHeader link=link.clone() locale lang_base=format!("/pay/{}", link.slug)/>
             <main id="main" class="checkout">
@@ -108,8 +125,50 @@ pub async fn page(State(state): State<AppState>, Path(slug): Path<String>, Query
                 {body}
             </main>
         </Document>
-    });
-    html_response(status, html)
+    })
+}
+
+/// Checkout pages rendered once per (link as read, language), split where
+/// the one-time token goes.
+mod rendered {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    /// Rendered where the token goes; never a real token (those are random).
+    pub const TOKEN_SLOT: &str = "PAYLINKS-TOKEN-SLOT-00";
+
+    struct Page {
+        link: CheckoutLink,
+        parts: Vec<String>,
+    }
+
+    type Pages = Mutex<HashMap<(String, Locale), Page>>;
+
+    fn pages() -> &'static Pages {
+        static PAGES: OnceLock<Pages> = OnceLock::new();
+        PAGES.get_or_init(Default::default)
+    }
+
+    /// The cached page for exactly this link (every field as read now).
+    pub fn get(link: &CheckoutLink, locale: Locale, token: &str) -> Option<String> {
+        let pages = pages().lock().ok()?;
+        let page = pages.get(&(link.slug.clone(), locale)).filter(|p| p.link == *link)?;
+        Some(page.parts.join(token))
+    }
+
+    /// Keeps `template` (rendered with [`TOKEN_SLOT`]) and returns it with `token`.
+    pub fn put(link: &CheckoutLink, locale: Locale, template: &str, token: &str) -> String {
+        let parts: Vec<String> = template.split(TOKEN_SLOT).map(str::to_owned).collect();
+        let html = parts.join(token);
+        if let Ok(mut pages) = pages().lock() {
+            if pages.len() >= 10_000 {
+                pages.clear();
+            }
+            pages.insert((link.slug.clone(), locale), Page { link: link.clone(), parts });
+        }
+        html
+    }
 }
 
 #[derive(Clone)]
@@ -151,9 +210,9 @@ fn Document(locale: Locale, title: String, og: Option<OpenGraph>, #[prop(optiona
                 {refresh.then(|| view! { <meta http-equiv="refresh" content="2"/> })}
                 <title>{title}</title>
                 {og.map(|tags| view! { <template id="og" inner_html=tags></template> })}
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <link rel="stylesheet" href="/pkg/paylinks.css"/>
-                <script src="/checkout.js" defer></script>
+                <link rel="icon" href=crate::server::assets::url("/favicon.svg") type="image/svg+xml"/>
+                <link rel="stylesheet" href=crate::server::assets::url("/pkg/paylinks.css")/>
+                <script src=crate::server::assets::url("/checkout.js") defer></script>
             </head>
             <body class="checkout-body">{children()}</body>
         </html>
@@ -197,8 +256,7 @@ fn Product(link: CheckoutLink, locale: Locale, image: Option<String>) -> impl In
 /// The three ways to pay, each its own form (one submit, one method), all
 /// carrying the same one-time token: whichever is submitted first wins.
 #[component]
-fn PaymentForms(link: CheckoutLink, locale: Locale, query: PageQuery, error: Option<AppError>) -> impl IntoView {
-    let token = payments::random_token();
+fn PaymentForms(link: CheckoutLink, locale: Locale, query: PageQuery, error: Option<AppError>, token: String) -> impl IntoView {
     let chosen = Method::parse(&query.method).unwrap_or(Method::Card);
     let price = format_minor(link.amount, link.currency, locale);
     let hidden = move |method: Method| {
@@ -299,8 +357,7 @@ fn PaymentForms(link: CheckoutLink, locale: Locale, query: PageQuery, error: Opt
 /// PayPay…); we only start the attempt. A plain form, so the browser follows
 /// the redirect to KOMOJU.
 #[component]
-fn LiveForm(link: CheckoutLink, locale: Locale, query: PageQuery, error: Option<AppError>) -> impl IntoView {
-    let token = payments::random_token();
+fn LiveForm(link: CheckoutLink, locale: Locale, query: PageQuery, error: Option<AppError>, token: String) -> impl IntoView {
     let email_error = error.as_ref().filter(|e| e.field() == Some("email")).map(|e| tr_error(locale, e));
     let form_error = error.filter(|e| e.field() != Some("email")).map(|e| {
         let text = if matches!(e, AppError::Conflict(_)) { tr(locale, "checkout-live-unavailable") } else { tr_error(locale, &e) };

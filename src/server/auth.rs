@@ -279,7 +279,7 @@ pub async fn check_rate_limit(db: &Db, email: &str, ip: &str) -> AppResult<()> {
 
 pub async fn record_failure(db: &Db, email: &str, ip: &str) -> AppResult<()> {
     let now = now_ms();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     for key in [format!("email:{email}"), format!("ip:{ip}")] {
         sqlx::query("INSERT INTO signin_failures (key, at) VALUES ($1, $2)")
             .bind(key)

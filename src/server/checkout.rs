@@ -61,14 +61,13 @@ pub async fn pay(state: &AppState, form: &PayForm) -> AppResult<Payment> {
         card: request.card.as_ref().map(|(_, summary)| summary.clone()),
         konbini_store: request.store,
     };
-    let (payment, created) = payments::start(db, &link, &attempt).await?;
     if link.mode == Mode::Live {
+        let (payment, _) = payments::start(db, &link, &attempt).await?;
         return ensure_session(state, &link, payment, &form.token).await;
     }
-    if !created {
-        return Ok(payment);
-    }
-    simulate_payment(db, &link, payment, request).await
+    // The simulator answers at once: the attempt and its outcome are one commit.
+    let (payment, _) = payments::start_with(db, &link, &attempt, simulate_outcome(&request)).await?;
+    Ok(payment)
 }
 
 /// Gives a live attempt its KOMOJU session (once: the attempt's token is the
@@ -131,16 +130,17 @@ pub async fn komoju_return(state: &AppState, slug: &str, public_id: &str) -> App
     }
 }
 
-/// The test-mode connector.
-async fn simulate_payment(db: &Db, _link: &CheckoutLink, payment: Payment, request: PayRequest) -> AppResult<Payment> {
+/// The test-mode connector's answer to a new attempt; `None` leaves it
+/// pending (PayPay waits for the customer on the simulated approval page).
+fn simulate_outcome(request: &PayRequest) -> Option<(Transition, Facts)> {
     match request.method {
         Method::Card => {
-            let (number, _) = request.card.as_ref().ok_or(AppError::Internal)?;
+            let (number, _) = request.card.as_ref()?;
             let transition = match simulate(number) {
                 Ok(()) => Transition::Capture,
                 Err(reason) => Transition::Fail { reason },
             };
-            payments::transition(db, payment.id, transition, Facts::default()).await
+            Some((transition, Facts::default()))
         }
         Method::Konbini => {
             let facts = Facts {
@@ -148,11 +148,9 @@ async fn simulate_payment(db: &Db, _link: &CheckoutLink, payment: Payment, reque
                 deadline_at: Some(now_ms() + Method::Konbini.deadline_ms()),
                 ..Facts::default()
             };
-            payments::transition(db, payment.id, Transition::Authorize, facts).await
+            Some((Transition::Authorize, facts))
         }
-        // Waits for the customer on the simulated approval page.
-        Method::Paypay => Ok(payment),
-        Method::Komoju => Err(AppError::Internal),
+        Method::Paypay | Method::Komoju => None,
     }
 }
 

@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +22,40 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite takes one writer at a time: writers wait their turn here, in
+    /// order, instead of in SQLite's busy handler (which sleeps and retries).
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction from [`Db::begin`]. Queries run on it as on a
+/// connection (`&mut *tx`); dropping it without `commit` rolls back.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    // Declared after `tx`: the turn is given up only once the transaction is gone.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -51,6 +86,9 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A local file cannot drop a connection: skip the ping before each
+            // use (a round trip to the connection's thread on every query).
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -62,7 +100,7 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open database {}", redact(&url)))?;
-        let db = Db { pool, backend };
+        let db = Db { pool, backend, writer: Arc::new(tokio::sync::Mutex::new(())) };
         db.migrate().await?;
         Ok(db)
     }
@@ -78,6 +116,20 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Begins a write transaction. On SQLite it holds the write lock from
+    /// the start (`BEGIN IMMEDIATE`), so it never fails half-way because
+    /// another writer got there first; this process's writers queue for it.
+    pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let turn = self.writer.clone().lock_owned().await;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx { tx, _turn: Some(turn) })
+            }
+            Backend::Postgres => Ok(WriteTx { tx: self.pool.begin().await?, _turn: None }),
+        }
     }
 
     pub fn backend(&self) -> Backend {

@@ -14,6 +14,8 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let https = state.config.public_url.starts_with("https://");
+    let assets = super::assets::Assets::load(std::path::Path::new(&*options.site_root));
+    let pages = leptos_axum::file_and_error_handler::<AppState, _>(shell);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/img/{sha}", get(super::images::serve))
@@ -24,7 +26,14 @@ pub fn router(state: AppState) -> Router {
         .route("/export/transactions.csv", get(super::transactions::export_csv))
         .route("/webhooks/komoju/{merchant}", axum::routing::post(super::webhooks::komoju))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Static files from memory; anything else is the app's "not found" page.
+        .fallback(move |state: State<AppState>, request: axum::extract::Request| async move {
+            let uri = request.uri().clone();
+            match assets.respond(request.method(), uri.path(), uri.query(), request.headers()) {
+                Some(response) => response,
+                None => pages(uri, state, request).await,
+            }
+        })
         .layer(axum::middleware::from_fn(server_fn_error_status))
         .layer(axum::middleware::from_fn(csrf::same_origin_only))
         // Uploads are at most 2 MB of image plus the multipart envelope; a

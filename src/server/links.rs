@@ -146,6 +146,7 @@ pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input
     .bind(image_id)
     .execute(db.pool())
     .await;
+    super::payments::forget_checkout_link(id);
     match result {
         Ok(r) if r.rows_affected() == 1 => get(db, public_url, account, id).await,
         Ok(_) => {
@@ -166,6 +167,7 @@ pub async fn set_status(db: &Db, public_url: &str, account: &Account, id: i64, s
         .bind(account.mode.as_str())
         .execute(db.pool())
         .await?;
+    super::payments::forget_checkout_link(id);
     if result.rows_affected() == 0 {
         return Err(AppError::NotFound);
     }

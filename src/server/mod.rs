@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod assets;
 pub mod auth;
 pub mod checkout;
 pub mod config;

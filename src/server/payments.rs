@@ -30,7 +30,7 @@ pub fn valid_token(token: &str) -> bool {
 }
 
 /// What the checkout page needs of a link and its merchant.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckoutLink {
     pub id: i64,
     pub account_id: i64,
@@ -49,6 +49,71 @@ pub struct CheckoutLink {
 }
 
 pub async fn checkout_link(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
+    Ok(load_checkout_link(db, slug).await?.at(now_ms()))
+}
+
+/// [`checkout_link`] for showing the page: may be up to [`PAGE_CACHE_TTL`]
+/// old (changes made through this process show at once). Taking a payment
+/// always reads the database.
+pub async fn checkout_link_for_page(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
+    let now = std::time::Instant::now();
+    if let Some(hit) = link_cache().lock().ok().and_then(|cache| cache.get(slug).filter(|(at, _)| now.duration_since(*at) < PAGE_CACHE_TTL).map(|(_, l)| l.clone())) {
+        return Ok(hit.at(now_ms()));
+    }
+    let loaded = load_checkout_link(db, slug).await?;
+    if let Ok(mut cache) = link_cache().lock() {
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        cache.insert(slug.to_owned(), (now, loaded.clone()));
+    }
+    Ok(loaded.at(now_ms()))
+}
+
+/// How long a checkout page may show a link as it was (another app server
+/// may have changed it meanwhile).
+pub const PAGE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A link's row as read, before "now" decides whether it takes payments.
+#[derive(Clone)]
+struct LoadedLink {
+    link: CheckoutLink,
+    status: LinkStatus,
+    expires_at: Option<i64>,
+    usage_limit: Option<i64>,
+    captured_count: i64,
+}
+
+impl LoadedLink {
+    fn at(mut self, now: i64) -> CheckoutLink {
+        self.link.availability = availability(self.status, self.expires_at, self.usage_limit, self.captured_count, now);
+        self.link
+    }
+}
+
+type LinkCache = std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, LoadedLink)>>;
+
+/// Slugs are 128-bit random, so one map serves every database in the process.
+fn link_cache() -> &'static LinkCache {
+    static CACHE: std::sync::OnceLock<LinkCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// Drops the cached copy of link `id` (after this process changed it).
+pub fn forget_checkout_link(id: i64) {
+    if let Ok(mut cache) = link_cache().lock() {
+        cache.retain(|_, (_, loaded)| loaded.link.id != id);
+    }
+}
+
+/// A capture on link `id` committed: only a usage limit makes that visible.
+fn captured_on(id: i64) {
+    if let Ok(mut cache) = link_cache().lock() {
+        cache.retain(|_, (_, loaded)| loaded.link.id != id || loaded.usage_limit.is_none());
+    }
+}
+
+async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
     let slug = LinkSlug::parse(slug).ok_or(AppError::NotFound)?;
     let row = sqlx::query(
         "SELECT l.id, l.account_id, l.slug, l.mode, l.name, l.description, l.amount, l.currency, l.language, l.status, \
@@ -63,7 +128,7 @@ pub async fn checkout_link(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
     let corrupt = || AppError::from(anyhow::anyhow!("corrupt link row"));
     let status = LinkStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(corrupt)?;
     let approved = row.try_get::<Option<String>, _>("application")?.as_deref() == Some("approved");
-    Ok(CheckoutLink {
+    let link = CheckoutLink {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
         slug: row.try_get("slug")?,
@@ -73,16 +138,17 @@ pub async fn checkout_link(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
         amount: row.try_get("amount")?,
         currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt())?,
         language: row.try_get::<String, _>("language")?.parse().map_err(|_| corrupt())?,
-        availability: availability(
-            status,
-            row.try_get("expires_at")?,
-            row.try_get("usage_limit")?,
-            row.try_get("captured_count")?,
-            now_ms(),
-        ),
+        availability: Availability::Active,
         image_sha: row.try_get("image_sha")?,
         business_name: row.try_get("business_name")?,
         legal_public_id: approved.then(|| row.try_get("public_id")).transpose()?,
+    };
+    Ok(LoadedLink {
+        link,
+        status,
+        expires_at: row.try_get("expires_at")?,
+        usage_limit: row.try_get("usage_limit")?,
+        captured_count: row.try_get("captured_count")?,
     })
 }
 
@@ -212,7 +278,7 @@ pub async fn by_provider(db: &Db, account_id: i64, session: Option<&str>, provid
 /// transition: the payment stays pending, but its history says so).
 pub async fn attach_session(db: &Db, id: i64, session: &str, url: &str) -> AppResult<Payment> {
     let now = now_ms();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let updated = sqlx::query(
         "UPDATE payments SET provider_session = $1, provider_url = $2, updated_at = $3 \
          WHERE id = $4 AND status = 'pending' AND provider_session IS NULL",
@@ -233,6 +299,14 @@ pub async fn attach_session(db: &Db, id: i64, session: &str, url: &str) -> AppRe
 /// Starts an attempt, or finds the one this token already started.
 /// Returns the payment and whether this call created it.
 pub async fn start(db: &Db, link: &CheckoutLink, attempt: &Attempt) -> AppResult<(Payment, bool)> {
+    start_with(db, link, attempt, None).await
+}
+
+/// [`start`], then `outcome` in the same transaction: for a connector that
+/// answers at once (the test-mode simulator) the attempt and its result are
+/// one commit. Nothing external happens in between, so nothing is lost by
+/// not recording the pending state on its own.
+pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome: Option<(Transition, Facts)>) -> AppResult<(Payment, bool)> {
     if !valid_token(&attempt.token) {
         return Err(AppError::BadRequest);
     }
@@ -244,7 +318,7 @@ pub async fn start(db: &Db, link: &CheckoutLink, attempt: &Attempt) -> AppResult
     }
     let now = now_ms();
     let state = PaymentState::new(link.amount);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO payments (public_id, link_id, account_id, mode, idempotency_token, method, status, amount, currency, \
          locale, customer_email, customer_name, card_brand, card_last4, card_expiry, konbini_store, deadline_at, \
@@ -280,7 +354,23 @@ pub async fn start(db: &Db, link: &CheckoutLink, attempt: &Attempt) -> AppResult
     let id: i64 = row.try_get(0)?;
     add_stats(&mut tx, link.id, SalesStats::delta(None, &state)).await?;
     append_event(&mut tx, id, "created", None, PaymentStatus::Pending, None, Some(attempt.method.as_str()), now).await?;
+    let captures = matches!(outcome, Some((Transition::Capture, _)));
+    if let Some((transition, facts)) = outcome {
+        let applied = apply(&mut tx, id, link.id, &state, &transition, &facts, now).await?;
+        if applied == Applied::LinkRefused {
+            let failed = Transition::Fail { reason: DeclineReason::LinkUnavailable };
+            if apply(&mut tx, id, link.id, &state, &failed, &facts, now).await? != Applied::Done {
+                return Err(AppError::Internal);
+            }
+        } else if applied != Applied::Done {
+            // The row was inserted by this transaction: nobody else can have moved it.
+            return Err(AppError::Internal);
+        }
+    }
     tx.commit().await?;
+    if captures {
+        captured_on(link.id);
+    }
     Ok((by_id(db, id).await?, true))
 }
 
@@ -292,9 +382,9 @@ fn same_link(payment: Payment, link: &CheckoutLink) -> AppResult<Payment> {
     }
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+type Tx = super::db::WriteTx;
 
-async fn add_stats(tx: &mut Tx<'_>, link_id: i64, delta: SalesStats) -> AppResult<()> {
+async fn add_stats(tx: &mut Tx, link_id: i64, delta: SalesStats) -> AppResult<()> {
     if delta == SalesStats::ZERO {
         return Ok(());
     }
@@ -315,7 +405,7 @@ async fn add_stats(tx: &mut Tx<'_>, link_id: i64, delta: SalesStats) -> AppResul
 
 /// Counts a capture on its link only if the link still takes payments: one
 /// statement, so concurrent captures serialize on the link row.
-async fn count_capture(tx: &mut Tx<'_>, link_id: i64, delta: SalesStats, now: i64, enforce_link: bool) -> AppResult<bool> {
+async fn count_capture(tx: &mut Tx, link_id: i64, delta: SalesStats, now: i64, enforce_link: bool) -> AppResult<bool> {
     let update = "UPDATE links SET captured_count = captured_count + 1, sales_captured_amount = sales_captured_amount + $1, \
          sales_captured_payments = sales_captured_payments + $2, sales_pending_payments = sales_pending_payments + $3, \
          sales_refunded_payments = sales_refunded_payments + $4 WHERE id = $5";
@@ -336,7 +426,7 @@ async fn count_capture(tx: &mut Tx<'_>, link_id: i64, delta: SalesStats, now: i6
 
 #[allow(clippy::too_many_arguments)]
 async fn append_event(
-    tx: &mut Tx<'_>,
+    tx: &mut Tx,
     payment_id: i64,
     kind: &str,
     from: Option<PaymentStatus>,
@@ -384,58 +474,85 @@ pub async fn transition(db: &Db, id: i64, transition: Transition, facts: Facts) 
     for _ in 0..8 {
         let current = by_id(db, id).await?;
         let before = current.state()?;
-        let after = before.apply(&transition).map_err(|e| AppError::Conflict(e.to_string()))?;
-        let now = now_ms();
-        let reason = match &transition {
-            Transition::Fail { reason } => Some(reason.as_str().to_owned()),
-            _ => None,
-        };
-        let mut tx = db.pool().begin().await?;
-        let moved = sqlx::query(
-            "UPDATE payments SET status = $1, refunded_amount = $2, updated_at = $3, \
-             captured_at = CASE WHEN $4 THEN $3 ELSE captured_at END, \
-             failure_reason = COALESCE($5, failure_reason), konbini_number = COALESCE($6, konbini_number), \
-             deadline_at = COALESCE($7, deadline_at), provider_ref = COALESCE($8, provider_ref) \
-             WHERE id = $9 AND status = $10 AND refunded_amount = $11",
-        )
-        .bind(after.status().as_str())
-        .bind(after.refunded())
-        .bind(now)
-        .bind(after.status() == PaymentStatus::Captured && before.status() != PaymentStatus::Captured)
-        .bind(reason.clone())
-        .bind(facts.konbini_number.clone())
-        .bind(facts.deadline_at)
-        .bind(facts.provider_ref.clone())
-        .bind(id)
-        .bind(before.status().as_str())
-        .bind(before.refunded())
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() == 0 {
-            tx.rollback().await?;
-            continue;
-        }
-        let delta = SalesStats::delta(Some(&before), &after);
-        if transition == Transition::Capture {
-            if !count_capture(&mut tx, current.view.link_id, delta, now, !facts.provider_settled).await? {
+        let mut tx = db.begin().await?;
+        match apply(&mut tx, id, current.view.link_id, &before, &transition, &facts, now_ms()).await? {
+            Applied::Done => {
+                tx.commit().await?;
+                if transition == Transition::Capture {
+                    // The usage count moved: a page may now have to say "sold out".
+                    captured_on(current.view.link_id);
+                }
+                return by_id(db, id).await;
+            }
+            Applied::Moved => tx.rollback().await?,
+            Applied::LinkRefused => {
                 tx.rollback().await?;
                 transition = Transition::Fail { reason: DeclineReason::LinkUnavailable };
-                continue;
             }
-        } else {
-            add_stats(&mut tx, current.view.link_id, delta).await?;
         }
-        let amount = match &transition {
-            Transition::Refund { amount } => Some(*amount),
-            _ => None,
-        };
-        let detail = reason.or_else(|| facts.note.clone());
-        append_event(&mut tx, id, transition.kind(), Some(before.status()), after.status(), amount, detail.as_deref(), now)
-            .await?;
-        tx.commit().await?;
-        return by_id(db, id).await;
     }
     Err(AppError::Conflict("payment is changing concurrently".into()))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Applied {
+    Done,
+    /// The payment is no longer in state `before`: roll back, read again.
+    Moved,
+    /// A capture the link no longer takes (limit reached, inactive, expired);
+    /// nothing was written.
+    LinkRefused,
+}
+
+/// One transition inside `tx`, from the state the caller read (`before`):
+/// the statistics, the compare-and-set update of the payment and its event.
+#[allow(clippy::too_many_arguments)]
+async fn apply(tx: &mut Tx, id: i64, link_id: i64, before: &PaymentState, transition: &Transition, facts: &Facts, now: i64) -> AppResult<Applied> {
+    let after = before.apply(transition).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let delta = SalesStats::delta(Some(before), &after);
+    // The link's counters first: a refused capture has then written nothing.
+    if *transition == Transition::Capture {
+        if !count_capture(tx, link_id, delta, now, !facts.provider_settled).await? {
+            return Ok(Applied::LinkRefused);
+        }
+
+    } else {
+        add_stats(tx, link_id, delta).await?;
+    }
+    let reason = match transition {
+        Transition::Fail { reason } => Some(reason.as_str().to_owned()),
+        _ => None,
+    };
+    let moved = sqlx::query(
+        "UPDATE payments SET status = $1, refunded_amount = $2, updated_at = $3, \
+         captured_at = CASE WHEN $4 THEN $3 ELSE captured_at END, \
+         failure_reason = COALESCE($5, failure_reason), konbini_number = COALESCE($6, konbini_number), \
+         deadline_at = COALESCE($7, deadline_at), provider_ref = COALESCE($8, provider_ref) \
+         WHERE id = $9 AND status = $10 AND refunded_amount = $11",
+    )
+    .bind(after.status().as_str())
+    .bind(after.refunded())
+    .bind(now)
+    .bind(after.status() == PaymentStatus::Captured && before.status() != PaymentStatus::Captured)
+    .bind(reason.clone())
+    .bind(facts.konbini_number.clone())
+    .bind(facts.deadline_at)
+    .bind(facts.provider_ref.clone())
+    .bind(id)
+    .bind(before.status().as_str())
+    .bind(before.refunded())
+    .execute(&mut **tx)
+    .await?;
+    if moved.rows_affected() == 0 {
+        return Ok(Applied::Moved);
+    }
+    let amount = match transition {
+        Transition::Refund { amount } => Some(*amount),
+        _ => None,
+    };
+    let detail = reason.or_else(|| facts.note.clone());
+    append_event(tx, id, transition.kind(), Some(before.status()), after.status(), amount, detail.as_deref(), now).await?;
+    Ok(Applied::Done)
 }
 
 /// The payment's history, oldest first.

@@ -96,8 +96,8 @@ fn filtered(account: &Account, filter: &TransactionFilter) -> Where {
     w
 }
 
-/// One page of payments, newest first, and the cursor of the next page.
-pub async fn list(db: &Db, account: &Account, filter: &TransactionFilter, limit: usize) -> AppResult<(Vec<PaymentView>, Option<Cursor>)> {
+/// The SQL of one page of [`list`] and its arguments.
+fn page_query(account: &Account, filter: &TransactionFilter, limit: usize) -> (String, Vec<Arg>) {
     let mut w = filtered(account, filter);
     let lim = w.int(limit as i64 + 1);
     let sql = format!(
@@ -105,13 +105,24 @@ pub async fn list(db: &Db, account: &Account, filter: &TransactionFilter, limit:
          ORDER BY p.created_at DESC, p.id DESC LIMIT {lim}",
         w.sql
     );
-    let mut query = sqlx::query(&sql);
-    for arg in w.args {
+    (sql, w.args)
+}
+
+fn bind_all<'q>(sql: &'q str, args: Vec<Arg>) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut query = sqlx::query(sql);
+    for arg in args {
         query = match arg {
             Arg::Int(v) => query.bind(v),
             Arg::Text(v) => query.bind(v),
         };
     }
+    query
+}
+
+/// One page of payments, newest first, and the cursor of the next page.
+pub async fn list(db: &Db, account: &Account, filter: &TransactionFilter, limit: usize) -> AppResult<(Vec<PaymentView>, Option<Cursor>)> {
+    let (sql, args) = page_query(account, filter, limit);
+    let query = bind_all(&sql, args);
     let rows = query.fetch_all(db.pool()).await?;
     let more = rows.len() > limit;
     let mut views = Vec::with_capacity(limit.min(rows.len()));
@@ -121,6 +132,19 @@ pub async fn list(db: &Db, account: &Account, filter: &TransactionFilter, limit:
         last = Some(Cursor { created_at: row.try_get("k_created")?, id: row.try_get("k_id")? });
     }
     Ok((views, if more { last } else { None }))
+}
+
+/// The database's plan for [`list`] with these filters, one line per step
+/// (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL): the benchmark
+/// checks that every page is read through an index.
+pub async fn plan(db: &Db, account: &Account, filter: &TransactionFilter, limit: usize) -> AppResult<Vec<String>> {
+    let (sql, args) = page_query(account, filter, limit);
+    let (explain, column) = match db.backend() {
+        super::db::Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {sql}"), 3),
+        super::db::Backend::Postgres => (format!("EXPLAIN {sql}"), 0),
+    };
+    let rows = bind_all(&explain, args).fetch_all(db.pool()).await?;
+    rows.iter().map(|row| row.try_get::<String, _>(column).map_err(AppError::from)).collect()
 }
 
 /// The merchant's links in the current mode, for the filter menu.

@@ -1,0 +1,207 @@
+//! Static files of the site root (`target/site`: the dashboard bundle under
+//! `/pkg`, `checkout.js`, the icon), held in memory and served with the
+//! Brotli/gzip copies made at build time (`scripts/precompress`).
+//!
+//! Pages link them through [`url`], which appends a content hash (`?v=…`):
+//! such a URL names one version forever, so browsers may keep it for a year,
+//! and a new build changes the URL. A request without the hash revalidates
+//! (`no-cache` + `ETag`).
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{header, HeaderMap, Method, StatusCode};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Files bigger than this are left to the slower on-disk handler.
+const MAX_IN_MEMORY: u64 = 16 * 1024 * 1024;
+
+struct Asset {
+    content_type: &'static str,
+    identity: Vec<u8>,
+    brotli: Option<Vec<u8>>,
+    gzip: Option<Vec<u8>>,
+    /// First 16 hex digits of the SHA-256 of `identity`.
+    version: String,
+}
+
+#[derive(Default)]
+pub struct Assets {
+    files: HashMap<String, Asset>,
+}
+
+static LOADED: OnceLock<Assets> = OnceLock::new();
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or_default() {
+        "wasm" => "application/wasm",
+        "js" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "html" => "text/html; charset=utf-8",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "json" => "application/json",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+impl Assets {
+    /// Reads every file under `root` (once per process; later calls keep the first).
+    pub fn load(root: &Path) -> &'static Assets {
+        LOADED.get_or_init(|| {
+            let mut assets = Assets::default();
+            assets.walk(root, root);
+            tracing::debug!(files = assets.files.len(), root = %root.display(), "static files loaded");
+            assets
+        })
+    }
+
+    fn walk(&mut self, root: &Path, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                self.walk(root, &path);
+                continue;
+            }
+            let name = path.to_string_lossy();
+            if name.ends_with(".br") || name.ends_with(".gz") || meta.len() > MAX_IN_MEMORY {
+                continue;
+            }
+            let Ok(identity) = std::fs::read(&path) else { continue };
+            let Ok(relative) = path.strip_prefix(root) else { continue };
+            let url = format!("/{}", relative.to_string_lossy().replace('\\', "/"));
+            // A compressed copy older than its file is stale: ignore it.
+            let fresh = |suffix: &str| {
+                let copy = std::path::PathBuf::from(format!("{name}.{suffix}"));
+                let newer = std::fs::metadata(&copy).and_then(|m| m.modified()).ok()? >= meta.modified().ok()?;
+                newer.then(|| std::fs::read(&copy).ok()).flatten()
+            };
+            let version = hex::encode(&Sha256::digest(&identity)[..8]);
+            let asset = Asset { content_type: content_type(&url), brotli: fresh("br"), gzip: fresh("gz"), identity, version };
+            self.files.insert(url, asset);
+        }
+    }
+
+    /// The response for a GET/HEAD of a static file, or `None` when `path` is not one.
+    pub fn respond(&self, method: &Method, path: &str, query: Option<&str>, headers: &HeaderMap) -> Option<Response> {
+        if method != Method::GET && method != Method::HEAD {
+            return None;
+        }
+        let asset = self.files.get(path)?;
+        let etag = format!("\"{}\"", asset.version);
+        let versioned = query.is_some_and(|q| q.split('&').any(|pair| pair == format!("v={}", asset.version)));
+        let cache = if versioned { "public, max-age=31536000, immutable" } else { "no-cache" };
+        let accepts = |coding: &str| {
+            headers
+                .get_all(header::ACCEPT_ENCODING)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|c| {
+                    let mut parts = c.split(';');
+                    let name = parts.next().unwrap_or_default().trim();
+                    let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                    name.eq_ignore_ascii_case(coding) && !refused
+                })
+        };
+        let (body, encoding) = match (&asset.brotli, &asset.gzip) {
+            (Some(br), _) if accepts("br") => (br, Some("br")),
+            (_, Some(gz)) if accepts("gzip") => (gz, Some("gzip")),
+            _ => (&asset.identity, None),
+        };
+        let not_modified = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag));
+        let mut builder = Response::builder()
+            .header(header::CONTENT_TYPE, asset.content_type)
+            .header(header::CACHE_CONTROL, cache)
+            .header(header::ETAG, &etag)
+            .header(header::VARY, "Accept-Encoding");
+        if not_modified {
+            return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).ok();
+        }
+        if let Some(encoding) = encoding {
+            builder = builder.header(header::CONTENT_ENCODING, encoding);
+        }
+        builder = builder.header(header::CONTENT_LENGTH, body.len());
+        let body = if method == Method::HEAD { Body::empty() } else { Body::from(body.clone()) };
+        builder.body(body).ok()
+    }
+
+    fn version(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(|a| a.version.as_str())
+    }
+}
+
+/// `path` with its content hash (`/pkg/paylinks.css?v=…`), or as given when
+/// the file is unknown (tests without a built site).
+pub fn url(path: &str) -> String {
+    match LOADED.get().and_then(|assets| assets.version(path)) {
+        Some(version) => format!("{path}?v={version}"),
+        None => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn assets(dir: &Path) -> Assets {
+        let mut assets = Assets::default();
+        assets.walk(dir, dir);
+        assets
+    }
+
+    fn get(assets: &Assets, path: &str, query: Option<&str>, headers: &[(&'static str, &'static str)]) -> Option<Response> {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        assets.respond(&Method::GET, path, query, &map)
+    }
+
+    #[test]
+    fn serves_precompressed_copies_with_hashed_urls_cached_for_a_year() {
+        let dir = std::env::temp_dir().join(format!("paylinks-assets-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("pkg")).unwrap();
+        std::fs::write(dir.join("pkg/app.js"), "console.log('hello')").unwrap();
+        std::fs::write(dir.join("pkg/app.js.br"), "BROTLI").unwrap();
+        std::fs::write(dir.join("pkg/app.js.gz"), "GZIP").unwrap();
+        std::fs::write(dir.join("favicon.svg"), "<svg/>").unwrap();
+        let assets = assets(&dir);
+        let version = assets.version("/pkg/app.js").unwrap().to_owned();
+        assert_eq!(version.len(), 16);
+
+        let br = get(&assets, "/pkg/app.js", Some(&format!("v={version}")), &[("accept-encoding", "gzip, deflate, br")]).unwrap();
+        assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(br.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert_eq!(br.headers()[header::CONTENT_LENGTH], "6");
+        assert_eq!(br.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+
+        let gz = get(&assets, "/pkg/app.js", None, &[("accept-encoding", "gzip, br;q=0")]).unwrap();
+        assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(gz.headers()[header::CACHE_CONTROL], "no-cache", "an unversioned URL revalidates");
+
+        let plain = get(&assets, "/pkg/app.js", Some("v=0000000000000000"), &[]).unwrap();
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(plain.headers()[header::CACHE_CONTROL], "no-cache", "a stale version is not cached for a year");
+
+        let etag: &'static str = Box::leak(format!("\"{version}\"").into_boxed_str());
+        let again = get(&assets, "/pkg/app.js", None, &[("if-none-match", etag)]).unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+        assert!(get(&assets, "/pkg/app.js.br", None, &[]).is_none(), "compressed copies are not files of their own");
+        assert!(get(&assets, "/missing.js", None, &[]).is_none());
+        assert!(assets.respond(&Method::POST, "/favicon.svg", None, &HeaderMap::new()).is_none());
+        assert_eq!(get(&assets, "/favicon.svg", None, &[]).unwrap().headers()[header::CONTENT_TYPE], "image/svg+xml");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
