@@ -4,12 +4,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := source scripts/env.sh
 
-.PHONY: help setup build run demo test test-rust test-e2e wasm-size clean
+.PHONY: help setup build run demo test test-rust test-e2e bench wasm-size clean
 
 help:
 	@echo "make run    build (release) and serve on http://127.0.0.1:3000 with SQLite in ./data"
 	@echo "make demo   the same, with a demo merchant and reviewer (credentials printed)"
 	@echo "make test   every test: Rust unit + integration (SQLite, and PostgreSQL if configured) and Playwright"
+	@echo "make bench  every performance budget (SQLite and PostgreSQL), table in target/bench/latest.md"
 	@echo "make wasm-size   size of the browser bundle (raw and gzip)"
 
 setup:
@@ -26,6 +27,9 @@ demo: build
 
 test: setup
 	@scripts/test
+
+bench: build
+	@PAYLINKS_PG_DURABLE=1 scripts/test-postgres scripts/bench
 
 wasm-size: build
 	@scripts/wasm-size

@@ -113,6 +113,15 @@ pub async fn run(report: &mut Report, label: &str, db: &Db, public_url: &str, co
     .bind(shop.link_id)
     .execute(db.pool())
     .await?;
+    // The chart's per-day figures, as migration 0007 computes them.
+    sqlx::query(
+        "INSERT INTO link_daily_sales (link_id, day, amount) SELECT link_id, (captured_at + 32400000) / 86400000, \
+         SUM(amount - refunded_amount) FROM payments WHERE link_id = $1 AND captured_at IS NOT NULL \
+         AND status IN ('captured', 'refunded') GROUP BY link_id, (captured_at + 32400000) / 86400000",
+    )
+    .bind(shop.link_id)
+    .execute(db.pool())
+    .await?;
     if db.backend() == Backend::Postgres {
         // What autovacuum does after a bulk load; without it the planner guesses.
         sqlx::query("ANALYZE payments").execute(db.pool()).await?;
@@ -133,7 +142,7 @@ pub async fn run(report: &mut Report, label: &str, db: &Db, public_url: &str, co
     );
     report.push(Row::new(format!("{label}: Total Sales Summary time"), summary_ms, "ms", Budget::AtMost(2.0)));
     let chart_ms = median_ms(5, || async { transactions::daily_captured(db, shop.link_id, 30).await.map_err(crate::server::app) }).await?;
-    report.push(Row::new(format!("{label}: 30-day sales chart of that link"), chart_ms, "ms", Budget::None));
+    report.push(Row::new(format!("{label}: 30-day sales chart of that link"), chart_ms, "ms", Budget::AtMost(2.0)));
 
     // Item 6: the Transactions page.
     let account = auth::account_by_id(db, shop.account_id).await.map_err(crate::server::app)?.context("no account")?;

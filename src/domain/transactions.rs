@@ -164,6 +164,12 @@ fn day_start(text: &str) -> Option<i64> {
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// The Japan-time day (days since 1970-01-01, UTC+9) of a Unix-ms instant:
+/// the key of a link's daily sales (migration 0007 computes the same).
+pub fn sales_day(ms: i64) -> i64 {
+    (ms + FILTER_OFFSET_MINUTES * 60 * 1000).div_euclid(DAY_MS)
+}
+
 impl TransactionQuery {
     pub fn parse(&self) -> Result<TransactionFilter, (&'static str, FieldError)> {
         let link_id = match self.link.trim() {
@@ -239,6 +245,15 @@ pub fn csv_cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sales_days_turn_at_midnight_in_japan() {
+        // 2026-11-23 15:00 UTC is 2026-11-24 00:00 in Tokyo.
+        let midnight_jst = 1_795_446_000_000;
+        assert_eq!(sales_day(midnight_jst) - sales_day(midnight_jst - 1), 1);
+        assert_eq!(sales_day(midnight_jst), sales_day(midnight_jst + DAY_MS - 1));
+        assert_eq!(sales_day(0), 0);
+    }
 
     #[test]
     fn empty_query_filters_nothing() {

@@ -528,7 +528,7 @@ async fn apply(tx: &mut Tx, id: i64, link_id: i64, before: &PaymentState, transi
          captured_at = CASE WHEN $4 THEN $3 ELSE captured_at END, \
          failure_reason = COALESCE($5, failure_reason), konbini_number = COALESCE($6, konbini_number), \
          deadline_at = COALESCE($7, deadline_at), provider_ref = COALESCE($8, provider_ref) \
-         WHERE id = $9 AND status = $10 AND refunded_amount = $11",
+         WHERE id = $9 AND status = $10 AND refunded_amount = $11 RETURNING captured_at",
     )
     .bind(after.status().as_str())
     .bind(after.refunded())
@@ -541,10 +541,24 @@ async fn apply(tx: &mut Tx, id: i64, link_id: i64, before: &PaymentState, transi
     .bind(id)
     .bind(before.status().as_str())
     .bind(before.refunded())
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    if moved.rows_affected() == 0 {
+    let Some(moved) = moved else {
         return Ok(Applied::Moved);
+    };
+    // The chart: money moved on the day the payment was captured.
+    if delta.captured_amount != 0 {
+        let captured_at: Option<i64> = moved.try_get(0)?;
+        let day = crate::domain::transactions::sales_day(captured_at.unwrap_or(now));
+        sqlx::query(
+            "INSERT INTO link_daily_sales (link_id, day, amount) VALUES ($1, $2, $3) \
+             ON CONFLICT (link_id, day) DO UPDATE SET amount = link_daily_sales.amount + excluded.amount",
+        )
+        .bind(link_id)
+        .bind(day)
+        .bind(delta.captured_amount)
+        .execute(&mut **tx)
+        .await?;
     }
     let amount = match transition {
         Transition::Refund { amount } => Some(*amount),
@@ -677,6 +691,25 @@ pub async fn verify(db: &Db) -> AppResult<Vec<Mismatch>> {
     .await?;
     for row in &bad_history {
         mismatches.push(Mismatch { link_id: row.try_get(0)?, what: "payment history", stored: row.try_get(1)?, recomputed: 0 });
+    }
+    let mut days: std::collections::BTreeMap<(i64, i64), (i64, i64)> = Default::default();
+    for row in sqlx::query("SELECT link_id, day, amount FROM link_daily_sales").fetch_all(db.pool()).await? {
+        days.entry((row.try_get(0)?, row.try_get(1)?)).or_default().0 = row.try_get(2)?;
+    }
+    let recomputed = sqlx::query(
+        "SELECT link_id, (captured_at + 32400000) / 86400000 AS day, CAST(SUM(amount - refunded_amount) AS BIGINT) \
+         FROM payments WHERE captured_at IS NOT NULL AND status IN ('captured', 'refunded') \
+         GROUP BY link_id, (captured_at + 32400000) / 86400000",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    for row in recomputed {
+        days.entry((row.try_get(0)?, row.try_get(1)?)).or_default().1 = row.try_get(2)?;
+    }
+    for ((link_id, _), (stored, recomputed)) in days {
+        if stored != recomputed {
+            mismatches.push(Mismatch { link_id, what: "daily sales", stored, recomputed });
+        }
     }
     Ok(mismatches)
 }

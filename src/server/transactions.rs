@@ -10,7 +10,7 @@ use super::payments::{self, COLUMNS};
 use crate::domain::link::format_local_datetime;
 use crate::domain::money::format_minor;
 use crate::domain::payment::PaymentView;
-use crate::domain::transactions::{csv_cell, Cursor, Search, StatusFilter, TransactionFilter, FILTER_OFFSET_MINUTES};
+use crate::domain::transactions::{csv_cell, sales_day, Cursor, Search, StatusFilter, TransactionFilter, FILTER_OFFSET_MINUTES};
 use crate::domain::Locale;
 use crate::error::{AppError, AppResult};
 use sqlx::Row;
@@ -159,30 +159,26 @@ pub async fn link_choices(db: &Db, account: &Account) -> AppResult<Vec<(i64, Str
 
 /// Captured amount (net of refunds, without charged-back payments) per day
 /// for the last `days` days in Japan time, oldest first: what the summary's
-/// chart draws. Reads only the link's payments captured in that window.
+/// chart draws. Reads the link's daily sales: at most `days` rows.
 pub async fn daily_captured(db: &Db, link_id: i64, days: usize) -> AppResult<(String, Vec<i64>)> {
-    const DAY: i64 = 24 * 60 * 60 * 1000;
-    let offset = FILTER_OFFSET_MINUTES * 60 * 1000;
-    let today = (now_ms() + offset).div_euclid(DAY);
+    let today = sales_day(now_ms());
     let first = today - days as i64 + 1;
-    let since = first * DAY - offset;
-    let rows = sqlx::query(
-        "SELECT captured_at, amount - refunded_amount FROM payments \
-         WHERE link_id = $1 AND captured_at >= $2 AND status IN ('captured', 'refunded')",
-    )
-    .bind(link_id)
-    .bind(since)
-    .fetch_all(db.pool())
-    .await?;
+    // One row per day with sales (migration 0007), whatever the link's size.
+    let rows = sqlx::query("SELECT day, amount FROM link_daily_sales WHERE link_id = $1 AND day >= $2 AND day <= $3")
+        .bind(link_id)
+        .bind(first)
+        .bind(today)
+        .fetch_all(db.pool())
+        .await?;
     let mut totals = vec![0i64; days];
     for row in &rows {
-        let at: i64 = row.try_get(0)?;
-        let net: i64 = row.try_get(1)?;
-        let day = (at + offset).div_euclid(DAY) - first;
-        if let Some(slot) = usize::try_from(day).ok().and_then(|d| totals.get_mut(d)) {
-            *slot += net;
+        let day: i64 = row.try_get(0)?;
+        if let Some(slot) = usize::try_from(day - first).ok().and_then(|d| totals.get_mut(d)) {
+            *slot = row.try_get(1)?;
         }
     }
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    let since = first * DAY - FILTER_OFFSET_MINUTES * 60 * 1000;
     let first_day = format_local_datetime(since, FILTER_OFFSET_MINUTES)[..10].to_owned();
     Ok((first_day, totals))
 }
