@@ -299,79 +299,131 @@ pub async fn attach_session(db: &Db, id: i64, session: &str, url: &str) -> AppRe
 /// Starts an attempt, or finds the one this token already started.
 /// Returns the payment and whether this call created it.
 pub async fn start(db: &Db, link: &CheckoutLink, attempt: &Attempt) -> AppResult<(Payment, bool)> {
+    if let Some(existing) = by_token(db, &attempt.token).await? {
+        return same_link(existing, link).map(|p| (p, false));
+    }
     start_with(db, link, attempt, None).await
 }
 
-/// [`start`], then `outcome` in the same transaction: for a connector that
-/// answers at once (the test-mode simulator) the attempt and its result are
-/// one commit. Nothing external happens in between, so nothing is lost by
-/// not recording the pending state on its own.
+/// [`start`], with the connector's answer when it comes at once (the
+/// test-mode simulator): the attempt is written in its final state, with both
+/// events, in one commit. Nothing external happens in between, so nothing is
+/// lost by not recording the pending state on its own. (A token already
+/// used finds its payment through the insert's conflict; callers that
+/// usually see repeats look it up first, as [`start`] does.)
 pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome: Option<(Transition, Facts)>) -> AppResult<(Payment, bool)> {
     if !valid_token(&attempt.token) {
         return Err(AppError::BadRequest);
     }
-    if let Some(existing) = by_token(db, &attempt.token).await? {
-        return same_link(existing, link).map(|p| (p, false));
-    }
     if link.availability != Availability::Active {
         return Err(AppError::Gone);
     }
-    let now = now_ms();
-    let state = PaymentState::new(link.amount);
-    let mut tx = db.begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO payments (public_id, link_id, account_id, mode, idempotency_token, method, status, amount, currency, \
-         locale, customer_email, customer_name, card_brand, card_last4, card_expiry, konbini_store, deadline_at, \
-         created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) \
-         ON CONFLICT (idempotency_token) DO NOTHING RETURNING id",
-    )
-    .bind(format!("pay_{}", random_token()))
-    .bind(link.id)
-    .bind(link.account_id)
-    .bind(link.mode.as_str())
-    .bind(attempt.token.clone())
-    .bind(attempt.method.as_str())
-    .bind(link.amount)
-    .bind(link.currency.code())
-    .bind(attempt.locale.code())
-    .bind(attempt.customer_email.clone())
-    .bind(attempt.customer_name.clone())
-    .bind(attempt.card.as_ref().map(|c| c.brand.as_str().to_owned()))
-    .bind(attempt.card.as_ref().map(|c| c.last4.clone()))
-    .bind(attempt.card.as_ref().map(|c| c.expiry.clone()))
-    .bind(attempt.konbini_store.map(|s| s.as_str().to_owned()))
-    .bind(now + attempt.method.deadline_ms())
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = inserted else {
-        // Another request with this token won the race; its outcome is ours.
-        tx.rollback().await?;
-        let existing = by_token(db, &attempt.token).await?.ok_or(AppError::Internal)?;
-        return same_link(existing, link).map(|p| (p, false));
-    };
-    let id: i64 = row.try_get(0)?;
-    add_stats(&mut tx, link.id, SalesStats::delta(None, &state)).await?;
-    append_event(&mut tx, id, "created", None, PaymentStatus::Pending, None, Some(attempt.method.as_str()), now).await?;
-    let captures = matches!(outcome, Some((Transition::Capture, _)));
-    if let Some((transition, facts)) = outcome {
-        let applied = apply(&mut tx, id, link.id, &state, &transition, &facts, now).await?;
-        if applied == Applied::LinkRefused {
-            let failed = Transition::Fail { reason: DeclineReason::LinkUnavailable };
-            if apply(&mut tx, id, link.id, &state, &failed, &facts, now).await? != Applied::Done {
-                return Err(AppError::Internal);
+    let mut outcome = outcome;
+    loop {
+        let now = now_ms();
+        let pending = PaymentState::new(link.amount);
+        let facts = outcome.as_ref().map(|(_, f)| f.clone()).unwrap_or_default();
+        let transition = outcome.as_ref().map(|(t, _)| t.clone());
+        let state = match &transition {
+            Some(t) => pending.apply(t).map_err(|e| AppError::Conflict(e.to_string()))?,
+            None => pending.clone(),
+        };
+        let reason = match &transition {
+            Some(Transition::Fail { reason }) => Some(reason.as_str().to_owned()),
+            _ => None,
+        };
+        let captured = state.status() == PaymentStatus::Captured;
+        let mut tx = db.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO payments (public_id, link_id, account_id, mode, idempotency_token, method, status, amount, currency, \
+             locale, customer_email, customer_name, card_brand, card_last4, card_expiry, konbini_store, deadline_at, \
+             created_at, updated_at, captured_at, failure_reason, konbini_number) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) \
+             ON CONFLICT (idempotency_token) DO NOTHING RETURNING id",
+        )
+        .bind(format!("pay_{}", random_token()))
+        .bind(link.id)
+        .bind(link.account_id)
+        .bind(link.mode.as_str())
+        .bind(attempt.token.clone())
+        .bind(attempt.method.as_str())
+        .bind(state.status().as_str())
+        .bind(link.amount)
+        .bind(link.currency.code())
+        .bind(attempt.locale.code())
+        .bind(attempt.customer_email.clone())
+        .bind(attempt.customer_name.clone())
+        .bind(attempt.card.as_ref().map(|c| c.brand.as_str().to_owned()))
+        .bind(attempt.card.as_ref().map(|c| c.last4.clone()))
+        .bind(attempt.card.as_ref().map(|c| c.expiry.clone()))
+        .bind(attempt.konbini_store.map(|s| s.as_str().to_owned()))
+        .bind(facts.deadline_at.unwrap_or(now + attempt.method.deadline_ms()))
+        .bind(now)
+        .bind(captured.then_some(now))
+        .bind(reason.clone())
+        .bind(facts.konbini_number.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = inserted else {
+            // Another request with this token won the race; its outcome is ours.
+            tx.rollback().await?;
+            let existing = by_token(db, &attempt.token).await?.ok_or(AppError::Internal)?;
+            return same_link(existing, link).map(|p| (p, false));
+        };
+        let id: i64 = row.try_get(0)?;
+        match &transition {
+            None => append_event(&mut tx, id, "created", None, PaymentStatus::Pending, None, Some(attempt.method.as_str()), now).await?,
+            // Both events in one statement: the lock on the database is held for fewer round trips.
+            Some(t) => {
+                sqlx::query(
+                    "INSERT INTO payment_events (payment_id, kind, from_status, to_status, amount, detail, created_at) \
+                     VALUES ($1, 'created', NULL, 'pending', NULL, $2, $3), ($1, $4, 'pending', $5, NULL, $6, $3)",
+                )
+                .bind(id)
+                .bind(attempt.method.as_str())
+                .bind(now)
+                .bind(t.kind())
+                .bind(state.status().as_str())
+                .bind(reason.or_else(|| facts.note.clone()))
+                .execute(&mut *tx)
+                .await?;
             }
-        } else if applied != Applied::Done {
-            // The row was inserted by this transaction: nobody else can have moved it.
-            return Err(AppError::Internal);
         }
+        let delta = SalesStats::delta(None, &state);
+        if delta.captured_amount != 0 {
+            add_daily(&mut tx, link.id, crate::domain::transactions::sales_day(now), delta.captured_amount).await?;
+        }
+        // The link's row last: every payment of this link waits for it.
+        if captured {
+            if !count_capture(&mut tx, link.id, delta, now, !facts.provider_settled).await? {
+                // The link stopped taking payments: the attempt fails instead.
+                tx.rollback().await?;
+                outcome = Some((Transition::Fail { reason: DeclineReason::LinkUnavailable }, facts));
+                continue;
+            }
+        } else {
+            add_stats(&mut tx, link.id, delta).await?;
+        }
+        tx.commit().await?;
+        if captured {
+            captured_on(link.id);
+        }
+        return Ok((by_id(db, id).await?, true));
     }
-    tx.commit().await?;
-    if captures {
-        captured_on(link.id);
-    }
-    Ok((by_id(db, id).await?, true))
+}
+
+/// Adds `amount` to link `link_id`'s sales of `day` (the chart).
+async fn add_daily(tx: &mut Tx, link_id: i64, day: i64, amount: i64) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO link_daily_sales (link_id, day, amount) VALUES ($1, $2, $3) \
+         ON CONFLICT (link_id, day) DO UPDATE SET amount = link_daily_sales.amount + excluded.amount",
+    )
+    .bind(link_id)
+    .bind(day)
+    .bind(amount)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn same_link(payment: Payment, link: &CheckoutLink) -> AppResult<Payment> {
@@ -549,16 +601,7 @@ async fn apply(tx: &mut Tx, id: i64, link_id: i64, before: &PaymentState, transi
     // The chart: money moved on the day the payment was captured.
     if delta.captured_amount != 0 {
         let captured_at: Option<i64> = moved.try_get(0)?;
-        let day = crate::domain::transactions::sales_day(captured_at.unwrap_or(now));
-        sqlx::query(
-            "INSERT INTO link_daily_sales (link_id, day, amount) VALUES ($1, $2, $3) \
-             ON CONFLICT (link_id, day) DO UPDATE SET amount = link_daily_sales.amount + excluded.amount",
-        )
-        .bind(link_id)
-        .bind(day)
-        .bind(delta.captured_amount)
-        .execute(&mut **tx)
-        .await?;
+        add_daily(tx, link_id, crate::domain::transactions::sales_day(captured_at.unwrap_or(now)), delta.captured_amount).await?;
     }
     let amount = match transition {
         Transition::Refund { amount } => Some(*amount),

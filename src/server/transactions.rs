@@ -91,7 +91,9 @@ fn filtered(account: &Account, filter: &TransactionFilter) -> Where {
     }
     if let Some(after) = filter.after {
         let (c, i) = (w.int(after.created_at), w.int(after.id));
-        w.and(format!("(p.created_at < {c} OR (p.created_at = {c} AND p.id < {i}))"));
+        // The first bound alone is what PostgreSQL can start an index scan
+        // at (it leaves an OR to a filter); the second picks the exact spot.
+        w.and(format!("p.created_at <= {c} AND (p.created_at < {c} OR (p.created_at = {c} AND p.id < {i}))"));
     }
     w
 }
