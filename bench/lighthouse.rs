@@ -45,7 +45,8 @@ fn run_once(bench_dir: &Path, url: &str, cookie: Option<&str>, out: &Path) -> Re
 }
 
 /// Median of three runs per category (Lighthouse's own advice for noisy machines).
-pub fn audit(report: &mut Report, bench_dir: &Path, work: &Path, name: &str, url: &str, cookie: Option<&str>, budgets: [f64; 3]) -> Result<()> {
+/// `budgets`: minimum performance, accessibility and best-practices scores (`None`: reported only).
+pub fn audit(report: &mut Report, bench_dir: &Path, work: &Path, name: &str, url: &str, cookie: Option<&str>, budgets: [Option<f64>; 3]) -> Result<()> {
     let mut runs = Vec::new();
     for i in 0..3 {
         runs.push(run_once(bench_dir, url, cookie, &work.join(format!("lighthouse-{}-{i}.json", name.replace(['/', ' '], "_"))))?);
@@ -55,10 +56,10 @@ pub fn audit(report: &mut Report, bench_dir: &Path, work: &Path, name: &str, url
         v.sort_by(f64::total_cmp);
         v[1]
     };
-    let [performance, accessibility, best_practices] = budgets;
-    report.push(Row::new(format!("Lighthouse {name}: performance"), median(|s| s.performance), "", Budget::AtLeast(performance)));
-    report.push(Row::new(format!("Lighthouse {name}: accessibility"), median(|s| s.accessibility), "", Budget::AtLeast(accessibility)));
-    report.push(Row::new(format!("Lighthouse {name}: best practices"), median(|s| s.best_practices), "", Budget::AtLeast(best_practices)));
+    let [performance, accessibility, best_practices] = budgets.map(|b| b.map_or(Budget::None, Budget::AtLeast));
+    report.push(Row::new(format!("Lighthouse {name}: performance"), median(|s| s.performance), "", performance));
+    report.push(Row::new(format!("Lighthouse {name}: accessibility"), median(|s| s.accessibility), "", accessibility));
+    report.push(Row::new(format!("Lighthouse {name}: best practices"), median(|s| s.best_practices), "", best_practices));
     let mut failing: Vec<String> = runs.iter().flat_map(|r| r.failing.clone()).collect();
     failing.sort();
     failing.dedup();
