@@ -44,6 +44,14 @@ async fn main() -> anyhow::Result<()> {
             println!("statistics agree with the payments");
             Ok(())
         }
+        Command::Backup { path } => {
+            let state = http::build_state(config, leptos_options).await?;
+            let result = state.db.backup(&path).await;
+            state.db.close().await;
+            result?;
+            println!("backup written to {} (integrity check: ok)", path.display());
+            Ok(())
+        }
         Command::Admin(command) => {
             let state = http::build_state(config, leptos_options).await?;
             let result = admin::run(&state.db, command).await;

@@ -379,3 +379,40 @@ async fn plain_html_forms_follow_post_redirect_get() {
         assert_eq!(count_payments(&server).await, 1);
     }
 }
+
+#[tokio::test]
+async fn an_online_backup_is_consistent_and_restores() {
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "backup@example.com").await;
+        let (_, slug) = link(&mut shop, "Hojicha", "1100", &[]).await;
+        let backup_path = std::env::temp_dir().join(format!("paylinks-backup-{}.db", payments::random_token()));
+        if db.label == "postgres" {
+            let refused = server.state.db.backup(&backup_path).await.unwrap_err().to_string();
+            assert!(refused.contains("pg_dump"), "{refused}");
+            continue;
+        }
+        // Customers keep paying while the copy is taken.
+        let tokens: Vec<String> = (0..30).map(|_| payments::random_token()).collect();
+        let forms: Vec<_> = tokens.iter().map(|t| card_form(&slug, t, "4111111111111111")).collect();
+        let paying = futures::future::join_all(forms.iter().map(|f| pay(&server, f)));
+        let (results, backup) = tokio::join!(paying, server.state.db.backup(&backup_path));
+        backup.unwrap();
+        assert!(results.iter().all(|r| r.status == 200));
+        let again = server.state.db.backup(&backup_path).await.unwrap_err().to_string();
+        assert!(again.contains("already exists"), "{again}");
+
+        // The copy is one moment of the database: its statistics agree with its payments.
+        let restored_url = format!("sqlite://{}", backup_path.display());
+        let restored = start_server(&restored_url).await;
+        assert_eq!(payments::verify(&restored.state.db).await.unwrap(), vec![], "{}", db.label);
+        let copied: (i64,) = sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM payments").fetch_one(restored.state.db.pool()).await.unwrap();
+        assert!(copied.0 <= 30);
+        // Restoring is starting a server on the copy: the link still sells.
+        let token = page_token(&restored, &slug).await;
+        let res = pay(&restored, &card_form(&slug, &token, "4111111111111111")).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        drop(restored);
+        let _ = std::fs::remove_file(&backup_path);
+    }
+}

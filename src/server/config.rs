@@ -23,6 +23,9 @@ pub enum Command {
     /// Recompute every link's sales statistics from its payments and compare;
     /// exits non-zero on any disagreement.
     Verify,
+    /// Write a consistent copy of the SQLite database to PATH while the
+    /// server keeps running (PostgreSQL: prints how to use pg_dump).
+    Backup { path: std::path::PathBuf },
     /// Operator tasks: reviewers and live-mode applications.
     #[command(subcommand)]
     Admin(super::admin::AdminCommand),

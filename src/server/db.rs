@@ -142,10 +142,35 @@ impl Db {
         Ok(())
     }
 
+    /// A consistent copy of the whole SQLite database at `path`, taken while
+    /// others keep reading and writing (`VACUUM INTO` reads one snapshot).
+    /// The copy is a complete database file: restoring is starting the server
+    /// on it. PostgreSQL has its own tools (see [`POSTGRES_BACKUP`]).
+    pub async fn backup(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        anyhow::ensure!(self.backend == Backend::Sqlite, "{POSTGRES_BACKUP}");
+        anyhow::ensure!(!path.exists(), "{} already exists: a backup never overwrites a file", path.display());
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let target = path.to_str().context("the backup path is not UTF-8")?.to_owned();
+        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.pool).await.context("backup failed")?;
+        // Prove the copy opens and is whole before calling it a backup.
+        let copy = Db::connect(&format!("sqlite://{}", path.display())).await?;
+        let check: (String,) = sqlx::query_as("PRAGMA integrity_check").fetch_one(copy.pool()).await?;
+        copy.close().await;
+        anyhow::ensure!(check.0 == "ok", "the backup at {} fails its integrity check: {}", path.display(), check.0);
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
 }
+
+/// What `paylinks backup` says on PostgreSQL.
+pub const POSTGRES_BACKUP: &str = "PostgreSQL databases are backed up with PostgreSQL's own tools: \
+    `pg_dump --format=custom --file=paylinks.dump \"$DATABASE_URL\"` (consistent while the servers run) \
+    and `pg_restore --dbname=\"$NEW_DATABASE_URL\" paylinks.dump` to restore; or continuous archiving for point-in-time recovery";
 
 /// Accepts `sqlite://path`, `sqlite:path`, `postgres://…`, `postgresql://…`; SQLite
 /// files are created on first use.

@@ -93,7 +93,8 @@ impl LoadedLink {
 
 type LinkCache = std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, LoadedLink)>>;
 
-/// Slugs are 128-bit random, so one map serves every database in the process.
+/// Slugs are 128-bit random, so one map serves the process (a server has one
+/// database; only tests open a restored copy beside its original).
 fn link_cache() -> &'static LinkCache {
     static CACHE: std::sync::OnceLock<LinkCache> = std::sync::OnceLock::new();
     CACHE.get_or_init(Default::default)
