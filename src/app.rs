@@ -17,6 +17,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = use_context::<http::request::Parts>()
         .map(|parts| crate::server::locale::from_headers(&parts.headers))
         .unwrap_or_default();
+    // Inline scripts run only with this response's nonce.
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(policy) = http::HeaderValue::from_str(&crate::server::http::dashboard_csp(&nonce)) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, policy);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang=lang.code()>
@@ -52,7 +58,7 @@ fn Hydrate(pkg: String) -> impl IntoView {
          if(document.readyState==='complete')idle(start,{{timeout:1500}});\
          else addEventListener('load',()=>idle(start,{{timeout:1500}}),{{once:true}});"
     );
-    view! { <script type="module" inner_html=script></script> }
+    view! { <script type="module" nonce=leptos::nonce::use_nonce() inner_html=script></script> }
 }
 
 #[component]

@@ -105,3 +105,36 @@ async fn every_response_carries_security_headers() {
     let res = server.post_form("/api/set_locale", &[], "locale=ja").await;
     assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
 }
+
+#[tokio::test]
+async fn scripts_run_only_from_this_origin_or_with_the_pages_nonce() {
+    use common::shop::{link, merchant};
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    let mut shop = merchant(&server, "csp@example.com").await;
+    let (id, slug) = link(&mut shop, "Bancha", "500", &[]).await;
+
+    // The checkout has no inline script at all.
+    let checkout = server.get(&format!("/pay/{slug}"), &[]).await;
+    let policy = checkout.header("content-security-policy").unwrap().to_owned();
+    assert!(policy.contains("script-src 'self';") && !policy.contains("unsafe-inline"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!checkout.body.contains("<script>") && !checkout.body.contains("<script type=\"module\">"));
+
+    // Dashboard pages: every inline script carries the nonce of its response, a new one each time.
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let page = shop.get(&format!("/dashboard/links/{id}")).await;
+        assert_eq!(page.status, 200);
+        let policy = page.header("content-security-policy").unwrap().to_owned();
+        let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce").to_owned();
+        assert!(!policy.contains("unsafe-inline") && policy.contains("'wasm-unsafe-eval'"), "{policy}");
+        let scripts: Vec<&str> = page.body.split("<script").skip(1).map(|s| &s[..s.find('>').unwrap()]).collect();
+        assert!(!scripts.is_empty());
+        for attrs in scripts {
+            assert!(attrs.contains(&format!("nonce=\"{nonce}\"")), "a script without this page's nonce: <script{attrs}>");
+        }
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1]);
+}

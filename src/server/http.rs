@@ -45,8 +45,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Headers every response carries. (A full Content-Security-Policy with
-/// script nonces is still to come; framing is already refused.)
+/// The Content-Security-Policy of every response that does not set its own:
+/// scripts and styles only from this origin (the checkout has no inline
+/// script), no framing. Live checkouts post and redirect to KOMOJU, hence
+/// `form-action https:`.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+     connect-src 'self'; form-action 'self' https:; frame-ancestors 'none'; base-uri 'self'; object-src 'none'";
+
+/// The dashboard's policy: its inline scripts (the hydration loader, Leptos'
+/// serialized resources) carry this request's nonce; WASM may be compiled.
+pub fn dashboard_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; \
+         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    )
+}
+
+/// Headers every response carries.
 async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next, https: bool) -> axum::response::Response {
     use http::header::{self, HeaderValue};
     let mut response = next.run(request).await;
@@ -56,7 +71,7 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static("frame-ancestors 'none'; base-uri 'self'; object-src 'none'"));
+        .or_insert(HeaderValue::from_static(CSP));
     if https {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
