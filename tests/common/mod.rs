@@ -164,13 +164,37 @@ impl TestServer {
 }
 
 fn parse_response(raw: &[u8]) -> Response {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response has a header block");
-    let head = std::str::from_utf8(&raw[..split]).unwrap();
+    try_parse_response(raw).expect("a complete HTTP response")
+}
+
+/// One request to `addr` on a new connection; `None` when the server is not
+/// there or the connection ends before a complete response (a killed server).
+pub async fn try_request(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<Response> {
+    let mut stream = TcpStream::connect(addr).await.ok()?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if method != "GET" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.ok()?;
+    stream.write_all(body).await.ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.ok()?;
+    try_parse_response(&raw)
+}
+
+/// A response, or `None` when `raw` is cut short.
+pub fn try_parse_response(raw: &[u8]) -> Option<Response> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..split]).ok()?;
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for line in lines {
-        let (name, value) = line.split_once(':').unwrap();
+        let (name, value) = line.split_once(':')?;
         headers
             .entry(name.trim().to_ascii_lowercase())
             .and_modify(|v| {
@@ -181,23 +205,27 @@ fn parse_response(raw: &[u8]) -> Response {
     }
     let mut body = raw[split + 4..].to_vec();
     if headers.get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-        body = dechunk(&body);
+        body = dechunk(&body)?;
+    } else if let Some(length) = headers.get("content-length").and_then(|l| l.parse::<usize>().ok()) {
+        if body.len() < length {
+            return None;
+        }
     }
-    Response { status, headers, body: String::from_utf8_lossy(&body).into_owned(), bytes: body }
+    Some(Response { status, headers, body: String::from_utf8_lossy(&body).into_owned(), bytes: body })
 }
 
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
-        let size_text = std::str::from_utf8(&data[..line_end]).unwrap();
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
         data = &data[line_end + 2..];
         if size == 0 {
-            return out;
+            return Some(out);
         }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
     }
 }
 
