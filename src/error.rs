@@ -33,6 +33,8 @@ pub enum AppError {
     Gone,
     #[error("malformed request")]
     BadRequest,
+    #[error("request too large")]
+    TooLarge,
     /// The payment provider (KOMOJU) could not be reached or answered nonsense.
     #[error("payment provider unavailable")]
     ProviderUnavailable,
@@ -60,6 +62,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::Gone => 410,
             AppError::BadRequest => 400,
+            AppError::TooLarge => 413,
             AppError::Internal => 500,
             AppError::ProviderUnavailable | AppError::ProviderRefused { .. } => 502,
         }
@@ -79,6 +82,7 @@ impl AppError {
             AppError::Conflict(_) => "error-conflict",
             AppError::Gone => "error-gone",
             AppError::BadRequest => "error-bad-request",
+            AppError::TooLarge => "error-too-large",
             AppError::Internal => "error-internal",
             AppError::ProviderUnavailable => "error-provider-unavailable",
             AppError::ProviderRefused { .. } => "error-provider-refused",

@@ -18,6 +18,7 @@ error-live-not-approved = Live mode unlocks once your live-mode application is a
 error-not-found = Not found.
 error-conflict = This cannot be done right now.
 error-bad-request = The request was malformed.
+error-too-large = This is more data than a form may send. Shorten the text and try again.
 error-internal = Something went wrong on our side. Please try again.
 error-amount-malformed = Enter an amount such as 1000 or 10.50.
 error-amount-too-precise = This currency has fewer decimal places.

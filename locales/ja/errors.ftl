@@ -18,6 +18,7 @@ error-live-not-approved = ライブモードは本番利用申請が承認され
 error-not-found = 見つかりません。
 error-conflict = 現在この操作はできません。
 error-bad-request = リクエストの形式が正しくありません。
+error-too-large = 送信できるデータ量を超えています。文章を短くしてもう一度お試しください。
 error-internal = サーバーでエラーが発生しました。もう一度お試しください。
 error-amount-malformed = 1000 や 10.50 のように金額を入力してください。
 error-amount-too-precise = この通貨では小数点以下の桁数が多すぎます。

@@ -18,6 +18,7 @@ error-live-not-approved = 라이브 모드는 라이브 모드 신청이 승인�
 error-not-found = 찾을 수 없습니다.
 error-conflict = 지금은 이 작업을 할 수 없습니다.
 error-bad-request = 요청 형식이 올바르지 않습니다.
+error-too-large = 한 번에 보낼 수 있는 데이터 양을 초과했습니다. 내용을 줄인 뒤 다시 시도해 주세요.
 error-internal = 서버에서 오류가 발생했습니다. 다시 시도해 주세요.
 error-amount-malformed = 1000 또는 10.50처럼 금액을 입력해 주세요.
 error-amount-too-precise = 이 통화의 소수점 자릿수를 초과했습니다.

@@ -15,7 +15,10 @@ pub async fn same_origin_only(request: Request, next: Next) -> Response {
         next.run(request).await
     } else {
         tracing::warn!(method = %request.method(), path = %request.uri().path(), "cross-origin request refused");
-        (StatusCode::FORBIDDEN, "cross-origin request refused").into_response()
+        // The app's own error shape, so a page that lost its Origin (a privacy
+        // extension) still shows a localized message.
+        let body = serde_json::to_string(&crate::error::AppError::Forbidden).unwrap_or_default();
+        (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response()
     }
 }
 

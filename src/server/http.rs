@@ -38,11 +38,43 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(csrf::same_origin_only))
         // Uploads are at most 2 MB of image plus the multipart envelope; a
         // larger body is cut off while streaming, never buffered whole.
-        .layer(axum::extract::DefaultBodyLimit::max(super::images::MAX_BYTES + 64 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
+        .layer(axum::middleware::from_fn(refuse_oversized_bodies))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(move |req, next| security_headers(req, next, https)))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The largest request body: an image upload with its multipart envelope.
+const UPLOAD_LIMIT: usize = super::images::MAX_BYTES + 64 * 1024;
+/// Every other form (the longest is a link with a 5,000-character description,
+/// percent-encoded) fits in far less.
+const FORM_LIMIT: usize = 256 * 1024;
+
+/// Refuses a declared-too-large body before reading any of it, with the app's
+/// error (413) so the page can say why in the visitor's language. Bodies
+/// without a length are still cut off at `UPLOAD_LIMIT` while streaming.
+async fn refuse_oversized_bodies(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let declared = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let upload = request.uri().path() == "/api/upload_image";
+    let limit = if upload { UPLOAD_LIMIT } else { FORM_LIMIT };
+    match declared {
+        Some(length) if length > limit => {
+            let error = if upload {
+                AppError::invalid("image", crate::domain::fields::FieldError::ImageTooLarge)
+            } else {
+                AppError::TooLarge
+            };
+            let body = serde_json::to_string(&error).unwrap_or_default();
+            (StatusCode::PAYLOAD_TOO_LARGE, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 /// The Content-Security-Policy of every response that does not set its own:

@@ -47,7 +47,9 @@ pub fn check(bytes: &[u8]) -> Result<CheckedImage, FieldError> {
         reader.limits(limits);
         reader
     };
-    let (width, height) = reader().into_dimensions().map_err(|_| FieldError::ImageCorrupt)?;
+    let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(|_| FieldError::ImageCorrupt)?;
     if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
         return Err(FieldError::ImageDimensions);
     }

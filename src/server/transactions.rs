@@ -226,7 +226,9 @@ pub async fn export_csv(
         None => None,
     };
     let Some(account) = account.filter(|a| a.require_merchant().is_ok()) else {
-        return (http::StatusCode::UNAUTHORIZED, "sign in first").into_response();
+        let locale = super::locale::from_headers(&headers);
+        let text = crate::i18n::tr(locale, "error-not-signed-in");
+        return (http::StatusCode::UNAUTHORIZED, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
     };
     let filter = match query.parse() {
         Ok(filter) => filter,

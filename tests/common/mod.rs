@@ -159,12 +159,12 @@ impl TestServer {
         let _ = stream.write_all(body).await;
         let mut raw = Vec::new();
         let _ = stream.read_to_end(&mut raw).await;
-        parse_response(&raw)
+        parse_response(&raw, method)
     }
 }
 
-fn parse_response(raw: &[u8]) -> Response {
-    try_parse_response(raw).expect("a complete HTTP response")
+fn parse_response(raw: &[u8], method: &str) -> Response {
+    try_parse_response(raw, method == "HEAD").expect("a complete HTTP response")
 }
 
 /// One request to `addr` on a new connection; `None` when the server is not
@@ -183,11 +183,11 @@ pub async fn try_request(addr: std::net::SocketAddr, method: &str, path: &str, h
     stream.write_all(body).await.ok()?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.ok()?;
-    try_parse_response(&raw)
+    try_parse_response(&raw, method == "HEAD")
 }
 
-/// A response, or `None` when `raw` is cut short.
-pub fn try_parse_response(raw: &[u8]) -> Option<Response> {
+/// A response, or `None` when `raw` is cut short (a HEAD answer has no body).
+pub fn try_parse_response(raw: &[u8], head_only: bool) -> Option<Response> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..split]).ok()?;
     let mut lines = head.split("\r\n");
@@ -207,7 +207,7 @@ pub fn try_parse_response(raw: &[u8]) -> Option<Response> {
     if headers.get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
         body = dechunk(&body)?;
     } else if let Some(length) = headers.get("content-length").and_then(|l| l.parse::<usize>().ok()) {
-        if body.len() < length {
+        if body.len() < length && !head_only {
             return None;
         }
     }
