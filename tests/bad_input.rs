@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::shop::{card_form, link, merchant, page_token, pay, payment_of, PASSWORD};
+use common::shop::{card_form, link, merchant, merchant_public_id, page_token, pay, payment_of, png, PASSWORD};
 use common::{test_databases, start_server, Browser, Response, TestServer};
 use paylinks::error::AppError;
 use std::collections::BTreeMap;
@@ -106,13 +106,6 @@ fn decompression_bomb() -> Vec<u8> {
     png
 }
 
-fn small_png() -> Vec<u8> {
-    let mut out = Vec::new();
-    image::RgbImage::from_pixel(8, 8, image::Rgb([10, 120, 60]))
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
 
 /// Every row of every table but the ones that legitimately move on a refused
 /// request (sessions, sign-in failure counters), as text.
@@ -225,7 +218,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         let other_link_text = other_link.to_string();
         let origin = server.origin();
         let form_type = ("Content-Type", "application/x-www-form-urlencoded".to_owned());
-        let mut oversized = small_png();
+        let mut oversized = png(8, 8);
         oversized.resize(2 * 1024 * 1024 + 1, 0);
         let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;".to_vec();
         let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec();
@@ -344,7 +337,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             case("image: unknown", Anonymous, Send::Raw { method: "GET", path: format!("/img/{}", "f".repeat(64)), headers: vec![], body: vec![] }, 404, Text),
             // KOMOJU webhooks (machine to machine).
             case("webhook: unknown merchant", Anonymous, Send::Raw { method: "POST", path: "/webhooks/komoju/acct_nobody".into(), headers: vec![("Content-Type", "application/json".into())], body: b"{}".to_vec() }, 404, Text),
-            case("webhook: merchant without KOMOJU", Anonymous, Send::Raw { method: "POST", path: format!("/webhooks/komoju/{}", merchant_id(&server, "other@example.com").await), headers: vec![("Content-Type", "application/json".into()), ("X-Komoju-Signature", "00".into())], body: b"{}".to_vec() }, 404, Text),
+            case("webhook: merchant without KOMOJU", Anonymous, Send::Raw { method: "POST", path: format!("/webhooks/komoju/{}", merchant_public_id(&server, "other@example.com").await), headers: vec![("Content-Type", "application/json".into()), ("X-Komoju-Signature", "00".into())], body: b"{}".to_vec() }, 404, Text),
         ];
 
         let mut seen_statuses = BTreeMap::<u16, usize>::new();
@@ -417,14 +410,4 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             }
         }
     }
-}
-
-async fn merchant_id(server: &TestServer, email: &str) -> String {
-    use sqlx::Row;
-    sqlx::query("SELECT public_id FROM accounts WHERE email = $1")
-        .bind(email.to_owned())
-        .fetch_one(server.state.db.pool())
-        .await
-        .unwrap()
-        .get(0)
 }

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Json;
+use common::shop::merchant_public_id;
 use common::{start_server_with, test_databases, Browser, Response, TestServer};
 use paylinks::server::payments;
 use serde_json::{json, Value};
@@ -222,15 +223,6 @@ async fn webhook(server: &TestServer, merchant: &str, delivery: &str, event: &st
     server.request("POST", &format!("/webhooks/komoju/{merchant}"), &headers, &body).await
 }
 
-async fn merchant_public_id(server: &TestServer, email: &str) -> String {
-    use sqlx::Row;
-    sqlx::query("SELECT public_id FROM accounts WHERE email = $1")
-        .bind(email.to_owned())
-        .fetch_one(server.state.db.pool())
-        .await
-        .unwrap()
-        .get(0)
-}
 
 async fn assert_verified(server: &TestServer, label: &str) {
     let mismatches = payments::verify(&server.state.db).await.unwrap();

@@ -1,6 +1,7 @@
 //! Payment links through real HTTP on every backend.
 mod common;
 
+use common::shop::{jpeg, png};
 use common::{start_server, test_databases, Browser, Response, TestServer};
 use paylinks::server::admin::{run as admin, AdminCommand};
 use serde_json::Value;
@@ -265,21 +266,6 @@ async fn keyset_pagination_and_search() {
     assert_eq!(shop.call("list_links", &[("q", ""), ("after", "garbage")]).await.status, 400);
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    image::RgbImage::from_pixel(width, height, image::Rgb([10, 120, 60]))
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
-
-fn jpeg() -> Vec<u8> {
-    let mut out = Vec::new();
-    image::RgbImage::from_pixel(16, 16, image::Rgb([200, 30, 30]))
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg)
-        .unwrap();
-    out
-}
 
 async fn image_count(server: &TestServer) -> i64 {
     use sqlx::Row;
