@@ -2,9 +2,8 @@
 //! rate limits, cross-origin refusal, Test/Live mode and the application review.
 mod common;
 
+use common::shop::{complete_application, reviewer};
 use common::{start_server, test_databases, Browser, Response, TestServer};
-use paylinks::domain::application::FIELDS;
-use paylinks::domain::Locale;
 use paylinks::server::admin::{run as admin, AdminCommand};
 use serde_json::Value;
 use sqlx::Row;
@@ -26,37 +25,6 @@ async fn sign_up<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
     browser
 }
 
-async fn reviewer(server: &TestServer) -> Browser<'_> {
-    admin(
-        &server.state.db,
-        AdminCommand::CreateReviewer {
-            email: "review@paylinks.test".into(),
-            name: "Review".into(),
-            password: Some(PASSWORD.into()),
-            locale: Locale::En,
-        },
-    )
-    .await
-    .unwrap();
-    let mut browser = server.browser();
-    let res = browser.call("sign_in", &[("email", "review@paylinks.test"), ("password", PASSWORD)]).await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    browser
-}
-
-fn complete_application() -> Vec<(String, String)> {
-    FIELDS
-        .iter()
-        .map(|(field, _, _)| {
-            let value = match *field {
-                "phone" | "scta_phone" => "03-1234-5678",
-                "website" => "https://tea.example.jp",
-                _ => "山田茶園 <b>details</b>",
-            };
-            (format!("form[{field}]"), value.to_owned())
-        })
-        .collect()
-}
 
 async fn submit_application(browser: &mut Browser<'_>, intent: &str) -> Response {
     let fields = complete_application();

@@ -487,7 +487,6 @@ pub fn QuickLinkPage() -> impl IntoView {
 
 #[component]
 pub fn LinkDetailPage() -> impl IntoView {
-    let i18n = use_i18n();
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
     let update = ServerAction::<UpdateLink>::new();
@@ -500,7 +499,7 @@ pub fn LinkDetailPage() -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || link.get().map(|result| match result {
-                Err(e) => view! { <h1>{move || i18n.tr("not-found-title")}</h1><p class="error">{i18n.error(&e)}</p> }.into_any(),
+                Err(error) => view! { <crate::pages::LoadError error/> }.into_any(),
                 Ok((link, sales)) => view! { <LinkDetail link sales update toggle/> }.into_any(),
             })}
         </Transition>

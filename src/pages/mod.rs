@@ -17,6 +17,6 @@ pub use dashboard::{ApplicationPage, DashboardLayout, OverviewPage, SettingsPage
 pub use home::HomePage;
 pub use legal::LegalPage;
 pub use links::{LinkDetailPage, LinksPage, NewLinkPage, QuickLinkPage};
-pub use not_found::NotFound;
+pub use not_found::{LoadError, NotFound};
 pub use review::ReviewPage;
 pub use transactions::{PaymentDetailPage, TransactionsPage};

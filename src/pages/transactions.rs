@@ -220,7 +220,6 @@ fn TransactionsTable(page: TransactionPage, query: TransactionQuery) -> impl Int
 
 #[component]
 pub fn PaymentDetailPage() -> impl IntoView {
-    let i18n = use_i18n();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let act = ServerAction::<PaymentAction>::new();
@@ -229,7 +228,7 @@ pub fn PaymentDetailPage() -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || detail.get().map(|result| match result {
-                Err(e) => view! { <h1>{move || i18n.tr("not-found-title")}</h1><p class="error">{i18n.error(&e)}</p> }.into_any(),
+                Err(error) => view! { <crate::pages::LoadError error/> }.into_any(),
                 Ok(detail) => view! { <PaymentDetailView detail act error/> }.into_any(),
             })}
         </Transition>

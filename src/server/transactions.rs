@@ -225,10 +225,15 @@ pub async fn export_csv(
         Some(token) => super::auth::account_by_session(&state.db, &token).await.ok().flatten(),
         None => None,
     };
-    let Some(account) = account.filter(|a| a.require_merchant().is_ok()) else {
-        let locale = super::locale::from_headers(&headers);
-        let text = crate::i18n::tr(locale, "error-not-signed-in");
-        return (http::StatusCode::UNAUTHORIZED, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
+    let refuse = |error: AppError| {
+        let text = crate::i18n::tr(super::locale::from_headers(&headers), error.message_id());
+        let status = http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::FORBIDDEN);
+        (status, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+    };
+    let account = match account {
+        None => return refuse(AppError::NotSignedIn),
+        Some(account) if account.require_merchant().is_err() => return refuse(AppError::Forbidden),
+        Some(account) => account,
     };
     let filter = match query.parse() {
         Ok(filter) => filter,

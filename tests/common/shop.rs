@@ -110,3 +110,37 @@ pub fn jpeg() -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// The review team's member, signed in.
+pub async fn reviewer(server: &TestServer) -> Browser<'_> {
+    paylinks::server::admin::run(
+        &server.state.db,
+        paylinks::server::admin::AdminCommand::CreateReviewer {
+            email: "review@paylinks.test".into(),
+            name: "Review".into(),
+            password: Some(PASSWORD.into()),
+            locale: paylinks::domain::Locale::En,
+        },
+    )
+    .await
+    .unwrap();
+    let mut browser = server.browser();
+    let res = browser.call("sign_in", &[("email", "review@paylinks.test"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    browser
+}
+
+/// Every field of the live-mode application, filled in.
+pub fn complete_application() -> Vec<(String, String)> {
+    paylinks::domain::application::FIELDS
+        .iter()
+        .map(|(field, _, _)| {
+            let value = match *field {
+                "phone" | "scta_phone" => "03-1234-5678",
+                "website" => "https://tea.example.jp",
+                _ => "山田茶園 <b>details</b>",
+            };
+            (format!("form[{field}]"), value.to_owned())
+        })
+        .collect()
+}
