@@ -45,7 +45,7 @@ impl LinkSlug {
         LinkSlug(out)
     }
 
-    /// Accepts only what `from_random` can produce.
+    /// Accepts only the shape `from_random` produces: 22 URL-safe base64 characters.
     pub fn parse(input: &str) -> Option<LinkSlug> {
         let valid = input.len() == Self::LEN
             && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
