@@ -9,64 +9,16 @@
 mod common;
 
 use common::shop::{card_form, link, merchant, token_in};
-use common::{encode_form, start_server, test_databases, try_request, Response};
+use common::{encode_form, start_server, test_databases, try_request, Response, ServerProcess};
 use paylinks::domain::payment::PaymentStatus;
 use paylinks::server::{db::Db, payments};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CUSTOMERS: usize = 32;
 
-/// The real `paylinks serve` process.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    async fn start(database_url: &str, secret_key: &str) -> Server {
-        let addr = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_paylinks"))
-            .arg("serve")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("DATABASE_URL", database_url)
-            .env("PAYLINKS_BIND", addr.to_string())
-            .env("PAYLINKS_SECRET_KEY", secret_key)
-            .env("PAYLINKS_EXPIRY_INTERVAL", "1")
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the paylinks binary starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if try_request(addr, "GET", "/healthz", &[], b"").await.is_some_and(|r| r.status == 200) {
-                return Server { child, addr };
-            }
-            assert!(Instant::now() < deadline, "the server did not come up on {addr}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// SIGKILL: no shutdown hook, no flush, nothing finishes in flight.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
 
 /// What the customers were told: token → result page URL of each success.
 #[derive(Default)]
@@ -144,7 +96,7 @@ async fn payments_survive_kill_9() {
         let mut unanswered = BTreeSet::<String>::new();
         let mut total_kills = 0;
         for round in 0..rounds {
-            let server = Server::start(&db.url, &secret_key).await;
+            let server = ServerProcess::start(&db.url, &secret_key).await;
             let outcomes = Arc::new(Mutex::new(Outcomes::default()));
             let customers: Vec<_> = (0..CUSTOMERS)
                 .map(|i| tokio::spawn(customer(server.addr, slug.clone(), seed ^ ((round * 100 + i) as u64), outcomes.clone())))
@@ -164,7 +116,7 @@ async fn payments_survive_kill_9() {
         }
 
         // Restart once more and check everything customers were told.
-        let server = Server::start(&db.url, &secret_key).await;
+        let server = ServerProcess::start(&db.url, &secret_key).await;
         let store = Db::connect(&db.url).await.unwrap();
         for (token, urls) in &told_success {
             assert_eq!(urls.len(), 1, "{}: token {token} was answered with two payments: {urls:?}", db.label);

@@ -306,3 +306,52 @@ fn encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// The real `paylinks serve` process.
+pub struct ServerProcess {
+    pub addr: std::net::SocketAddr,
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts it on a free port and waits until it answers `/healthz`.
+    pub async fn start(database_url: &str, secret_key: &str) -> ServerProcess {
+        let addr = free_port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_paylinks"))
+            .arg("serve")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("DATABASE_URL", database_url)
+            .env("PAYLINKS_BIND", addr.to_string())
+            .env("PAYLINKS_SECRET_KEY", secret_key)
+            .env("PAYLINKS_EXPIRY_INTERVAL", "1")
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the paylinks binary starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if try_request(addr, "GET", "/healthz", &[], b"").await.is_some_and(|r| r.status == 200) {
+                return ServerProcess { child, addr };
+            }
+            assert!(std::time::Instant::now() < deadline, "the server did not come up on {addr}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown hook, no flush, nothing finishes in flight.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
