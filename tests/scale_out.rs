@@ -8,33 +8,10 @@
 mod common;
 
 use common::shop::{card_form, token_in, PASSWORD};
-use common::{encode_form, test_databases, try_request, Response, ServerProcess};
+use common::{test_databases, try_request, Response, ServerProcess, Visitor};
 use paylinks::server::{db::Db, payments};
 use serde_json::Value;
 use std::net::SocketAddr;
-
-/// A browser that keeps its session cookie, whichever server answers.
-#[derive(Clone, Default)]
-struct Visitor {
-    cookie: String,
-}
-
-impl Visitor {
-    async fn call(&mut self, server: SocketAddr, endpoint: &str, form: &[(&str, &str)]) -> Response {
-        let origin = format!("http://{server}");
-        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded"), ("Origin", origin.as_str())];
-        if !self.cookie.is_empty() {
-            headers.push(("Cookie", self.cookie.as_str()));
-        }
-        let res = try_request(server, "POST", &format!("/api/{endpoint}"), &headers, encode_form(form).as_bytes()).await.unwrap();
-        for line in res.header("set-cookie").unwrap_or_default().lines() {
-            if let Some(pair) = line.split(';').next().filter(|p| p.starts_with("pl_session=")) {
-                self.cookie = pair.to_owned();
-            }
-        }
-        res
-    }
-}
 
 fn json(res: &Response) -> Value {
     serde_json::from_str(&res.body).unwrap_or_else(|e| panic!("{e}: {}", res.body))

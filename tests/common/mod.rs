@@ -338,6 +338,13 @@ impl ServerProcess {
         }
     }
 
+    /// Resident memory of the process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
     /// SIGKILL: no shutdown hook, no flush, nothing finishes in flight.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
@@ -354,4 +361,28 @@ impl Drop for ServerProcess {
 
 pub fn free_port() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+/// A browser that keeps its session cookie, whichever server answers.
+#[derive(Clone, Default)]
+pub struct Visitor {
+    pub cookie: String,
+}
+
+impl Visitor {
+    /// Calls a `#[server]` function on `server`, as a page of that server would.
+    pub async fn call(&mut self, server: std::net::SocketAddr, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        let origin = format!("http://{server}");
+        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded"), ("Origin", origin.as_str())];
+        if !self.cookie.is_empty() {
+            headers.push(("Cookie", self.cookie.as_str()));
+        }
+        let res = try_request(server, "POST", &format!("/api/{endpoint}"), &headers, encode_form(form).as_bytes()).await.unwrap();
+        for line in res.header("set-cookie").unwrap_or_default().lines() {
+            if let Some(pair) = line.split(';').next().filter(|p| p.starts_with("pl_session=")) {
+                self.cookie = pair.to_owned();
+            }
+        }
+        res
+    }
 }
