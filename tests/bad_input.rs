@@ -210,6 +210,21 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         let other_paid = payment_of(&server, &pay(&server, &card_form(&other_slug, &other_token, "4111111111111111")).await).await;
         let other_paid_id = other_paid.view.public_id.clone();
         let fresh = page_token(&server, &slug).await;
+        // The owner connects KOMOJU; one webhook delivery has already taken effect.
+        let webhook_secret = "whsec-bad-input-0123";
+        let res = owner.call("save_komoju_settings", &[("secret_key", "sk_live_badinput0123456789"), ("webhook_secret", webhook_secret)]).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let hook = format!("/webhooks/komoju/{}", merchant_public_id(&server, "expired@example.com").await);
+        let event = br#"{"id":"evt_1","type":"payment.captured","resource":"event","data":{"id":"komoju_unknown","status":"captured","amount":1200,"currency":"JPY"}}"#.to_vec();
+        let signed = |body: &[u8], delivery: &str| -> Vec<(&'static str, String)> {
+            vec![
+                ("Content-Type", "application/json".into()),
+                ("X-Komoju-ID", delivery.into()),
+                ("X-Komoju-Signature", common::shop::komoju_signature(webhook_secret, body)),
+            ]
+        };
+        let first = server.request_bytes("POST", &hook, &[("Content-Type", "application/json"), ("X-Komoju-ID", "delivery-1"), ("X-Komoju-Signature", &common::shop::komoju_signature(webhook_secret, &event))], &event).await;
+        assert_eq!(first.status, 200, "{}", first.body);
         let mut anonymous = server.browser();
 
         let kb10 = "a".repeat(10 * 1024);
@@ -337,6 +352,11 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             case("image: unknown", Anonymous, Send::Raw { method: "GET", path: format!("/img/{}", "f".repeat(64)), headers: vec![], body: vec![] }, 404, Text),
             // KOMOJU webhooks (machine to machine).
             case("webhook: unknown merchant", Anonymous, Send::Raw { method: "POST", path: "/webhooks/komoju/acct_nobody".into(), headers: vec![("Content-Type", "application/json".into())], body: b"{}".to_vec() }, 404, Text),
+            case("webhook: bad signature", Anonymous, Send::Raw { method: "POST", path: hook.clone(), headers: vec![("Content-Type", "application/json".into()), ("X-Komoju-ID", "delivery-2".into()), ("X-Komoju-Signature", common::shop::komoju_signature("not-the-secret", &event))], body: event.clone() }, 401, Text),
+            case("webhook: signed, malformed JSON", Anonymous, Send::Raw { method: "POST", path: hook.clone(), headers: signed(b"{\"type\": payment", "delivery-3"), body: b"{\"type\": payment".to_vec() }, 400, Text),
+            case("webhook: signed, no delivery id", Anonymous, Send::Raw { method: "POST", path: hook.clone(), headers: signed(&event, "").into_iter().filter(|(k, _)| *k != "X-Komoju-ID").collect(), body: event.clone() }, 400, Text),
+            // A replay is acknowledged (KOMOJU retries legitimately) and does nothing.
+            case("webhook: replayed delivery", Anonymous, Send::Raw { method: "POST", path: hook.clone(), headers: signed(&event, "delivery-1"), body: event.clone() }, 200, Text),
             case("webhook: merchant without KOMOJU", Anonymous, Send::Raw { method: "POST", path: format!("/webhooks/komoju/{}", merchant_public_id(&server, "other@example.com").await), headers: vec![("Content-Type", "application/json".into()), ("X-Komoju-Signature", "00".into())], body: b"{}".to_vec() }, 404, Text),
         ];
 

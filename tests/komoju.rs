@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Json;
-use common::shop::merchant_public_id;
+use common::shop::{komoju_signature, merchant_public_id};
 use common::{start_server_with, test_databases, Browser, Response, TestServer};
 use paylinks::server::payments;
 use serde_json::{json, Value};
@@ -205,16 +205,10 @@ async fn only_payment(server: &TestServer) -> payments::Payment {
     payments::by_id(&server.state.db, id).await.unwrap()
 }
 
-fn sign(body: &str, secret: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
 
 async fn webhook(server: &TestServer, merchant: &str, delivery: &str, event: &str, data: &Value, secret: Option<&str>) -> Response {
     let body = json!({"id": format!("evt_{delivery}"), "type": event, "resource": "event", "data": data}).to_string();
-    let signature = secret.map(|s| sign(&body, s));
+    let signature = secret.map(|s| komoju_signature(s, body.as_bytes()));
     let mut headers = vec![("Content-Type", "application/json"), ("X-Komoju-ID", delivery), ("X-Komoju-Event", event)];
     if let Some(signature) = &signature {
         headers.push(("X-Komoju-Signature", signature.as_str()));
@@ -351,7 +345,7 @@ async fn webhooks_are_verified_processed_once_and_drive_the_summary() {
         assert_eq!(webhook(&server, &merchant, "d0", "payment.authorized", &data, None).await.status, 401);
         assert_eq!(webhook(&server, &merchant, "d0", "payment.authorized", &data, Some("wrong-secret")).await.status, 401);
         let body = json!({"type": "payment.captured", "data": data}).to_string();
-        let forged = sign(&json!({"type": "payment.authorized", "data": data}).to_string(), WEBHOOK_SECRET);
+        let forged = komoju_signature(WEBHOOK_SECRET, json!({"type": "payment.authorized", "data": data}).to_string().as_bytes());
         let res = server
             .request("POST", &format!("/webhooks/komoju/{merchant}"), &[("X-Komoju-ID", "d0"), ("X-Komoju-Signature", &forged)], &body)
             .await;

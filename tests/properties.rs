@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::shop::{action, card_form, json, link, merchant, page_token, pay};
+use common::shop::{action, card_form, json, komoju_signature, link, merchant, page_token, pay};
 use common::{start_server, test_databases};
 use paylinks::domain::card::CardNumber;
 use paylinks::domain::link::{LinkSlug, ProductName};
@@ -104,7 +104,7 @@ proptest! {
         flip in any::<prop::sample::Index>(),
         garbage in typed_text(),
     ) {
-        let signature = hmac_hex(&secret, &body);
+        let signature = komoju_signature(&secret, &body);
         prop_assert!(komoju::signature_valid(&secret, &body, &signature));
         let other_secret = format!("{}x", secret);
         prop_assert!(!komoju::signature_valid(&other_secret, &body, &signature));
@@ -115,6 +115,22 @@ proptest! {
             prop_assert!(!komoju::signature_valid(&secret, &tampered, &signature));
         }
         prop_assert!(!komoju::signature_valid(&secret, &body, &garbage) || garbage.trim() == signature);
+    }
+
+    #[test]
+    fn komoju_payment_payloads_of_any_shape_are_read_or_refused(
+        id in typed_text(), status in typed_text(), amount in any::<i64>(), currency in typed_text(),
+        extra in prop::collection::btree_map("[a-z_]{1,12}", typed_text(), 0..4),
+        as_text in any::<bool>(),
+    ) {
+        let mut data = serde_json::json!({"id": id, "status": status, "currency": currency});
+        data["amount"] = if as_text { serde_json::json!(amount.to_string()) } else { serde_json::json!(amount) };
+        for (k, v) in extra {
+            data[k] = serde_json::json!(v);
+        }
+        if let Some(payment) = komoju::parse_payment(&data) {
+            prop_assert_eq!(payment.id, id);
+        }
     }
 
     /// Whatever happens to a payment, its state stays one the database may
@@ -165,12 +181,6 @@ fn tiny_png() -> Vec<u8> {
     common::shop::png(3, 2)
 }
 
-fn hmac_hex(secret: &str, body: &[u8]) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
 
 /// One thing a customer or the merchant does, with the payment it applies to
 /// picked by index among those made so far.

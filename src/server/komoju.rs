@@ -271,9 +271,19 @@ pub async fn follow(db: &Db, payment: &Payment, theirs: &ProviderPayment, note: 
     Ok(current)
 }
 
-/// Records a webhook delivery; false when this `X-Komoju-ID` was seen before.
-pub async fn first_delivery(db: &Db, account_id: i64, delivery_id: &str, event: &str) -> AppResult<bool> {
-    let inserted = sqlx::query(
+/// Whether a webhook delivery (`X-Komoju-ID`) already took effect.
+pub async fn delivery_seen(db: &Db, account_id: i64, delivery_id: &str) -> AppResult<bool> {
+    let row = sqlx::query("SELECT 1 FROM komoju_webhook_deliveries WHERE account_id = $1 AND delivery_id = $2")
+        .bind(account_id)
+        .bind(delivery_id.to_owned())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Records a delivery that took effect, so its retries are answered at once.
+pub async fn record_delivery(db: &Db, account_id: i64, delivery_id: &str, event: &str) -> AppResult<()> {
+    sqlx::query(
         "INSERT INTO komoju_webhook_deliveries (account_id, delivery_id, event, received_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (account_id, delivery_id) DO NOTHING",
     )
@@ -283,16 +293,6 @@ pub async fn first_delivery(db: &Db, account_id: i64, delivery_id: &str, event: 
     .bind(now_ms())
     .execute(db.pool())
     .await?;
-    Ok(inserted.rows_affected() == 1)
-}
-
-/// Forgets a delivery whose processing failed, so KOMOJU's retry is processed.
-pub async fn forget_delivery(db: &Db, account_id: i64, delivery_id: &str) -> AppResult<()> {
-    sqlx::query("DELETE FROM komoju_webhook_deliveries WHERE account_id = $1 AND delivery_id = $2")
-        .bind(account_id)
-        .bind(delivery_id.to_owned())
-        .execute(db.pool())
-        .await?;
     Ok(())
 }
 

@@ -55,17 +55,21 @@ pub async fn komoju(State(state): State<AppState>, Path(merchant): Path<String>,
         return answer(StatusCode::BAD_REQUEST, "not JSON");
     };
     let kind = event.get("type").and_then(Value::as_str).unwrap_or_else(|| header("x-komoju-event")).to_owned();
-    match komoju::first_delivery(db, account_id, delivery, &kind).await {
-        Ok(true) => {}
-        Ok(false) => return answer(StatusCode::OK, "already processed"),
+    match komoju::delivery_seen(db, account_id, delivery).await {
+        Ok(false) => {}
+        Ok(true) => return answer(StatusCode::OK, "already processed"),
         Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE, "try again"),
     }
+    // Processing is idempotent (`komoju::follow`), so the delivery is recorded
+    // only once it took effect: a crash in between means KOMOJU's retry is
+    // applied (as a no-op if the change had committed), never skipped.
     match process(&state, account_id, &kind, &event).await {
-        Ok(text) => answer(StatusCode::OK, text),
+        Ok(text) => match komoju::record_delivery(db, account_id, delivery, &kind).await {
+            Ok(()) => answer(StatusCode::OK, text),
+            Err(_) => answer(StatusCode::SERVICE_UNAVAILABLE, "try again"),
+        },
         Err(e) => {
-            // Let KOMOJU's retry be processed.
             tracing::error!(account_id, delivery, error = %e, "KOMOJU webhook failed; KOMOJU will retry");
-            let _ = komoju::forget_delivery(db, account_id, delivery).await;
             answer(StatusCode::SERVICE_UNAVAILABLE, "try again")
         }
     }

@@ -144,3 +144,11 @@ pub fn complete_application() -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// KOMOJU's webhook signature: hex HMAC-SHA256 of the body under the webhook secret.
+pub fn komoju_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
