@@ -86,6 +86,10 @@ async fn every_function_and_route_answers_each_role_as_it_should() {
             let res = owner.upload("upload_image", "image", "owner.png", "image/png", &png(5, 5)).await;
             common::shop::json(&res)["sha"].as_str().unwrap().to_owned()
         };
+        let owner_key = {
+            let res = owner.call("create_api_key", &[("name", "Owner's backend")]).await;
+            common::shop::json(&res)["key"]["id"].as_i64().unwrap().to_string()
+        };
         let mut other = merchant(&server, "other@example.com").await;
         link(&mut other, "Other's Bancha", "500", &[]).await;
         let mut reviewer = reviewer(&server).await;
@@ -124,6 +128,9 @@ async fn every_function_and_route_answers_each_role_as_it_should() {
             row("komoju_settings", f("komoju_settings", &[]), [401, 200, 403, 200]),
             row("save_komoju_settings (ready before approval)", f("save_komoju_settings", &[("secret_key", "sk_live_0123456789abcdef"), ("webhook_secret", "whsec-0123")]), [401, 200, 403, 200]),
             row("change_password (wrong current)", f("change_password", &[("current_password", "not it at all"), ("new_password", "another fine passphrase"), ("confirm_password", "another fine passphrase")]), [401, 422, 422, 422]),
+            row("api_keys", f("api_keys", &[]), [401, 200, 403, 200]),
+            row("create_api_key", f("create_api_key", &[("name", "Backend {who}")]), [401, 200, 403, 200]),
+            row("revoke_api_key (the owner's key)", f("revoke_api_key", &[("id", &owner_key)]), [401, 404, 403, 200]),
             // The review team's desk.
             row("review_queue", f("review_queue", &[]), [401, 403, 200, 403]),
             row("review_application", f("review_application", &[("account_id", &account), ("decision", "reject"), ("reason", "Please add your shop's address.")]), [401, 403, 200, 403]),
@@ -140,6 +147,7 @@ async fn every_function_and_route_answers_each_role_as_it_should() {
             row("GET /dashboard/transactions", Call::Get("/dashboard/transactions".into()), [302, 200, 302, 200]),
             row("GET /export/transactions.csv", Call::Get("/export/transactions.csv".into()), [401, 200, 403, 200]),
             row("GET /review", Call::Get("/review".into()), [302, 302, 200, 302]),
+            row("GET /api/v1/payment_links (a session is not an API key)", Call::Get("/api/v1/payment_links".into()), [401, 401, 401, 401]),
             row("GET /legal/{merchant} (not approved)", Call::Get(format!("/legal/{merchant_id}")), [404, 404, 404, 404]),
         ];
 

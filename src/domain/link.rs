@@ -323,6 +323,21 @@ mod input {
         Some(((days * 86_400 + hour * 3_600 + minute * 60 + second) - offset_minutes * 60) * 1000)
     }
 
+    /// RFC 3339 in UTC with seconds (`2026-11-24T09:30:00Z`), as the API speaks.
+    pub fn rfc3339(ms: i64) -> String {
+        format!("{}:{:02}Z", format_local_datetime(ms, 0), ms.div_euclid(1000).rem_euclid(60))
+    }
+
+    /// An RFC 3339 UTC timestamp (`Z`, optional fraction) → the form's
+    /// `YYYY-MM-DDTHH:MM:SS` at offset 0; `None` for anything else.
+    pub fn rfc3339_to_input(text: &str) -> Option<String> {
+        let text = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00"))?;
+        let whole = text.split_once('.').map_or(text, |(whole, fraction)| {
+            if fraction.bytes().all(|b| b.is_ascii_digit()) { whole } else { "" }
+        });
+        (whole.len() == 19 && parse_local_datetime(whole, 0).is_some()).then(|| whole.to_owned())
+    }
+
     /// Inverse of [`parse_local_datetime`], for pre-filling the form.
     pub fn format_local_datetime(ms: i64, offset_minutes: i64) -> String {
         let secs = ms.div_euclid(1000) + offset_minutes * 60;

@@ -2,6 +2,7 @@
 //! Everything here compiles for both the server and the browser.
 
 pub mod account;
+pub mod api_key;
 pub mod application;
 pub mod card;
 pub mod checkout;

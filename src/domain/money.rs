@@ -192,7 +192,8 @@ pub fn format_minor(minor: i64, currency: Currency, _locale: Locale) -> String {
     format!("{sign}{}{}", currency.symbol(), major_units(minor.unsigned_abs() as i64, currency, true))
 }
 
-fn major_units(minor: i64, currency: Currency, grouped: bool) -> String {
+/// `minor` in major units as typed in a form ("10.50"), optionally grouped ("1,000").
+pub fn major_units(minor: i64, currency: Currency, grouped: bool) -> String {
     let exponent = currency.exponent();
     let divisor = 10_i64.pow(exponent);
     let whole = minor / divisor;

@@ -355,6 +355,7 @@ pub fn SettingsPage() -> impl IntoView {
             <p>{move || Locale::ALL.iter().find(|l| **l == i18n.locale()).map(|l| l.native_name())}</p>
         </section>
         <KomojuSettings/>
+        <super::api_keys::ApiKeys/>
         <section class="card">
             <h2>{move || i18n.tr("settings-password")}</h2>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>

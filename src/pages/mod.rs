@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod api_keys;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod checkout;

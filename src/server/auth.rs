@@ -71,7 +71,7 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -185,6 +185,45 @@ fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
             application: row.try_get::<String, _>("application")?.parse().map_err(|_| parse_err())?,
         },
     })
+}
+
+/// The merchant behind a secret API key that is not revoked, in the key's
+/// mode (whatever mode their dashboard is in). Records the use, at most once
+/// a minute per key.
+pub async fn account_by_api_key(db: &Db, key: &str) -> AppResult<Option<Account>> {
+    let Some(claimed) = crate::domain::api_key::mode_of(key).filter(|_| key.len() <= 100) else {
+        return Ok(None);
+    };
+    let hash = token_hash(key);
+    let row = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS}, k.mode AS key_mode, k.id AS key_id, COALESCE(k.last_used_at, 0) AS last_used \
+         FROM api_keys k JOIN accounts a ON a.id = k.account_id \
+         LEFT JOIN live_applications l ON l.account_id = a.id \
+         WHERE k.key_hash = $1 AND k.revoked_at IS NULL"
+    ))
+    .bind(hash)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut account = account_from_row(&row)?;
+    let mode: crate::domain::Mode = row.try_get::<String, _>("key_mode")?.parse().map_err(|_| anyhow::anyhow!("corrupt key mode"))?;
+    if mode != claimed || account.role != crate::domain::Role::Merchant {
+        return Ok(None);
+    }
+    // A live key stops working if live mode is withdrawn.
+    if mode == crate::domain::Mode::Live && !account.can_go_live() {
+        return Err(AppError::LiveNotApproved);
+    }
+    account.view.mode = mode;
+    let now = now_ms();
+    if now - row.try_get::<i64, _>("last_used")? > 60_000 {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(row.try_get::<i64, _>("key_id")?)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(Some(account))
 }
 
 pub async fn account_by_session(db: &Db, token: &str) -> AppResult<Option<Account>> {

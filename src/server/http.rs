@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{slug}/{payment}/return", get(crate::pages::checkout::komoju_return))
         .route("/export/transactions.csv", get(super::transactions::export_csv))
         .route("/webhooks/komoju/{merchant}", axum::routing::post(super::webhooks::komoju))
+        .merge(super::api::routes())
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         // Static files from memory; anything else is the app's "not found" page.
         .fallback(move |state: State<AppState>, request: axum::extract::Request| async move {

@@ -116,6 +116,25 @@ pub async fn get(db: &Db, public_url: &str, account: &Account, id: i64) -> AppRe
 }
 
 /// Updates everything but amount and currency. Sending those (changed) is refused.
+/// The link as its edit form would hold it: the base of a partial update (API).
+pub fn input_of(link: &LinkView) -> LinkInput {
+    LinkInput {
+        name: link.name.clone(),
+        description: link.description.clone(),
+        amount: crate::domain::money::Money::from_minor(link.amount, link.currency).map(|m| m.to_input()).unwrap_or_default(),
+        currency: link.currency.code().to_owned(),
+        language: link.language.code().to_owned(),
+        status: link.status.as_str().to_owned(),
+        usage_limit: link.usage_limit.map(|l| l.to_string()).unwrap_or_default(),
+        expires_at: link
+            .expires_at
+            .map(|at| format!("{}:{:02}", crate::domain::link::format_local_datetime(at, 0), at.div_euclid(1000).rem_euclid(60)))
+            .unwrap_or_default(),
+        tz_offset: "0".to_owned(),
+        image: link.image_url.as_deref().and_then(|u| u.strip_prefix("/img/")).unwrap_or_default().to_owned(),
+    }
+}
+
 pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input: &LinkInput) -> AppResult<LinkView> {
     let current = get(db, public_url, account, id).await?;
     let changes_money = (!input.amount.trim().is_empty() && input.money().map(|m| m.minor()) != Ok(current.amount))

@@ -1,6 +1,8 @@
 //! Everything that only runs on the server: configuration, storage, HTTP.
 
 pub mod accounts;
+pub mod api;
+pub mod api_keys;
 pub mod admin;
 pub mod assets;
 pub mod auth;

@@ -1,0 +1,76 @@
+//! Creating, listing and revoking the merchant's secret API keys (per mode).
+
+use super::auth::{token_hash, Account};
+use super::db::{now_ms, Db};
+use super::payments::random_token;
+use crate::domain::api_key::{key_prefix, ApiKeyView, NewApiKey};
+use crate::domain::{fields, Mode};
+use crate::error::{AppError, AppResult};
+use sqlx::Row;
+
+/// A key's name: what it is for ("Shop backend").
+pub const NAME_MAX: usize = 60;
+
+fn view(row: &sqlx::any::AnyRow) -> AppResult<ApiKeyView> {
+    Ok(ApiKeyView {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| anyhow::anyhow!("corrupt key mode"))?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+    })
+}
+
+const COLUMNS: &str = "id, name, prefix, mode, created_at, last_used_at, revoked_at";
+
+/// A new key in the dashboard's current mode; live keys only once live mode is approved.
+pub async fn create(db: &Db, account: &Account, name: &str) -> AppResult<NewApiKey> {
+    account.require_merchant()?;
+    let name = fields::text(name, NAME_MAX, false).map_err(|e| AppError::invalid("name", e))?;
+    if account.mode == Mode::Live && !account.can_go_live() {
+        return Err(AppError::LiveNotApproved);
+    }
+    // 256 random bits after the mode prefix.
+    let secret = format!("{}{}{}", key_prefix(account.mode), random_token(), random_token());
+    let prefix: String = secret.chars().take(key_prefix(account.mode).len() + 4).collect();
+    let row = sqlx::query(&format!(
+        "INSERT INTO api_keys (account_id, mode, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+    ))
+    .bind(account.id)
+    .bind(account.mode.as_str())
+    .bind(name)
+    .bind(prefix)
+    .bind(token_hash(&secret))
+    .bind(now_ms())
+    .fetch_one(db.pool())
+    .await?;
+    Ok(NewApiKey { secret, key: view(&row)? })
+}
+
+/// The keys of the dashboard's current mode, newest first, revoked ones included.
+pub async fn list(db: &Db, account: &Account) -> AppResult<Vec<ApiKeyView>> {
+    account.require_merchant()?;
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE account_id = $1 AND mode = $2 ORDER BY id DESC"))
+        .bind(account.id)
+        .bind(account.mode.as_str())
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(view).collect()
+}
+
+/// Revokes one of the merchant's keys at once (idempotent).
+pub async fn revoke(db: &Db, account: &Account, id: i64) -> AppResult<ApiKeyView> {
+    account.require_merchant()?;
+    let row = sqlx::query(&format!(
+        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND account_id = $3 RETURNING {COLUMNS}"
+    ))
+    .bind(now_ms())
+    .bind(id)
+    .bind(account.id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    view(&row)
+}
