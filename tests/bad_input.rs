@@ -112,19 +112,9 @@ fn decompression_bomb() -> Vec<u8> {
 async fn snapshot(server: &TestServer) -> BTreeMap<String, Vec<String>> {
     use sqlx::{Column, Row};
     let db = server.state.db.pool();
-    let tables: Vec<String> = match sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'").fetch_all(db).await {
-        Ok(rows) => rows.iter().map(|r| r.get::<String, _>(0)).collect(),
-        Err(_) => sqlx::query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
-            .fetch_all(db)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get::<String, _>(0))
-            .collect(),
-    };
     let mut out = BTreeMap::new();
-    for table in tables {
-        if ["sessions", "signin_failures", "_sqlx_migrations"].contains(&table.as_str()) || table.starts_with("sqlite_") {
+    for table in common::app_tables(db).await {
+        if ["sessions", "signin_failures"].contains(&table.as_str()) {
             continue;
         }
         let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(db).await.unwrap();

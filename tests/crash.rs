@@ -9,7 +9,7 @@
 mod common;
 
 use common::shop::{card_form, link, merchant, token_in};
-use common::{encode_form, start_server, test_databases, try_request, Response, ServerProcess};
+use common::{count, encode_form, start_server, test_databases, try_request, Response, ServerProcess};
 use paylinks::domain::payment::PaymentStatus;
 use paylinks::server::{db::Db, payments};
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,11 +71,6 @@ async fn customer(addr: SocketAddr, slug: String, seed: u64, outcomes: Arc<Mutex
             return;
         }
     }
-}
-
-async fn count(db: &Db, sql: &str) -> i64 {
-    use sqlx::Row;
-    sqlx::query(sql).fetch_one(db.pool()).await.unwrap().get(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

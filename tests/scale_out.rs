@@ -8,7 +8,7 @@
 mod common;
 
 use common::shop::{card_form, token_in, PASSWORD};
-use common::{test_databases, try_request, Response, ServerProcess, Visitor};
+use common::{count, test_databases, try_request, Response, ServerProcess, Visitor};
 use paylinks::server::{db::Db, payments};
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -21,11 +21,6 @@ async fn token(server: SocketAddr, slug: &str) -> String {
     let page = try_request(server, "GET", &format!("/pay/{slug}"), &[], b"").await.unwrap();
     assert_eq!(page.status, 200);
     token_in(&page.body)
-}
-
-async fn count(db: &Db, sql: &str) -> i64 {
-    use sqlx::Row;
-    sqlx::query(sql).fetch_one(db.pool()).await.unwrap().get(0)
 }
 
 async fn create_link(visitor: &mut Visitor, server: SocketAddr, name: &str, extra: &[(&str, &str)]) -> (i64, String) {

@@ -76,17 +76,7 @@ async fn cards_passwords_and_keys_are_never_logged_or_stored() {
         // The database: every text column of every row.
         use sqlx::{Column, Row};
         let pool = server.state.db.pool();
-        let tables: Vec<String> = match sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'").fetch_all(pool).await {
-            Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
-            Err(_) => sqlx::query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
-                .fetch_all(pool)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect(),
-        };
-        for table in tables.iter().filter(|t| !t.starts_with("_sqlx") && !t.starts_with("sqlite_")) {
+        for table in &common::app_tables(pool).await {
             for row in sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(pool).await.unwrap() {
                 for i in 0..row.columns().len() {
                     if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {

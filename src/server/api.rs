@@ -47,6 +47,10 @@ impl ApiError {
         ApiError { status, kind, code: code.to_owned(), message: message.to_owned(), param: None }
     }
 
+    fn bad_request(code: &str, message: &str) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", code, message)
+    }
+
     fn invalid(param: &str, code: &str, message: &str) -> ApiError {
         ApiError { param: Some(param.to_owned()), ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request_error", code, message) }
     }
@@ -106,7 +110,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<ApiJson<T>, ApiError> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", "invalid_json", &rejection.body_text())),
+            Err(rejection) => Err(ApiError::bad_request("invalid_json", &rejection.body_text())),
         }
     }
 }
@@ -218,10 +222,8 @@ async fn update_link(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<LinkFieldsJson>,
 ) -> Result<Json<Value>, ApiError> {
+    // Amount and currency stay as they are: `links::update` refuses a change.
     let current = links::get(&state.db, public_url(&state), &account, id).await?;
-    if body.amount.is_some_and(|a| a != current.amount) || body.currency.as_deref().is_some_and(|c| c != current.currency.code()) {
-        return Err(AppError::invalid("amount", FieldError::Immutable).into());
-    }
     let input = body.onto(links::input_of(&current))?;
     let link = links::update(&state.db, public_url(&state), &account, id, &input).await?;
     Ok(Json(link_object(&link, public_url(&state))))
@@ -246,7 +248,7 @@ async fn list_links(
     ApiAccount(account): ApiAccount,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", "invalid_query", &e.body_text()))?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text()))?;
     let page = links::list(&state.db, public_url(&state), &account, &query.q, Some(&query.cursor)).await?;
     Ok(Json(json!({
         "object": "list",
@@ -312,7 +314,7 @@ async fn list_payments(
     query: Result<Query<PaymentsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     use crate::domain::transactions::{TransactionQuery, PAGE_SIZE};
-    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", "invalid_query", &e.body_text()))?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", &e.body_text()))?;
     let filter = TransactionQuery { link: q.link, status: q.status, method: q.method, from: q.from, to: q.to, q: q.q, after: q.cursor }
         .parse()
         .map_err(|(field, e)| ApiError::from(AppError::invalid(field, e)))?;
@@ -362,7 +364,7 @@ async fn refund_payment(
     let RefundJson { amount, reason } = if body.iter().all(u8::is_ascii_whitespace) {
         RefundJson::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", "invalid_json", &e.to_string()))?
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_json", &e.to_string()))?
     };
     let payment = payments::owned(&state.db, &account, &id).await?;
     let amount = match amount {

@@ -386,3 +386,25 @@ impl Visitor {
         res
     }
 }
+
+/// The application's tables (not the migration ledger or SQLite's own), on either backend.
+pub async fn app_tables(pool: &sqlx::AnyPool) -> Vec<String> {
+    use sqlx::Row;
+    let names: Vec<String> = match sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'").fetch_all(pool).await {
+        Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+        Err(_) => sqlx::query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    };
+    names.into_iter().filter(|t| !t.starts_with("_sqlx") && !t.starts_with("sqlite_")).collect()
+}
+
+/// The single number `sql` selects.
+pub async fn count(db: &paylinks::server::db::Db, sql: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql).fetch_one(db.pool()).await.unwrap().get(0)
+}
