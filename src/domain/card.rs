@@ -10,6 +10,7 @@ use super::payment::DeclineReason;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CardBrand {
@@ -195,6 +196,7 @@ pub fn simulate(number: &CardNumber) -> Result<(), DeclineReason> {
 }
 
 /// Convenience stores where a konbini payment can be made.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KonbiniStore {

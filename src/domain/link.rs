@@ -118,6 +118,7 @@ mod input {
     pub const DEFAULT_TZ_OFFSET_MINUTES: i64 = 9 * 60;
 
     /// Whether the merchant lets the link take payments.
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "lowercase")]
     pub enum LinkStatus {
@@ -144,6 +145,7 @@ mod input {
 
     /// What the list and checkout show: the merchant's switch combined with
     /// the advanced settings.
+    #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum Availability {

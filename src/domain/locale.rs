@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 /// A language Paylinks speaks. The dashboard, the checkout page and every
 /// message catalog (`locales/{code}/*.ftl`) exist in exactly these three.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {

@@ -96,7 +96,7 @@ pub async fn link_overview(id: i64) -> Result<(LinkView, super::payments::SalesO
 #[server(endpoint = "list_links")]
 pub async fn list_links(q: String, after: String) -> Result<LinkPage, AppError> {
     let (request, account) = merchant().await?;
-    links::list(request.db(), &request.state.config.public_url, &account, &q, Some(&after)).await
+    links::list(request.db(), &request.state.config.public_url, &account, &links::LinkFilter::search(&q), Some(&after)).await
 }
 
 /// Created dates are shown in Japan time on server and client alike, so the

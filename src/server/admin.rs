@@ -22,6 +22,15 @@ pub enum AdminCommand {
     },
     /// Approve a merchant's submitted live-mode application.
     Approve { email: String },
+    /// Create a secret API key for a merchant and print it (shown only this once).
+    CreateApiKey {
+        email: String,
+        /// test or live (live needs an approved application)
+        #[arg(long, default_value = "test", value_parser = ["test", "live"])]
+        mode: String,
+        #[arg(long, default_value = "Command line")]
+        name: String,
+    },
     /// Reject a merchant's submitted live-mode application.
     Reject {
         email: String,
@@ -47,6 +56,15 @@ pub async fn run(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             if generated {
                 println!("password: {}", password.expose());
             }
+        }
+        AdminCommand::CreateApiKey { email, mode, name } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+            let Some((id, Role::Merchant)) = accounts::account_id_by_email(db, email.as_str()).await.map_err(app)? else {
+                bail!("no merchant with email {}", email.as_str());
+            };
+            let account = auth::account_by_id(db, id).await.map_err(app)?.context("account vanished")?.in_mode(mode.parse().unwrap_or_default());
+            let key = super::api_keys::create(db, &account, &name).await.map_err(app)?;
+            println!("{}", key.secret);
         }
         AdminCommand::Approve { email } => decide(db, &email, true, "").await?,
         AdminCommand::Reject { email, reason } => decide(db, &email, false, &reason).await?,

@@ -139,6 +139,14 @@ pub struct Account {
     view: AccountView,
 }
 
+impl Account {
+    /// The same merchant acting in `mode` (operator tools; the dashboard's mode is a setting).
+    pub fn in_mode(mut self, mode: crate::domain::Mode) -> Account {
+        self.view.mode = mode;
+        self
+    }
+}
+
 impl std::ops::Deref for Account {
     type Target = AccountView;
     fn deref(&self) -> &AccountView {
@@ -189,8 +197,8 @@ fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
 
 /// The merchant behind a secret API key that is not revoked, in the key's
 /// mode (whatever mode their dashboard is in). Records the use, at most once
-/// a minute per key.
-pub async fn account_by_api_key(db: &Db, key: &str) -> AppResult<Option<Account>> {
+/// a minute per key. Returns the key's id beside the account.
+pub async fn account_by_api_key(db: &Db, key: &str) -> AppResult<Option<(Account, i64)>> {
     let Some(claimed) = crate::domain::api_key::mode_of(key).filter(|_| key.len() <= 100) else {
         return Ok(None);
     };
@@ -215,15 +223,16 @@ pub async fn account_by_api_key(db: &Db, key: &str) -> AppResult<Option<Account>
         return Err(AppError::LiveNotApproved);
     }
     account.view.mode = mode;
+    let key_id: i64 = row.try_get("key_id")?;
     let now = now_ms();
     if now - row.try_get::<i64, _>("last_used")? > 60_000 {
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(now)
-            .bind(row.try_get::<i64, _>("key_id")?)
+            .bind(key_id)
             .execute(db.pool())
             .await?;
     }
-    Ok(Some(account))
+    Ok(Some((account, key_id)))
 }
 
 pub async fn account_by_session(db: &Db, token: &str) -> AppResult<Option<Account>> {

@@ -60,6 +60,9 @@ pub struct ConfigArgs {
     /// KOMOJU's API base URL (a stub server in tests)
     #[arg(long, env = "PAYLINKS_KOMOJU_URL", default_value = super::komoju::DEFAULT_BASE_URL)]
     pub komoju_url: String,
+    /// Requests per second each REST API key may make; more are answered 429
+    #[arg(long, env = "PAYLINKS_API_RATE_LIMIT", default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_rate_limit: u32,
 }
 
 /// Settled configuration: every value checked and every default applied.
@@ -74,6 +77,8 @@ pub struct Config {
     pub expiry_interval_secs: u64,
     pub secrets: super::secrets::SecretBox,
     pub komoju_url: String,
+    /// Requests per second per API key.
+    pub api_rate_limit: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -106,6 +111,7 @@ impl ConfigArgs {
             expiry_interval_secs: self.expiry_interval_secs,
             secrets,
             komoju_url,
+            api_rate_limit: self.api_rate_limit,
         })
     }
 }

@@ -25,7 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{slug}/{payment}/return", get(crate::pages::checkout::komoju_return))
         .route("/export/transactions.csv", get(super::transactions::export_csv))
         .route("/webhooks/komoju/{merchant}", axum::routing::post(super::webhooks::komoju))
-        .merge(super::api::routes())
+        .merge(super::api::routes(state.clone()))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         // Static files from memory; anything else is the app's "not found" page.
         .fallback(move |state: State<AppState>, request: axum::extract::Request| async move {
@@ -62,15 +62,19 @@ async fn refuse_oversized_bodies(request: axum::extract::Request, next: axum::mi
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let upload = request.uri().path() == "/api/upload_image";
+    let path = request.uri().path();
+    let upload = path == "/api/upload_image" || path == "/api/v1/images";
     let limit = if upload { UPLOAD_LIMIT } else { FORM_LIMIT };
     match declared {
         Some(length) if length > limit => {
             let error = if upload {
-                AppError::invalid("image", crate::domain::fields::FieldError::ImageTooLarge)
+                AppError::invalid(if path == "/api/upload_image" { "image" } else { "file" }, crate::domain::fields::FieldError::ImageTooLarge)
             } else {
                 AppError::TooLarge
             };
+            if path.starts_with("/api/v1/") {
+                return super::api::ApiError::from(error).into_response();
+            }
             let body = serde_json::to_string(&error).unwrap_or_default();
             (StatusCode::PAYLOAD_TOO_LARGE, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
         }

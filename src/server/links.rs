@@ -203,11 +203,26 @@ fn decode_cursor(cursor: &str) -> Option<(i64, i64)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
-/// The merchant's links in the current mode, newest first, optionally only
-/// those whose name contains `search` (case-insensitively).
-pub async fn list(db: &Db, public_url: &str, account: &Account, search: &str, after: Option<&str>) -> AppResult<LinkPage> {
+/// Which links a list shows, and how many at a time.
+pub struct LinkFilter<'a> {
+    /// Part of the name (case-insensitive); empty for all.
+    pub search: &'a str,
+    pub status: Option<LinkStatus>,
+    /// 1..=100.
+    pub limit: i64,
+}
+
+impl LinkFilter<'_> {
+    pub fn search(search: &str) -> LinkFilter<'_> {
+        LinkFilter { search, status: None, limit: PAGE_SIZE }
+    }
+}
+
+/// The merchant's links in the current mode, newest first, filtered.
+pub async fn list(db: &Db, public_url: &str, account: &Account, filter: &LinkFilter<'_>, after: Option<&str>) -> AppResult<LinkPage> {
     account.require_merchant()?;
-    let search = crate::domain::fields::optional_text(search, 100, false).map_err(|e| AppError::invalid("q", e))?;
+    let search = crate::domain::fields::optional_text(filter.search, 100, false).map_err(|e| AppError::invalid("q", e))?;
+    let limit = filter.limit.clamp(1, 100);
     let (after_created, after_id) = match after.filter(|a| !a.is_empty()) {
         Some(cursor) => decode_cursor(cursor).ok_or(AppError::BadRequest)?,
         None => (i64::MAX, i64::MAX),
@@ -220,6 +235,7 @@ pub async fn list(db: &Db, public_url: &str, account: &Account, search: &str, af
         "SELECT {COLUMNS} FROM {FROM} WHERE l.account_id = $1 AND l.mode = $2 \
          AND (l.created_at < $3 OR (l.created_at = $3 AND l.id < $4)) \
          AND ($5 IS NULL OR l.name_key LIKE $5 ESCAPE '\\') \
+         AND ($7 IS NULL OR l.status = $7) \
          ORDER BY l.created_at DESC, l.id DESC LIMIT $6"
     ))
     .bind(account.id)
@@ -227,13 +243,14 @@ pub async fn list(db: &Db, public_url: &str, account: &Account, search: &str, af
     .bind(after_created)
     .bind(after_id)
     .bind(pattern)
-    .bind(PAGE_SIZE + 1)
+    .bind(limit + 1)
+    .bind(filter.status.map(LinkStatus::as_str))
     .fetch_all(db.pool())
     .await?;
     let now = now_ms();
     let mut links = rows.iter().map(|row| view(row, public_url, now)).collect::<AppResult<Vec<_>>>()?;
-    let next = if links.len() as i64 > PAGE_SIZE {
-        links.truncate(PAGE_SIZE as usize);
+    let next = if links.len() as i64 > limit {
+        links.truncate(limit as usize);
         links.last().map(|l| encode_cursor(l.created_at, l.id))
     } else {
         None

@@ -661,7 +661,8 @@ pub async fn expire_due(db: &Db, now: i64) -> AppResult<usize> {
     Ok(expired)
 }
 
-/// Runs [`expire_due`] every `every` until the process ends.
+/// Runs [`expire_due`] every `every` until the process ends, and forgets
+/// API idempotency answers past their 24 hours.
 pub fn spawn_expiry_job(db: Db, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
@@ -672,6 +673,9 @@ pub fn spawn_expiry_job(db: Db, every: std::time::Duration) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "expired unfinished payment attempts"),
                 Err(e) => tracing::warn!(error = %e, "expiry job failed; retrying next tick"),
+            }
+            if let Err(e) = super::api::purge_idempotency_keys(&db, now_ms()).await {
+                tracing::warn!(error = %e, "could not purge old idempotency keys; retrying next tick");
             }
         }
     });

@@ -73,10 +73,15 @@ pub async fn start_server(database_url: &str) -> TestServer {
 
 /// A server whose KOMOJU connector talks to `komoju_url` (a stub).
 pub async fn start_server_with(database_url: &str, komoju_url: &str) -> TestServer {
+    start_server_configured(database_url, |args| args.komoju_url = komoju_url.to_owned()).await
+}
+
+/// A server with the test defaults changed by `configure`.
+pub async fn start_server_configured(database_url: &str, configure: impl FnOnce(&mut ConfigArgs)) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let options = leptos_options().unwrap();
-    let config = ConfigArgs {
+    let mut args = ConfigArgs {
         bind: Some(addr),
         database_url: database_url.to_owned(),
         public_url: None,
@@ -84,10 +89,12 @@ pub async fn start_server_with(database_url: &str, komoju_url: &str) -> TestServ
         expiry_interval_secs: 0,
         secret_key: Some(paylinks::server::secrets::SecretBox::generate_hex()),
         secret_key_file: "unused".into(),
-        komoju_url: komoju_url.to_owned(),
-    }
-        .settle(&options)
-        .unwrap();
+        komoju_url: "https://komoju.invalid".into(),
+        // High enough that only the rate-limit test meets it.
+        api_rate_limit: 10_000,
+    };
+    configure(&mut args);
+    let config = args.settle(&options).unwrap();
     let state = http::build_state(config, options).await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = state.clone();
