@@ -501,3 +501,32 @@ async fn the_openapi_document_describes_every_route() {
     }
     assert_eq!(doc["components"]["securitySchemes"]["secret_key"]["scheme"], "bearer");
 }
+
+#[tokio::test]
+async fn the_api_reference_page_is_generated_from_the_document_in_each_language() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    let doc = json(&server.get("/api/v1/openapi.json", &[]).await);
+    for (lang, title) in [("ja", "Paylinks API リファレンス"), ("en", "Paylinks API reference"), ("ko", "Paylinks API 레퍼런스")] {
+        let res = server.get(&format!("/docs/api?lang={lang}"), &[]).await;
+        assert_eq!(res.status, 200, "{lang}");
+        assert!(res.body.contains(&format!("<html lang=\"{lang}\"")), "{lang}");
+        assert!(res.body.contains(title), "{lang}: title");
+        // Every documented path and every request field is on the page.
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            assert!(res.body.contains(path.as_str()), "{lang}: {path}");
+            for op in item.as_object().unwrap().values() {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    assert!(res.body.contains(&format!("<code>{}</code>", p["name"].as_str().unwrap())), "{lang}: {path} {}", p["name"]);
+                }
+            }
+        }
+        for field in doc["components"]["schemas"]["LinkFields"]["properties"].as_object().unwrap().keys() {
+            assert!(res.body.contains(&format!("<code>{field}</code>")), "{lang}: {field}");
+        }
+        assert!(!res.body.contains("<script"), "{lang}: no script on the reference");
+    }
+    // Without ?lang, the visitor's language.
+    let res = server.get("/docs/api", &[("Accept-Language", "ko-KR,ko;q=0.9")]).await;
+    assert!(res.body.contains("<html lang=\"ko\""));
+}

@@ -46,7 +46,7 @@ pub fn ApiKeys() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="api-keys-title">
             <h2 id="api-keys-title">{move || i18n.tr("settings-api-keys")}</h2>
-            <p class="hint">{move || i18n.tr("settings-api-keys-hint")}</p>
+            <p class="hint">{move || i18n.tr("settings-api-keys-hint")}" "<a href="/docs/api" rel="external">{move || i18n.tr("docs-api-title")}</a></p>
             <Show when=move || created().is_some()>
                 <div class="notice" role="status">
                     <p>{move || i18n.tr("settings-api-key-once")}</p>

@@ -146,6 +146,8 @@ fn DashboardNav() -> impl IntoView {
             <A href="/dashboard/transactions">{move || i18n.tr("transactions-nav")}</A>
             <A href="/dashboard/application">{move || i18n.tr("application-nav")}</A>
             <A href="/dashboard/settings">{move || i18n.tr("settings-nav")}</A>
+            // Served by the server, not the dashboard's router.
+            <a href="/docs/api" rel="external">{move || i18n.tr("docs-api-nav")}</a>
         </nav>
     }
 }

@@ -1,5 +1,7 @@
 //! One module per screen.
 
+#[cfg(feature = "ssr")]
+pub mod api_reference;
 pub mod api_keys;
 pub mod auth;
 #[cfg(feature = "ssr")]

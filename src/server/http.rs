@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{slug}/{payment}", get(crate::pages::checkout::result))
         .route("/pay/{slug}/{payment}/paypay", get(crate::pages::checkout::paypay_page))
         .route("/pay/{slug}/{payment}/return", get(crate::pages::checkout::komoju_return))
+        .route("/docs/api", get(crate::pages::api_reference::page))
         .route("/export/transactions.csv", get(super::transactions::export_csv))
         .route("/webhooks/komoju/{merchant}", axum::routing::post(super::webhooks::komoju))
         .merge(super::api::routes(state.clone()))
