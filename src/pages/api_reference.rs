@@ -62,8 +62,17 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     }
 }
 
-/// "string", "integer | null", "PaymentStatus", "string (enum: a, b)".
+/// "string", "integer | null", "PaymentStatus", "active | inactive | null":
+/// `null` always last.
 fn type_name(doc: &Value, schema: &Value) -> String {
+    let name = raw_type_name(doc, schema);
+    let mut parts: Vec<&str> = name.split(" | ").collect();
+    parts.sort_by_key(|p| *p == "null");
+    parts.dedup();
+    parts.join(" | ")
+}
+
+fn raw_type_name(doc: &Value, schema: &Value) -> String {
     if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
         let target = resolve(doc, schema);
         return match target["enum"].as_array() {
@@ -78,6 +87,19 @@ fn type_name(doc: &Value, schema: &Value) -> String {
         Value::String(t) => t.clone(),
         Value::Array(types) => types.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
         _ => "object".into(),
+    }
+}
+
+/// A description without Markdown's code ticks (the page shows plain text).
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().replace('`', "")
+}
+
+/// A field's description, also when it sits on the non-null side of `oneOf`.
+fn description(field: &Value) -> String {
+    match field["description"].as_str() {
+        Some(_) => text(&field["description"]),
+        None => field["oneOf"].as_array().into_iter().flatten().map(|o| text(&o["description"])).find(|d| !d.is_empty()).unwrap_or_default(),
     }
 }
 
@@ -96,7 +118,7 @@ fn operations(doc: &Value) -> Vec<Operation> {
                         p["in"].as_str().unwrap_or_default().to_owned(),
                         type_name(doc, &p["schema"]),
                         p["required"].as_bool().unwrap_or(false),
-                        p["description"].as_str().unwrap_or_default().to_owned(),
+                        text(&p["description"]),
                     )
                 })
                 .collect();
@@ -115,7 +137,7 @@ fn operations(doc: &Value) -> Vec<Operation> {
                         .into_iter()
                         .flatten()
                         .map(|(name, field)| {
-                            (name.clone(), type_name(doc, field), field["description"].as_str().unwrap_or_default().to_owned())
+                            (name.clone(), type_name(doc, field), description(field))
                         })
                         .collect()
                 })
@@ -124,13 +146,13 @@ fn operations(doc: &Value) -> Vec<Operation> {
                 .as_object()
                 .into_iter()
                 .flatten()
-                .map(|(status, r)| (status.clone(), r["description"].as_str().unwrap_or_default().to_owned()))
+                .map(|(status, r)| (status.clone(), text(&r["description"])))
                 .collect();
             all.push(Operation {
                 tag: op["tags"][0].as_str().unwrap_or_default().to_owned(),
                 method: method.to_uppercase(),
                 path: path.clone(),
-                summary: op["summary"].as_str().or(op["description"].as_str()).unwrap_or_default().to_owned(),
+                summary: text(if op["summary"].is_string() { &op["summary"] } else { &op["description"] }),
                 params,
                 body,
                 responses: responses.into_iter().collect(),

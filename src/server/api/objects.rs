@@ -266,13 +266,16 @@ pub struct LinkFields {
     #[schema(minimum = 1)]
     #[serde(default, deserialize_with = "whole_number")]
     pub amount: Option<i64>,
+    /// ISO 4217 code; fixed once the link exists.
     #[schema(value_type = Option<Currency>)]
     pub currency: Option<String>,
     /// The checkout page's language (default `ja`).
     #[schema(value_type = Option<Locale>)]
     pub language: Option<String>,
+    /// An inactive link takes no payments, even from pages already open (default `active`).
     #[schema(value_type = Option<LinkStatus>)]
     pub status: Option<String>,
+    /// At most this many captured payments, then the link is sold out.
     #[schema(minimum = 1)]
     #[serde(default, deserialize_with = "whole_number")]
     pub usage_limit: Option<i64>,
