@@ -65,28 +65,27 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
 /// "string", "integer | null", "PaymentStatus", "active | inactive | null":
 /// `null` always last.
 fn type_name(doc: &Value, schema: &Value) -> String {
-    let name = raw_type_name(doc, schema);
-    let mut parts: Vec<&str> = name.split(" | ").collect();
-    parts.sort_by_key(|p| *p == "null");
+    let mut parts = type_parts(doc, schema);
+    parts.sort_by_key(|p| p == "null");
     parts.dedup();
     parts.join(" | ")
 }
 
-fn raw_type_name(doc: &Value, schema: &Value) -> String {
+fn type_parts(doc: &Value, schema: &Value) -> Vec<String> {
+    let strings = |values: &Vec<Value>| values.iter().filter_map(Value::as_str).map(str::to_owned).collect();
     if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
-        let target = resolve(doc, schema);
-        return match target["enum"].as_array() {
-            Some(values) => values.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
-            None => name.to_owned(),
+        return match resolve(doc, schema)["enum"].as_array() {
+            Some(values) => strings(values),
+            None => vec![name.to_owned()],
         };
     }
     if let Some(options) = schema["oneOf"].as_array() {
-        return options.iter().map(|o| type_name(doc, o)).collect::<Vec<_>>().join(" | ");
+        return options.iter().flat_map(|o| type_parts(doc, o)).collect();
     }
     match &schema["type"] {
-        Value::String(t) => t.clone(),
-        Value::Array(types) => types.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
-        _ => "object".into(),
+        Value::String(t) => vec![t.clone()],
+        Value::Array(types) => strings(types),
+        _ => vec!["object".into()],
     }
 }
 

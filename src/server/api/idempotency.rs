@@ -3,7 +3,7 @@
 //! answer, with another request it is refused (422), and while the first is
 //! still running a duplicate is refused (409) rather than run twice.
 
-use super::{replayed, ApiError};
+use super::ApiError;
 use crate::error::{AppError, AppResult};
 use crate::server::auth::Account;
 use crate::server::db::{now_ms, Db};
@@ -21,11 +21,15 @@ const ABANDONED_AFTER_MS: i64 = 60 * 1000;
 const MAX_KEY_LEN: usize = 255;
 /// API bodies are small JSON; this is the forms' limit.
 const MAX_BODY: usize = 256 * 1024;
+/// Marks an answer replayed from the store.
+const REPLAYED: http::HeaderName = http::HeaderName::from_static("idempotent-replayed");
 
 /// What the store holds for a key.
 enum Claim {
     /// The key is new: this request runs.
     Ours,
+    /// Freed between our insert and our read: try again.
+    Released,
     Taken { request_hash: String, answer: Option<(u16, String)>, created_at: i64 },
 }
 
@@ -50,6 +54,7 @@ async fn run_checked(db: &Db, account: &Account, key: &HeaderValue, request: axu
     for _ in 0..2 {
         let now = now_ms();
         match claim(db, account, key, &request_hash, now).await? {
+            Claim::Released => {}
             Claim::Ours => {
                 let response = next.run(axum::extract::Request::from_parts(parts, Body::from(body))).await;
                 return Ok(keep(db, account, key, response).await);
@@ -66,9 +71,7 @@ async fn run_checked(db: &Db, account: &Account, key: &HeaderValue, request: axu
             }
             Claim::Taken { answer: Some((status, body)), .. } => {
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-                let mut response = (status, [(http::header::CONTENT_TYPE, "application/json")], body).into_response();
-                replayed(&mut response);
-                return Ok(response);
+                return Ok((status, [(http::header::CONTENT_TYPE, "application/json"), (REPLAYED, "true")], body).into_response());
             }
             Claim::Taken { answer: None, created_at, .. } if created_at < now - ABANDONED_AFTER_MS => {
                 return Err(conflict(
@@ -130,8 +133,7 @@ async fn claim(db: &Db, account: &Account, key: &str, request_hash: &str, now: i
     .bind(key)
     .fetch_optional(db.pool())
     .await?;
-    // Released between our insert and this read: the caller tries again.
-    let Some(row) = row else { return Ok(Claim::Taken { request_hash: String::new(), answer: None, created_at: i64::MIN }) };
+    let Some(row) = row else { return Ok(Claim::Released) };
     let status: Option<i64> = row.try_get("status_code")?;
     let body: Option<String> = row.try_get("response_body")?;
     Ok(Claim::Taken {

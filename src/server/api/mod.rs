@@ -17,7 +17,7 @@ use crate::domain::link::{rfc3339_to_input, LinkInput, LinkStatus};
 use crate::domain::money::{Currency, Money};
 use crate::error::AppError;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, State};
-use axum::http::{request::Parts, HeaderValue, Method, StatusCode};
+use axum::http::{request::Parts, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -437,9 +437,4 @@ async fn upload_image(State(state): State<AppState>, ApiAccount(account): ApiAcc
     })?;
     let image = ImageObject { object: "image", url: format!("{}{}", public_url(&state), images::url(&sha)), id: sha };
     Ok((StatusCode::CREATED, Json(image)).into_response())
-}
-
-/// Marks a response replayed from the idempotency store.
-fn replayed(response: &mut Response) {
-    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
 }
