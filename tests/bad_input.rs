@@ -289,6 +289,15 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             case("status: unknown value", Owner, call("set_link_status", &[("id", &link_id_text), ("status", "deleted")]), 400, Error("error-bad-request")),
             case("link: read another merchant's", Owner, call("get_link", &[("id", &other_link_text)]), 404, Error("error-not-found")),
             case("sales: another merchant's link", Owner, call("link_sales", &[("id", &other_link_text)]), 404, Error("error-not-found")),
+            // Webhook endpoints.
+            case("webhook: no URL", Owner, call("create_webhook_endpoint", &[("url", ""), ("events", "payment.captured")]), 422, Error("error-required")),
+            case("webhook: not http(s)", Owner, call("create_webhook_endpoint", &[("url", "javascript:alert(1)"), ("events", "payment.captured")]), 422, Error("error-url-invalid")),
+            case("webhook: 10 KB URL", Owner, call("create_webhook_endpoint", &[("url", &format!("https://x.example/{kb10}")), ("events", "payment.captured")]), 422, Error("error-too-long")),
+            case("webhook: no events", Owner, call("create_webhook_endpoint", &[("url", "https://shop.example.com/h"), ("events", " ")]), 422, Error("error-required")),
+            case("webhook: unknown event", Owner, call("create_webhook_endpoint", &[("url", "https://shop.example.com/h"), ("events", "payment.captured payment.stolen")]), 422, Error("error-not-allowed")),
+            case("webhook: missing field", Owner, call("create_webhook_endpoint", &[("url", "https://shop.example.com/h")]), 400, Error("error-bad-request")),
+            case("webhook: unknown endpoint", Owner, call("reveal_webhook_secret", &[("id", "we_nope")]), 404, Error("error-not-found")),
+            case("webhook: resend someone else's delivery", Owner, call("resend_webhook_delivery", &[("id", "we_nope"), ("delivery", "1")]), 404, Error("error-not-found")),
             // Images, checked by content.
             case("image: 2 MB + 1 byte", Owner, Send::Upload("big.png", oversized), 422, Error("error-image-too-large")),
             case("image: GIF renamed .png", Owner, Send::Upload("renamed.png", gif), 422, Error("error-image-type")),

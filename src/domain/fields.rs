@@ -67,6 +67,10 @@ pub enum FieldError {
     CardCvcInvalid,
     #[error("not a KOMOJU live key")]
     KomojuKeyInvalid,
+    #[error("live mode needs an https:// address")]
+    UrlNotHttps,
+    #[error("an address inside the server's own network")]
+    UrlPrivate,
 }
 
 impl FieldError {
@@ -103,6 +107,8 @@ impl FieldError {
             FieldError::CardExpired => "error-card-expired",
             FieldError::CardCvcInvalid => "error-card-cvc",
             FieldError::KomojuKeyInvalid => "error-komoju-key",
+            FieldError::UrlNotHttps => "error-url-https",
+            FieldError::UrlPrivate => "error-url-private",
         }
     }
 }

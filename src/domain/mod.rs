@@ -14,6 +14,7 @@ pub mod payment;
 pub mod provider;
 pub mod qr;
 pub mod transactions;
+pub mod webhook;
 
 pub use account::{AccountView, ApplicationStatus, Mode, Role};
 pub use link::{LinkSlug, ProductName};

@@ -206,6 +206,7 @@ fn Reference(locale: Locale, operations: Vec<Operation>) -> impl IntoView {
                         <p>{t("docs-api-limits-text")}</p>
                         <p><a href="/api/v1/openapi.json">{t("docs-api-openapi")}</a></p>
                     </section>
+                    <Webhooks locale/>
                     <nav aria-labelledby="operations">
                         <h2 id="operations">{t("docs-api-operations")}</h2>
                         <ul class="docs-toc">
@@ -218,6 +219,70 @@ fn Reference(locale: Locale, operations: Vec<Operation>) -> impl IntoView {
                 </main>
             </body>
         </html>
+    }
+}
+
+/// How a receiver checks a delivery (Node.js, no dependencies). The tests run
+/// this exact text against real deliveries.
+pub const VERIFY_NODE: &str = r#"const crypto = require("node:crypto");
+
+// secret: "whsec_…" from Settings › Webhooks. body: the raw request body, as
+// received (verify before parsing it). headers: lower-case names.
+function verifyPaylinks(secret, headers, body) {
+  const id = headers["webhook-id"];
+  const timestamp = headers["webhook-timestamp"];
+  // Refuse old deliveries: a replayed request is older than five minutes.
+  if (!id || !timestamp || Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;
+  const key = Buffer.from(secret.slice("whsec_".length), "base64");
+  const expected = crypto.createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest();
+  // During a secret rotation there are two signatures: one must match.
+  return (headers["webhook-signature"] || "").split(" ").some((entry) => {
+    const [version, signature] = entry.split(",");
+    const given = Buffer.from(signature || "", "base64");
+    return version === "v1" && given.length === expected.length && crypto.timingSafeEqual(given, expected);
+  });
+}"#;
+
+const EXAMPLE_EVENT: &str = r#"POST /webhooks/paylinks HTTP/1.1
+content-type: application/json
+webhook-id: evt_3hZ8qGm1Q0uYc6vT9kWbLd
+webhook-timestamp: 1795500000
+webhook-signature: v1,<base64 of HMAC-SHA256>
+
+{"id": "evt_3hZ8qGm1Q0uYc6vT9kWbLd", "type": "payment.captured", "mode": "test",
+ "created_at": "2026-11-24T06:40:00Z",
+ "data": {"object": "payment", "id": "pay_…", "payment_link": 42, "status": "captured",
+          "amount": 1500, "refunded_amount": 0, "currency": "JPY", …}}"#;
+
+#[component]
+fn Webhooks(locale: Locale) -> impl IntoView {
+    use crate::domain::webhook::EventType;
+    let t = move |id: &str| tr(locale, id);
+    view! {
+        <section class="card" aria-labelledby="webhooks">
+            <h2 id="webhooks">{t("docs-webhooks")}</h2>
+            <p>{t("docs-webhooks-intro")}</p>
+            <div class="table-wrap">
+                <table class="docs-table">
+                    <thead><tr><th>{t("docs-webhooks-event")}</th><th>{t("docs-api-description")}</th></tr></thead>
+                    <tbody>
+                        {EventType::SUBSCRIBABLE.into_iter().map(|e| view! {
+                            <tr><td><code>{e.as_str()}</code></td><td>{t(&format!("docs-webhooks-{}", e.as_str().replace('.', "-").replace('_', "-")))}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <h3>{t("docs-webhooks-request")}</h3>
+            <p>{t("docs-webhooks-request-text")}</p>
+            <pre><code>{EXAMPLE_EVENT}</code></pre>
+            <h3>{t("docs-webhooks-verify")}</h3>
+            <p>{t("docs-webhooks-verify-text")}</p>
+            <pre><code data-snippet="verify-node">{VERIFY_NODE}</code></pre>
+            <h3>{t("docs-webhooks-retries")}</h3>
+            <p>{t("docs-webhooks-retries-text")}</p>
+            <h3>{t("docs-webhooks-rotation")}</h3>
+            <p>{t("docs-webhooks-rotation-text")}</p>
+        </section>
     }
 }
 

@@ -358,6 +358,7 @@ pub fn SettingsPage() -> impl IntoView {
         </section>
         <KomojuSettings/>
         <super::api_keys::ApiKeys/>
+        <super::webhooks::Webhooks/>
         <section class="card">
             <h2>{move || i18n.tr("settings-password")}</h2>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>

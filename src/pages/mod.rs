@@ -14,6 +14,7 @@ mod not_found;
 pub mod payments;
 pub mod review;
 pub mod transactions;
+pub mod webhooks;
 
 pub use auth::{SignInPage, SignUpPage};
 pub use dashboard::{ApplicationPage, DashboardLayout, OverviewPage, SettingsPage};

@@ -63,6 +63,20 @@ pub struct ConfigArgs {
     /// Requests per second each REST API key may make; more are answered 429
     #[arg(long, env = "PAYLINKS_API_RATE_LIMIT", default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..))]
     pub api_rate_limit: u32,
+    /// Webhook deliveries this server sends at once; 0 sends none here (another server does)
+    #[arg(long, env = "PAYLINKS_WEBHOOK_CONCURRENCY", default_value_t = 8)]
+    pub webhook_concurrency: usize,
+    /// Milliseconds before the first retry of a failed webhook delivery; each further retry waits twice as long (at most 4 h), for 24 h
+    #[arg(long, env = "PAYLINKS_WEBHOOK_RETRY_BASE_MS", default_value_t = 30_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub webhook_retry_base_ms: i64,
+    /// Seconds a merchant's webhook endpoint may take to answer
+    #[arg(long, env = "PAYLINKS_WEBHOOK_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub webhook_timeout_secs: u64,
+    /// Let webhook endpoints point into this server's own network (localhost,
+    /// private and link-local addresses); off by default so merchants cannot
+    /// make the server call its neighbours
+    #[arg(long, env = "PAYLINKS_WEBHOOK_ALLOW_PRIVATE_NETWORKS", default_value_t = false)]
+    pub webhook_allow_private_networks: bool,
 }
 
 /// Settled configuration: every value checked and every default applied.
@@ -79,6 +93,7 @@ pub struct Config {
     pub komoju_url: String,
     /// Requests per second per API key.
     pub api_rate_limit: u32,
+    pub webhooks: super::merchant_webhooks::Settings,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -112,6 +127,12 @@ impl ConfigArgs {
             secrets,
             komoju_url,
             api_rate_limit: self.api_rate_limit,
+            webhooks: super::merchant_webhooks::Settings {
+                concurrency: self.webhook_concurrency,
+                retry_base_ms: self.webhook_retry_base_ms,
+                timeout: std::time::Duration::from_secs(self.webhook_timeout_secs),
+                allow_private: self.webhook_allow_private_networks,
+            },
         })
     }
 }

@@ -179,6 +179,7 @@ pub async fn serve_on(
     if state.config.expiry_interval_secs > 0 {
         super::payments::spawn_expiry_job(db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
     }
+    let webhooks = super::merchant_webhooks::spawn_worker(db.clone(), state.config.secrets.clone(), state.config.webhooks.clone());
     tracing::info!(
         addr = %listener.local_addr()?,
         public_url = %state.config.public_url,
@@ -187,6 +188,10 @@ pub async fn serve_on(
     );
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    // A send cut short here is due again when its lease ends (on any server).
+    if let Some(worker) = webhooks {
+        worker.abort();
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -4,6 +4,7 @@ use super::auth::Account;
 use super::db::{now_ms, Db};
 use crate::domain::fields::FieldError;
 use crate::domain::link::{availability, LinkFields, LinkInput, LinkPage, LinkStatus, LinkView};
+use crate::domain::webhook::EventType;
 use crate::domain::LinkSlug;
 use crate::error::{AppError, AppResult};
 use sqlx::Row;
@@ -146,6 +147,8 @@ pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input
     let image_id = image_id(db, account, &input.image).await?;
     // The limit may not drop below what is already captured: checked in the
     // same statement so a concurrent capture cannot slip under it.
+    let now = now_ms();
+    let mut tx = db.begin().await?;
     let result = sqlx::query(
         "UPDATE links SET name = $1, name_key = $2, description = $3, language = $4, status = $5, \
          usage_limit = $6, expires_at = $7, updated_at = $8, image_id = $12 \
@@ -158,39 +161,75 @@ pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input
     .bind(fields.status.as_str())
     .bind(fields.usage_limit)
     .bind(fields.expires_at)
-    .bind(now_ms())
+    .bind(now)
     .bind(id)
     .bind(account.id)
     .bind(account.mode.as_str())
     .bind(image_id)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await;
-    super::payments::forget_checkout_link(id);
     match result {
-        Ok(r) if r.rows_affected() == 1 => get(db, public_url, account, id).await,
+        Ok(r) if r.rows_affected() == 1 => {}
         Ok(_) => {
+            tx.rollback().await?;
             let captured = get(db, public_url, account, id).await?.captured_count;
-            Err(AppError::invalid("usage_limit", FieldError::LimitBelowCaptured { captured }))
+            return Err(AppError::invalid("usage_limit", FieldError::LimitBelowCaptured { captured }));
         }
-        Err(e) if unique_name_violation(&e) => Err(AppError::invalid("name", FieldError::NameTaken)),
-        Err(e) => Err(e.into()),
+        Err(e) if unique_name_violation(&e) => return Err(AppError::invalid("name", FieldError::NameTaken)),
+        Err(e) => return Err(e.into()),
     }
+    let notify = announce(&mut tx, account, id, public_url, current.status, now).await?;
+    tx.commit().await?;
+    changed(id, notify);
+    get(db, public_url, account, id).await
 }
 
 pub async fn set_status(db: &Db, public_url: &str, account: &Account, id: i64, status: LinkStatus) -> AppResult<LinkView> {
-    let result = sqlx::query("UPDATE links SET status = $1, updated_at = $2 WHERE id = $3 AND account_id = $4 AND mode = $5")
-        .bind(status.as_str())
-        .bind(now_ms())
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let before = sqlx::query("SELECT status FROM links WHERE id = $1 AND account_id = $2 AND mode = $3")
         .bind(id)
         .bind(account.id)
         .bind(account.mode.as_str())
-        .execute(db.pool())
-        .await?;
-    super::payments::forget_checkout_link(id);
-    if result.rows_affected() == 0 {
-        return Err(AppError::NotFound);
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let before = LinkStatus::parse(&before.try_get::<String, _>(0)?).ok_or_else(|| anyhow::anyhow!("corrupt link status"))?;
+    if before == status {
+        tx.rollback().await?;
+        return get(db, public_url, account, id).await;
     }
+    sqlx::query("UPDATE links SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let notify = announce(&mut tx, account, id, public_url, before, now).await?;
+    tx.commit().await?;
+    changed(id, notify);
     get(db, public_url, account, id).await
+}
+
+/// The merchant's webhook events for a change of link `id` (inside its
+/// transaction): always `payment_link.updated`, and `payment_link.deactivated`
+/// when it stopped taking payments by the merchant's choice.
+async fn announce(tx: &mut super::db::WriteTx, account: &Account, id: i64, public_url: &str, before: LinkStatus, now: i64) -> AppResult<bool> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE l.id = $1")).bind(id).fetch_one(&mut **tx).await?;
+    let link = view(&row, public_url, now)?;
+    let mut types = vec![EventType::LinkUpdated];
+    if before == LinkStatus::Active && link.status == LinkStatus::Inactive {
+        types.push(EventType::LinkDeactivated);
+    }
+    super::merchant_webhooks::outbox::link_events(tx, account.id, &link, public_url, &types, now).await
+}
+
+/// After a committed change of link `id`.
+fn changed(id: i64, notify: bool) {
+    super::payments::forget_checkout_link(id);
+    if notify {
+        super::merchant_webhooks::wake();
+    }
 }
 
 /// Cursor of the keyset pagination: the last row's `(created_at, id)`.

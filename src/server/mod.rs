@@ -16,6 +16,7 @@ pub mod images;
 pub mod komoju;
 pub mod links;
 pub mod locale;
+pub mod merchant_webhooks;
 pub mod payments;
 pub mod request;
 pub mod secrets;

@@ -13,7 +13,9 @@ use crate::domain::link::{availability, Availability, LinkStatus};
 use crate::domain::payment::{
     DeclineReason, Method, PaymentEvent, PaymentState, PaymentStatus, PaymentView, SalesStats, Transition,
 };
+use crate::domain::webhook::EventType;
 use crate::domain::{Currency, LinkSlug, Locale, Mode};
+use super::merchant_webhooks::outbox;
 use crate::error::{AppError, AppResult};
 use sqlx::Row;
 
@@ -405,7 +407,12 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         } else {
             add_stats(&mut tx, link.id, delta).await?;
         }
+        let events = transition.as_ref().map(|t| EventType::of_transition(t, state.status())).unwrap_or_default();
+        let notify = outbox::payment_events(&mut tx, link.account_id, link.mode, id, &events, now).await?;
         tx.commit().await?;
+        if notify {
+            super::merchant_webhooks::wake();
+        }
         if captured {
             captured_on(link.id);
         }
@@ -528,9 +535,12 @@ pub async fn transition(db: &Db, id: i64, transition: Transition, facts: Facts) 
         let current = by_id(db, id).await?;
         let before = current.state()?;
         let mut tx = db.begin().await?;
-        match apply(&mut tx, id, current.view.link_id, &before, &transition, &facts, now_ms()).await? {
-            Applied::Done => {
+        match apply(&mut tx, &current, &before, &transition, &facts, now_ms()).await? {
+            Applied::Done { notify } => {
                 tx.commit().await?;
+                if notify {
+                    super::merchant_webhooks::wake();
+                }
                 if transition == Transition::Capture {
                     // The usage count moved: a page may now have to say "sold out".
                     captured_on(current.view.link_id);
@@ -549,7 +559,8 @@ pub async fn transition(db: &Db, id: i64, transition: Transition, facts: Facts) 
 
 #[derive(Debug, PartialEq, Eq)]
 enum Applied {
-    Done,
+    /// Committable; `notify`: webhook events were written.
+    Done { notify: bool },
     /// The payment is no longer in state `before`: roll back, read again.
     Moved,
     /// A capture the link no longer takes (limit reached, inactive, expired);
@@ -558,9 +569,10 @@ enum Applied {
 }
 
 /// One transition inside `tx`, from the state the caller read (`before`):
-/// the statistics, the compare-and-set update of the payment and its event.
-#[allow(clippy::too_many_arguments)]
-async fn apply(tx: &mut Tx, id: i64, link_id: i64, before: &PaymentState, transition: &Transition, facts: &Facts, now: i64) -> AppResult<Applied> {
+/// the statistics, the compare-and-set update of the payment, its event and
+/// the merchant's webhook events.
+async fn apply(tx: &mut Tx, current: &Payment, before: &PaymentState, transition: &Transition, facts: &Facts, now: i64) -> AppResult<Applied> {
+    let (id, link_id) = (current.id, current.view.link_id);
     let after = before.apply(transition).map_err(|e| AppError::Conflict(e.to_string()))?;
     let delta = SalesStats::delta(Some(before), &after);
     // The link's counters first: a refused capture has then written nothing.
@@ -610,7 +622,9 @@ async fn apply(tx: &mut Tx, id: i64, link_id: i64, before: &PaymentState, transi
     };
     let detail = reason.or_else(|| facts.note.clone());
     append_event(tx, id, transition.kind(), Some(before.status()), after.status(), amount, detail.as_deref(), now).await?;
-    Ok(Applied::Done)
+    let events = EventType::of_transition(transition, after.status());
+    let notify = outbox::payment_events(tx, current.account_id, current.view.mode, id, &events, now).await?;
+    Ok(Applied::Done { notify })
 }
 
 /// The payment's history, oldest first.

@@ -92,6 +92,11 @@ pub async fn start_server_configured(database_url: &str, configure: impl FnOnce(
         komoju_url: "https://komoju.invalid".into(),
         // High enough that only the rate-limit test meets it.
         api_rate_limit: 10_000,
+        webhook_concurrency: 8,
+        // Retries within the test's patience; receivers listen on 127.0.0.1.
+        webhook_retry_base_ms: 200,
+        webhook_timeout_secs: 2,
+        webhook_allow_private_networks: true,
     };
     configure(&mut args);
     let config = args.settle(&options).unwrap();
@@ -331,6 +336,9 @@ impl ServerProcess {
             .env("PAYLINKS_BIND", addr.to_string())
             .env("PAYLINKS_SECRET_KEY", secret_key)
             .env("PAYLINKS_EXPIRY_INTERVAL", "1")
+            .env("PAYLINKS_WEBHOOK_RETRY_BASE_MS", "200")
+            .env("PAYLINKS_WEBHOOK_TIMEOUT", "2")
+            .env("PAYLINKS_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
             .env("RUST_LOG", "error")
             .stdout(std::process::Stdio::null())
             .spawn()

@@ -1,0 +1,306 @@
+//! Settings › Webhooks: the merchant's endpoints (per mode), their signing
+//! secrets, delivery log, re-send and test event.
+use crate::components::form::{action_error, FieldMessage, FormMessage};
+use crate::domain::link::format_local_datetime;
+use crate::domain::webhook::{DeliveryStatus, DeliveryView, EndpointSecret, EndpointView, EventType};
+use crate::error::AppError;
+use crate::i18n::use_i18n;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::server::{merchant_webhooks, request::Request};
+
+/// The events of a form: names separated by spaces or commas.
+#[cfg(feature = "ssr")]
+fn event_names(events: &str) -> Vec<String> {
+    events.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+#[server(endpoint = "webhook_endpoints")]
+pub async fn webhook_endpoints() -> Result<Vec<EndpointView>, AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    merchant_webhooks::list(request.db(), &account).await
+}
+
+#[server(endpoint = "create_webhook_endpoint")]
+pub async fn create_webhook_endpoint(url: String, events: String) -> Result<EndpointSecret, AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    let config = &request.state.config;
+    merchant_webhooks::create(request.db(), &config.secrets, config.webhooks.allow_private, &account, &url, &event_names(&events)).await
+}
+
+#[server(endpoint = "update_webhook_endpoint")]
+pub async fn update_webhook_endpoint(id: String, url: String, events: String) -> Result<EndpointView, AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    let allow_private = request.state.config.webhooks.allow_private;
+    merchant_webhooks::update(request.db(), allow_private, &account, &id, &url, &event_names(&events)).await
+}
+
+#[server(endpoint = "reveal_webhook_secret")]
+pub async fn reveal_webhook_secret(id: String) -> Result<EndpointSecret, AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    merchant_webhooks::reveal(request.db(), &request.state.config.secrets, &account, &id).await
+}
+
+#[server(endpoint = "rotate_webhook_secret")]
+pub async fn rotate_webhook_secret(id: String) -> Result<EndpointSecret, AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    merchant_webhooks::rotate(request.db(), &request.state.config.secrets, &account, &id).await
+}
+
+#[server(endpoint = "remove_webhook_endpoint")]
+pub async fn remove_webhook_endpoint(id: String) -> Result<(), AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    merchant_webhooks::remove(request.db(), &account, &id).await
+}
+
+#[server(endpoint = "webhook_deliveries")]
+pub async fn webhook_deliveries(id: String, before: Option<i64>) -> Result<Vec<DeliveryView>, AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    merchant_webhooks::deliveries(request.db(), &account, &id, before).await
+}
+
+#[server(endpoint = "resend_webhook_delivery")]
+pub async fn resend_webhook_delivery(id: String, delivery: i64) -> Result<(), AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    merchant_webhooks::resend(request.db(), &account, &id, delivery).await
+}
+
+#[server(endpoint = "send_test_webhook")]
+pub async fn send_test_webhook(id: String) -> Result<String, AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    merchant_webhooks::send_test(request.db(), &account, &id).await
+}
+
+/// Japan time, to the second (the same on server and client).
+fn when(ms: i64) -> String {
+    format!("{}:{:02}", format_local_datetime(ms, 540).replace('T', " "), (ms + 540 * 60_000).div_euclid(1000).rem_euclid(60))
+}
+
+#[component]
+pub fn Webhooks() -> impl IntoView {
+    let i18n = use_i18n();
+    let create = ServerAction::<CreateWebhookEndpoint>::new();
+    let removed = ServerAction::<RemoveWebhookEndpoint>::new();
+    let error = action_error(create);
+    let endpoints = Resource::new(move || (create.version().get(), removed.version().get()), |_| webhook_endpoints());
+    let created = move || create.value().get().and_then(Result::ok);
+    view! {
+        <section class="card" aria-labelledby="webhooks-title" data-testid="webhooks">
+            <h2 id="webhooks-title">{move || i18n.tr("settings-webhooks")}</h2>
+            <p class="hint">{move || i18n.tr("settings-webhooks-hint")}" "<a href="/docs/api#webhooks" rel="external">{move || i18n.tr("settings-webhooks-docs")}</a></p>
+            <Show when=move || created().is_some()>
+                <div class="notice" role="status">
+                    <p>{move || i18n.tr("settings-webhook-created")}</p>
+                    <code data-testid="new-webhook-secret" class="secret">{move || created().map(|c| c.secret).unwrap_or_default()}</code>
+                </div>
+            </Show>
+            <ActionForm action=create attr:class="stack webhook-form" attr:novalidate=true>
+                <FormMessage error/>
+                <label for="webhook-url">{move || i18n.tr("settings-webhook-url")}</label>
+                <input id="webhook-url" name="url" type="url" inputmode="url" maxlength="2048" placeholder="https://shop.example.com/webhooks/paylinks" required/>
+                <FieldMessage error field="url"/>
+                <EventPicker field_id="webhook-events".to_owned() selected=vec![EventType::PaymentCaptured]/>
+                <FieldMessage error field="events"/>
+                <div><button type="submit" class="button primary">{move || i18n.tr("settings-webhook-add")}</button></div>
+            </ActionForm>
+            <Suspense fallback=|| ()>
+                {move || endpoints.get().and_then(Result::ok).map(|list| {
+                    if list.is_empty() {
+                        return view! { <p class="empty">{move || i18n.tr("settings-webhooks-empty")}</p> }.into_any();
+                    }
+                    view! {
+                        <ul class="webhook-endpoints" data-testid="webhook-endpoints">
+                            {list.into_iter().map(|endpoint| view! { <EndpointItem endpoint removed/> }).collect_view()}
+                        </ul>
+                    }.into_any()
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Check boxes for the subscribable events; the form receives them as one
+/// `events` field (names separated by spaces).
+#[component]
+fn EventPicker(field_id: String, selected: Vec<EventType>) -> impl IntoView {
+    let i18n = use_i18n();
+    let chosen = RwSignal::new(selected);
+    let value = move || chosen.with(|c| c.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" "));
+    view! {
+        <fieldset class="event-picker" id=field_id>
+            <legend>{move || i18n.tr("settings-webhook-events")}</legend>
+            <input type="hidden" name="events" prop:value=value/>
+            {EventType::SUBSCRIBABLE.into_iter().map(|t| {
+                let checked = move || chosen.with(|c| c.contains(&t));
+                let toggle = move |_| chosen.update(|c| if c.contains(&t) { c.retain(|x| *x != t) } else { c.push(t) });
+                view! {
+                    <label class="check">
+                        <input type="checkbox" prop:checked=checked on:change=toggle/>
+                        <code>{t.as_str()}</code>
+                    </label>
+                }
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+#[component]
+fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpoint>) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = endpoint.id.clone();
+    let reveal = ServerAction::<RevealWebhookSecret>::new();
+    let rotate = ServerAction::<RotateWebhookSecret>::new();
+    let test = ServerAction::<SendTestWebhook>::new();
+    let update = ServerAction::<UpdateWebhookEndpoint>::new();
+    let update_error = action_error(update);
+    let shown_secret = move || {
+        let newest = [(reveal.version().get(), reveal.value().get()), (rotate.version().get(), rotate.value().get())]
+            .into_iter()
+            .max_by_key(|(version, _)| *version)
+            .and_then(|(_, value)| value);
+        newest.and_then(Result::ok).map(|s| s.secret)
+    };
+    let log_open = RwSignal::new(false);
+    let current = RwSignal::new(endpoint.clone());
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = update.value().get() {
+            current.set(saved);
+        }
+    });
+    let rotating = move || current.with(|e| e.previous_secret_until).or_else(|| rotate.value().get().and_then(Result::ok).and_then(|s| s.endpoint.previous_secret_until));
+    let id = StoredValue::new(id);
+    let hidden_id = move || view! { <input type="hidden" name="id" value=id.get_value()/> };
+    view! {
+        <li class="webhook-endpoint" data-endpoint=id.get_value()>
+            <div class="webhook-head">
+                <code class="webhook-url">{move || current.with(|e| e.url.clone())}</code>
+                <span class="hint">
+                    {move || i18n.tr_args("settings-webhook-counts", &[
+                        ("succeeded", endpoint.succeeded.into()),
+                        ("pending", endpoint.pending.into()),
+                        ("failed", endpoint.failed.into()),
+                    ])}
+                </span>
+            </div>
+            <p class="webhook-events">
+                {move || current.with(|e| e.events.iter().map(|t| view! { <span class="badge">{t.as_str()}</span>" " }).collect_view())}
+            </p>
+            <Show when=move || rotating().is_some()>
+                <p class="hint">{move || i18n.tr_args("settings-webhook-rotating", &[("until", rotating().map(when).unwrap_or_default().into())])}</p>
+            </Show>
+            <Show when=move || shown_secret().is_some()>
+                <code class="secret" data-testid="webhook-secret">{shown_secret}</code>
+            </Show>
+            <div class="webhook-actions">
+                <ActionForm action=test>{hidden_id()}<button type="submit" class="button">{move || i18n.tr("settings-webhook-test")}</button></ActionForm>
+                <ActionForm action=reveal>{hidden_id()}<button type="submit" class="button">{move || i18n.tr("settings-webhook-reveal")}</button></ActionForm>
+                <ActionForm action=rotate>{hidden_id()}<button type="submit" class="button">{move || i18n.tr("settings-webhook-rotate")}</button></ActionForm>
+                <button type="button" class="button" aria-expanded=move || log_open.get().to_string() on:click=move |_| log_open.update(|o| *o = !*o)>
+                    {move || i18n.tr("settings-webhook-log")}
+                </button>
+                <ActionForm action=removed>{hidden_id()}<button type="submit" class="button danger">{move || i18n.tr("settings-webhook-remove")}</button></ActionForm>
+            </div>
+            <Show when=move || matches!(test.value().get(), Some(Ok(_)))>
+                <p class="success" role="status">{move || i18n.tr("settings-webhook-test-sent")}</p>
+            </Show>
+            <details class="advanced">
+                <summary>{move || i18n.tr("settings-webhook-edit")}</summary>
+                <ActionForm action=update attr:class="stack" attr:novalidate=true>
+                    <FormMessage error=update_error/>
+                    {hidden_id()}
+                    <label for=format!("url-{}", id.get_value())>{move || i18n.tr("settings-webhook-url")}</label>
+                    <input id=format!("url-{}", id.get_value()) name="url" type="url" maxlength="2048" value=endpoint.url.clone() required/>
+                    <FieldMessage error=update_error field="url"/>
+                    <EventPicker field_id=format!("events-{}", id.get_value()) selected=endpoint.events.clone()/>
+                    <FieldMessage error=update_error field="events"/>
+                    <div><button type="submit" class="button primary">{move || i18n.tr("settings-webhook-save")}</button></div>
+                </ActionForm>
+            </details>
+            <Show when=move || log_open.get()>
+                <DeliveryLog endpoint=id.get_value() refresh=test.version()/>
+            </Show>
+        </li>
+    }
+}
+
+#[component]
+fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
+    let i18n = use_i18n();
+    let resend = ServerAction::<ResendWebhookDelivery>::new();
+    let reload = RwSignal::new(0usize);
+    let id = endpoint.clone();
+    let deliveries = Resource::new(
+        move || (refresh.get(), resend.version().get(), reload.get()),
+        move |_| webhook_deliveries(id.clone(), None),
+    );
+    let status_text = move |s: DeliveryStatus| {
+        i18n.tr(match s {
+            DeliveryStatus::Pending => "settings-webhook-status-pending",
+            DeliveryStatus::Succeeded => "settings-webhook-status-succeeded",
+            DeliveryStatus::Failed => "settings-webhook-status-failed",
+        })
+    };
+    view! {
+        <div class="webhook-log">
+            <button type="button" class="button link" on:click=move |_| reload.update(|n| *n += 1)>{move || i18n.tr("settings-webhook-refresh")}</button>
+            <Suspense fallback=|| ()>
+                {move || deliveries.get().and_then(Result::ok).map(|rows| {
+                    if rows.is_empty() {
+                        return view! { <p class="empty">{move || i18n.tr("settings-webhook-log-empty")}</p> }.into_any();
+                    }
+                    let endpoint = endpoint.clone();
+                    view! {
+                        <div class="table-wrap">
+                            <table data-testid="webhook-deliveries">
+                                <thead><tr>
+                                    <th scope="col">{move || i18n.tr("settings-webhook-event")}</th>
+                                    <th scope="col">{move || i18n.tr("settings-webhook-status")}</th>
+                                    <th scope="col">{move || i18n.tr("settings-webhook-answer")}</th>
+                                    <th scope="col">{move || i18n.tr("settings-webhook-attempts")}</th>
+                                    <th scope="col">{move || i18n.tr("settings-webhook-when")}</th>
+                                    <th scope="col"><span class="visually-hidden">{move || i18n.tr("settings-webhook-resend")}</span></th>
+                                </tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|d| {
+                                        let answer = match (d.last_status_code, d.last_latency_ms, d.last_error.clone()) {
+                                            (Some(code), Some(ms), _) => format!("HTTP {code} · {ms} ms"),
+                                            (None, _, Some(error)) => error,
+                                            _ => "—".to_owned(),
+                                        };
+                                        let endpoint = endpoint.clone();
+                                        view! {
+                                            <tr data-status=d.status.as_str()>
+                                                <td><code>{d.event_type.as_str()}</code><br/><small class="hint">{d.event_id.clone()}</small></td>
+                                                <td><span class=format!("badge delivery-{}", d.status.as_str())>{move || status_text(d.status)}</span></td>
+                                                <td class="webhook-answer">{answer}</td>
+                                                <td>{d.attempts}</td>
+                                                <td>{when(d.last_attempt_at.unwrap_or(d.created_at))}</td>
+                                                <td>
+                                                    <ActionForm action=resend>
+                                                        <input type="hidden" name="id" value=endpoint/>
+                                                        <input type="hidden" name="delivery" value=d.id.to_string()/>
+                                                        <button type="submit" class="button">{move || i18n.tr("settings-webhook-resend")}</button>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any()
+                })}
+            </Suspense>
+        </div>
+    }
+}

@@ -1,0 +1,343 @@
+//! Sends due deliveries: every app server runs one worker; a delivery is
+//! claimed by moving its `next_attempt_at` past a lease (compare-and-set), so
+//! two workers never send it at once, and one killed mid-send leaves it due
+//! again when the lease ends. Delivery is at least once: receivers
+//! de-duplicate by the event's `id` (also the `webhook-id` header).
+
+use crate::domain::webhook::{ip_is_public, next_attempt_at, EndpointUrl, DeliveryStatus};
+use crate::domain::Mode;
+use crate::error::AppResult;
+use crate::server::db::{now_ms, Db};
+use crate::server::secrets::SecretBox;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use sqlx::Row;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How the worker behaves (from the server's configuration).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Deliveries sent at once by this server; 0 runs no worker here.
+    pub concurrency: usize,
+    /// The first retry's wait; each further one doubles (capped at 4 h).
+    pub retry_base_ms: i64,
+    /// How long a receiver may take to answer.
+    pub timeout: Duration,
+    /// Whether endpoints may point into the server's own network.
+    pub allow_private: bool,
+}
+
+impl Settings {
+    /// A claimed delivery is due again after this, if its worker never reports.
+    fn lease_ms(&self) -> i64 {
+        2 * self.timeout.as_millis() as i64 + 5_000
+    }
+}
+
+/// Wakes this process's worker (after a commit that wrote events), so
+/// deliveries leave at once instead of at the next poll.
+pub fn wake() {
+    notifier().notify_one();
+}
+
+fn notifier() -> &'static tokio::sync::Notify {
+    static NOTIFY: std::sync::OnceLock<tokio::sync::Notify> = std::sync::OnceLock::new();
+    NOTIFY.get_or_init(tokio::sync::Notify::new)
+}
+
+/// How often the worker looks for due deliveries when nothing woke it
+/// (retries coming due, events written by other app servers).
+const POLL: Duration = Duration::from_millis(500);
+
+/// Starts this server's worker (none if `settings.concurrency` is 0); abort
+/// it when the server stops.
+pub fn spawn_worker(db: Db, secrets: SecretBox, settings: Settings) -> Option<tokio::task::AbortHandle> {
+    if settings.concurrency == 0 {
+        return None;
+    }
+    let task = tokio::spawn(async move {
+        let worker = Arc::new(Worker { client: client(&settings), db, secrets, settings });
+        loop {
+            let sent = match worker.clone().run_once().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook worker: could not read due deliveries; retrying");
+                    0
+                }
+            };
+            if sent == 0 {
+                let _ = tokio::time::timeout(POLL, notifier().notified()).await;
+            }
+        }
+    });
+    Some(task.abort_handle())
+}
+
+struct Worker {
+    db: Db,
+    secrets: SecretBox,
+    settings: Settings,
+    client: reqwest::Client,
+}
+
+fn client(settings: &Settings) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+        // A redirect could lead anywhere (inside our network, too): a 3xx is a failed attempt.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Paylinks-Webhooks/", env!("CARGO_PKG_VERSION")));
+    let builder = if settings.allow_private { builder } else { builder.dns_resolver(Arc::new(PublicOnly)) };
+    builder.build().expect("the webhook HTTP client builds")
+}
+
+/// Resolves host names, dropping addresses inside the server's own network:
+/// a public name pointing at 10.0.0.1 is refused at connect time too.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.filter(|a| ip_is_public(a.ip())).collect();
+            if addrs.is_empty() {
+                return Err(format!("{} resolves only to private addresses", name.as_str()).into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// One claimed delivery, with what sending it needs.
+struct Claimed {
+    id: i64,
+    lease_until: i64,
+    attempts: u32,
+    give_up_at: i64,
+    event_public_id: String,
+    payload: String,
+    url: String,
+    mode: Mode,
+    secrets: Vec<String>,
+}
+
+/// What one attempt got.
+struct Outcome {
+    status_code: Option<u16>,
+    latency_ms: i64,
+    error: Option<String>,
+}
+
+impl Worker {
+    /// Claims and sends one batch of due deliveries; returns how many were sent.
+    async fn run_once(self: Arc<Self>) -> AppResult<usize> {
+        let now = now_ms();
+        let due = sqlx::query(
+            "SELECT id, next_attempt_at FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(self.settings.concurrency as i64 * 2)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut sending = tokio::task::JoinSet::new();
+        let permits = Arc::new(tokio::sync::Semaphore::new(self.settings.concurrency));
+        for row in due {
+            let (id, seen): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            let Some(claimed) = self.claim(id, seen).await? else {
+                continue; // another server took it
+            };
+            let worker = self.clone();
+            let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+            sending.spawn(async move {
+                let outcome = worker.send(&claimed).await;
+                if let Err(e) = worker.record(&claimed, &outcome).await {
+                    // The lease runs out and the delivery is sent again: at least once.
+                    tracing::warn!(delivery = claimed.id, error = %e, "could not record a webhook attempt");
+                }
+                drop(permit);
+            });
+        }
+        let mut sent = 0;
+        while sending.join_next().await.is_some() {
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    async fn claim(&self, id: i64, seen_next_attempt: i64) -> AppResult<Option<Claimed>> {
+        let now = now_ms();
+        let lease_until = now + self.settings.lease_ms();
+        let claimed = sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = $1, attempts = attempts + 1, last_attempt_at = $2 \
+             WHERE id = $3 AND status = 'pending' AND next_attempt_at = $4",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .bind(id)
+        .bind(seen_next_attempt)
+        .execute(self.db.pool())
+        .await?;
+        if claimed.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT d.attempts, d.give_up_at, ev.public_id AS event_public_id, ev.payload, e.url, e.mode, e.public_id AS endpoint_public_id, \
+             e.secret_sealed, e.previous_secret_sealed, e.previous_secret_until \
+             FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.id = $1",
+        )
+        .bind(id)
+        .fetch_one(self.db.pool())
+        .await?;
+        let endpoint: String = row.try_get("endpoint_public_id")?;
+        let context = secret_context(&endpoint);
+        let mut secrets = vec![self.secrets.open(&row.try_get::<String, _>("secret_sealed")?, &context).map_err(anyhow::Error::from)?];
+        let previous_until: Option<i64> = row.try_get("previous_secret_until")?;
+        if let (Some(sealed), true) = (row.try_get::<Option<String>, _>("previous_secret_sealed")?, previous_until.is_some_and(|t| t > now)) {
+            secrets.push(self.secrets.open(&sealed, &context).map_err(anyhow::Error::from)?);
+        }
+        Ok(Some(Claimed {
+            id,
+            lease_until,
+            attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+            give_up_at: row.try_get("give_up_at")?,
+            event_public_id: row.try_get("event_public_id")?,
+            payload: row.try_get("payload")?,
+            url: row.try_get("url")?,
+            mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| anyhow::anyhow!("corrupt endpoint mode"))?,
+            secrets,
+        }))
+    }
+
+    async fn send(&self, d: &Claimed) -> Outcome {
+        let started = std::time::Instant::now();
+        let elapsed = || started.elapsed().as_millis() as i64;
+        // The operator may have tightened the rules since the endpoint was saved.
+        if let Err(e) = EndpointUrl::parse(&d.url, d.mode, self.settings.allow_private) {
+            return Outcome { status_code: None, latency_ms: 0, error: Some(format!("endpoint refused: {e}")) };
+        }
+        let timestamp = now_ms() / 1000;
+        let signatures: Vec<String> = d.secrets.iter().filter_map(|s| sign(s, &d.event_public_id, timestamp, &d.payload)).collect();
+        let result = self
+            .client
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &d.event_public_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signatures.join(" "))
+            .body(d.payload.clone())
+            .send()
+            .await;
+        match result {
+            Ok(response) => {
+                let code = response.status().as_u16();
+                // Read (a little of) the answer so the connection can be reused.
+                let _ = tokio::time::timeout(Duration::from_secs(1), response.bytes()).await;
+                let error = (!(200..300).contains(&code)).then(|| format!("answered HTTP {code}"));
+                Outcome { status_code: Some(code), latency_ms: elapsed(), error }
+            }
+            Err(e) => {
+                let what = if e.is_timeout() {
+                    "timed out".to_owned()
+                } else if e.is_connect() {
+                    format!("could not connect: {}", root_cause(&e))
+                } else {
+                    root_cause(&e)
+                };
+                Outcome { status_code: None, latency_ms: elapsed(), error: Some(what) }
+            }
+        }
+    }
+
+    /// Writes the attempt's result, if the lease is still ours (a re-send or
+    /// another worker after a lease ran out may have moved it meanwhile).
+    async fn record(&self, d: &Claimed, outcome: &Outcome) -> AppResult<()> {
+        let now = now_ms();
+        let (status, next) = match &outcome.error {
+            None => (DeliveryStatus::Succeeded, now),
+            Some(_) => match next_attempt_at(d.attempts, now, d.give_up_at, self.settings.retry_base_ms) {
+                Some(next) => (DeliveryStatus::Pending, next),
+                None => (DeliveryStatus::Failed, now),
+            },
+        };
+        let error = outcome.error.as_deref().map(|e| e.chars().take(300).collect::<String>());
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, last_status_code = $3, last_latency_ms = $4, \
+             last_error = $5 WHERE id = $6 AND status = 'pending' AND next_attempt_at = $7",
+        )
+        .bind(status.as_str())
+        .bind(next)
+        .bind(outcome.status_code.map(i64::from))
+        .bind(outcome.latency_ms)
+        .bind(error)
+        .bind(d.id)
+        .bind(d.lease_until)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// The context a secret is sealed under: one endpoint's secret cannot be
+/// swapped into another's row.
+pub(crate) fn secret_context(endpoint_public_id: &str) -> String {
+    format!("webhook-endpoint:{endpoint_public_id}")
+}
+
+/// Standard Webhooks' signature: `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")),
+/// the key being the base64 after `whsec_`. `None` for a malformed secret.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String> {
+    let key = base64::engine::general_purpose::STANDARD.decode(secret.strip_prefix("whsec_")?).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    Some(format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())))
+}
+
+/// A new signing secret: `whsec_` + base64 of 32 random bytes.
+pub fn new_secret() -> String {
+    let mut key = [0u8; 32];
+    getrandom::getrandom(&mut key).expect("the OS provides randomness");
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of the Standard Webhooks specification: our signature
+    /// verifies with every library that implements it.
+    #[test]
+    fn signs_like_standard_webhooks() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+        let body = r#"{"test": 2432232314}"#;
+        assert_eq!(sign(secret, id, 1614265330, body).unwrap(), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert_ne!(sign(secret, id, 1614265331, body), sign(secret, id, 1614265330, body));
+        assert_eq!(sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id, 1, body), None);
+        assert_eq!(sign("whsec_not base64!", id, 1, body), None);
+    }
+
+    #[test]
+    fn new_secrets_are_random_and_usable() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_ne!(a, b);
+        assert!(a.starts_with("whsec_") && a.len() == 6 + 44);
+        assert!(sign(&a, "evt_1", 1, "{}").is_some());
+    }
+
+    #[test]
+    fn the_lease_outlasts_a_send() {
+        let settings = Settings { concurrency: 1, retry_base_ms: 1, timeout: Duration::from_secs(10), allow_private: false };
+        assert!(settings.lease_ms() > 2 * 10_000);
+    }
+}

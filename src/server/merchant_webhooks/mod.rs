@@ -1,0 +1,238 @@
+//! Webhooks to the merchant: their endpoints (per mode), the outbox that
+//! records events with the changes they report, and the worker that
+//! delivers them signed.
+
+pub mod delivery;
+pub(crate) mod outbox;
+
+pub use delivery::{sign, spawn_worker, wake, Settings};
+
+use super::auth::Account;
+use super::db::{now_ms, Db};
+use super::payments::random_token;
+use super::secrets::SecretBox;
+use crate::domain::webhook::{DeliveryStatus, DeliveryView, EndpointSecret, EndpointUrl, EndpointView, EventSet, EventType};
+use crate::domain::Mode;
+use crate::error::{AppError, AppResult};
+use delivery::secret_context;
+use sqlx::Row;
+
+/// Endpoints a merchant may have per mode (each event is sent to all of them).
+pub const MAX_ENDPOINTS: i64 = 16;
+/// How long the secret before a rotation keeps signing deliveries, so the
+/// merchant can deploy the new one without missing an event.
+pub const ROTATION_OVERLAP_MS: i64 = 24 * 60 * 60 * 1000;
+/// Deliveries shown per page of an endpoint's log.
+pub const LOG_PAGE: i64 = 50;
+
+/// `$1`: the start of the window the delivery counts cover.
+const COLUMNS: &str = "e.id, e.public_id, e.url, e.events, e.mode, e.created_at, e.previous_secret_until, e.disabled_at, \
+     (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.created_at > $1 AND d.status = 'succeeded') AS succeeded, \
+     (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.created_at > $1 AND d.status = 'pending') AS pending, \
+     (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.created_at > $1 AND d.status = 'failed') AS failed";
+
+fn view(row: &sqlx::any::AnyRow, now: i64) -> AppResult<EndpointView> {
+    let corrupt = || AppError::from(anyhow::anyhow!("corrupt webhook endpoint row"));
+    Ok(EndpointView {
+        id: row.try_get("public_id")?,
+        url: row.try_get("url")?,
+        events: EventSet::from_stored(&row.try_get::<String, _>("events")?).types().to_vec(),
+        mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| corrupt())?,
+        created_at: row.try_get("created_at")?,
+        previous_secret_until: row.try_get::<Option<i64>, _>("previous_secret_until")?.filter(|t| *t > now),
+        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        succeeded: row.try_get("succeeded")?,
+        pending: row.try_get("pending")?,
+        failed: row.try_get("failed")?,
+    })
+}
+
+/// The merchant's endpoints in their current mode, newest first (removed ones are not listed).
+pub async fn list(db: &Db, account: &Account) -> AppResult<Vec<EndpointView>> {
+    account.require_merchant()?;
+    let now = now_ms();
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM webhook_endpoints e WHERE e.account_id = $2 AND e.mode = $3 AND e.disabled_at IS NULL ORDER BY e.id DESC"
+    ))
+    .bind(now - crate::domain::webhook::RETRY_WINDOW_MS)
+    .bind(account.id)
+    .bind(account.mode.as_str())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| view(r, now)).collect()
+}
+
+/// One of the merchant's endpoints (current mode): its row id and view.
+async fn owned(db: &Db, account: &Account, public_id: &str) -> AppResult<(i64, EndpointView)> {
+    account.require_merchant()?;
+    let now = now_ms();
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM webhook_endpoints e WHERE e.public_id = $2 AND e.account_id = $3 AND e.mode = $4 AND e.disabled_at IS NULL"
+    ))
+    .bind(now - crate::domain::webhook::RETRY_WINDOW_MS)
+    .bind(public_id.to_owned())
+    .bind(account.id)
+    .bind(account.mode.as_str())
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok((row.try_get("id")?, view(&row, now)?))
+}
+
+/// A new endpoint in the dashboard's current mode; its secret is returned.
+pub async fn create(db: &Db, secrets: &SecretBox, allow_private: bool, account: &Account, url: &str, events: &[String]) -> AppResult<EndpointSecret> {
+    account.require_merchant()?;
+    if account.mode == Mode::Live && !account.can_go_live() {
+        return Err(AppError::LiveNotApproved);
+    }
+    let url = EndpointUrl::parse(url, account.mode, allow_private).map_err(|e| AppError::invalid("url", e))?;
+    let events = EventSet::parse(events).map_err(|e| AppError::invalid("events", e))?;
+    let existing: i64 = sqlx::query("SELECT COUNT(*) FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND disabled_at IS NULL")
+        .bind(account.id)
+        .bind(account.mode.as_str())
+        .fetch_one(db.pool())
+        .await?
+        .try_get(0)?;
+    if existing >= MAX_ENDPOINTS {
+        return Err(AppError::Conflict(format!("at most {MAX_ENDPOINTS} endpoints per mode")));
+    }
+    let public_id = format!("we_{}", random_token());
+    let secret = delivery::new_secret();
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (public_id, account_id, mode, url, events, secret_sealed, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(public_id.clone())
+    .bind(account.id)
+    .bind(account.mode.as_str())
+    .bind(url.as_str().to_owned())
+    .bind(events.stored())
+    .bind(secrets.seal(&secret, &secret_context(&public_id)))
+    .bind(now_ms())
+    .execute(db.pool())
+    .await?;
+    let (_, endpoint) = owned(db, account, &public_id).await?;
+    Ok(EndpointSecret { endpoint, secret })
+}
+
+/// Changes an endpoint's URL and events (its secret and log stay).
+pub async fn update(db: &Db, allow_private: bool, account: &Account, public_id: &str, url: &str, events: &[String]) -> AppResult<EndpointView> {
+    let (id, _) = owned(db, account, public_id).await?;
+    let url = EndpointUrl::parse(url, account.mode, allow_private).map_err(|e| AppError::invalid("url", e))?;
+    let events = EventSet::parse(events).map_err(|e| AppError::invalid("events", e))?;
+    sqlx::query("UPDATE webhook_endpoints SET url = $1, events = $2 WHERE id = $3")
+        .bind(url.as_str().to_owned())
+        .bind(events.stored())
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(owned(db, account, public_id).await?.1)
+}
+
+/// The endpoint's current signing secret.
+pub async fn reveal(db: &Db, secrets: &SecretBox, account: &Account, public_id: &str) -> AppResult<EndpointSecret> {
+    let (id, endpoint) = owned(db, account, public_id).await?;
+    let sealed: String = sqlx::query("SELECT secret_sealed FROM webhook_endpoints WHERE id = $1").bind(id).fetch_one(db.pool()).await?.try_get(0)?;
+    let secret = secrets.open(&sealed, &secret_context(public_id)).map_err(anyhow::Error::from)?;
+    Ok(EndpointSecret { endpoint, secret })
+}
+
+/// A new signing secret; the old one keeps signing (beside it) for
+/// [`ROTATION_OVERLAP_MS`]. Rotating again within that time ends the older
+/// secret at once: only the last two are ever valid.
+pub async fn rotate(db: &Db, secrets: &SecretBox, account: &Account, public_id: &str) -> AppResult<EndpointSecret> {
+    let (id, _) = owned(db, account, public_id).await?;
+    let secret = delivery::new_secret();
+    sqlx::query(
+        "UPDATE webhook_endpoints SET previous_secret_sealed = secret_sealed, previous_secret_until = $1, secret_sealed = $2 WHERE id = $3",
+    )
+    .bind(now_ms() + ROTATION_OVERLAP_MS)
+    .bind(secrets.seal(&secret, &secret_context(public_id)))
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    let (_, endpoint) = owned(db, account, public_id).await?;
+    Ok(EndpointSecret { endpoint, secret })
+}
+
+/// Removes an endpoint: nothing more is sent to it (deliveries still due are
+/// given up); its log stays in the database.
+pub async fn remove(db: &Db, account: &Account, public_id: &str) -> AppResult<()> {
+    let (id, _) = owned(db, account, public_id).await?;
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE webhook_endpoints SET disabled_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE webhook_deliveries SET status = 'failed', last_error = 'endpoint removed' WHERE endpoint_id = $1 AND status = 'pending'")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The endpoint's deliveries, newest first, [`LOG_PAGE`] at a time (`before`: the last id seen).
+pub async fn deliveries(db: &Db, account: &Account, public_id: &str, before: Option<i64>) -> AppResult<Vec<DeliveryView>> {
+    let (id, _) = owned(db, account, public_id).await?;
+    let rows = sqlx::query(
+        "SELECT d.id, ev.public_id AS event_public_id, ev.type, d.status, d.attempts, d.created_at, d.last_attempt_at, \
+         d.last_status_code, d.last_latency_ms, d.last_error, d.next_attempt_at \
+         FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id \
+         WHERE d.endpoint_id = $1 AND d.id < $2 ORDER BY d.id DESC LIMIT $3",
+    )
+    .bind(id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(LOG_PAGE)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let corrupt = || AppError::from(anyhow::anyhow!("corrupt webhook delivery row"));
+            let status = DeliveryStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(corrupt)?;
+            Ok(DeliveryView {
+                id: row.try_get("id")?,
+                event_id: row.try_get("event_public_id")?,
+                event_type: EventType::parse(&row.try_get::<String, _>("type")?).ok_or_else(corrupt)?,
+                status,
+                attempts: row.try_get("attempts")?,
+                created_at: row.try_get("created_at")?,
+                last_attempt_at: row.try_get("last_attempt_at")?,
+                last_status_code: row.try_get("last_status_code")?,
+                last_latency_ms: row.try_get("last_latency_ms")?,
+                last_error: row.try_get("last_error")?,
+                next_attempt_at: (status == DeliveryStatus::Pending).then(|| row.try_get("next_attempt_at")).transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// Sends delivery `delivery_id` again now, with the same event id. One that
+/// succeeded or gave up gets one more attempt; one still retrying is moved
+/// up to now.
+pub async fn resend(db: &Db, account: &Account, public_id: &str, delivery_id: i64) -> AppResult<()> {
+    let (id, _) = owned(db, account, public_id).await?;
+    let now = now_ms();
+    let moved = sqlx::query(
+        "UPDATE webhook_deliveries SET give_up_at = CASE WHEN status = 'pending' THEN give_up_at ELSE $1 END, \
+         status = 'pending', next_attempt_at = $1 WHERE id = $2 AND endpoint_id = $3",
+    )
+    .bind(now)
+    .bind(delivery_id)
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(AppError::NotFound);
+    }
+    wake();
+    Ok(())
+}
+
+/// A `ping` event to this endpoint only; returns its event id.
+pub async fn send_test(db: &Db, account: &Account, public_id: &str) -> AppResult<String> {
+    let (id, endpoint) = owned(db, account, public_id).await?;
+    let mut tx = db.begin().await?;
+    let event = outbox::ping(&mut tx, account.id, endpoint.mode, id, public_id, now_ms()).await?;
+    tx.commit().await?;
+    wake();
+    Ok(event)
+}
