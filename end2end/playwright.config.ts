@@ -46,6 +46,8 @@ export default defineConfig({
       PAYLINKS_PUBLIC_URL: baseURL,
       DATABASE_URL: databaseUrl,
       RUST_LOG: "warn",
+      // The webhook test's receiver listens on 127.0.0.1.
+      PAYLINKS_WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",
     },
   },
 });

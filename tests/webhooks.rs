@@ -299,6 +299,14 @@ async fn events_arrive_signed_for_payments_and_links() {
         tokio::time::sleep(Duration::from_millis(800)).await;
         assert_eq!(hooks.received().len(), 10, "{label}");
         assert_eq!(json(&shop.call("webhook_endpoints", &[]).await).as_array().unwrap().len(), 0);
+
+        // After 30 days the log forgets them (and only then).
+        let db = &server.state.db;
+        let now = paylinks::server::db::now_ms();
+        assert_eq!(paylinks::server::merchant_webhooks::purge(db, now).await.unwrap(), 0);
+        let retention = paylinks::server::merchant_webhooks::LOG_RETENTION_MS;
+        assert_eq!(paylinks::server::merchant_webhooks::purge(db, now + retention + 1000).await.unwrap(), 9, "{label}");
+        assert_eq!(count(db, "SELECT COUNT(*) FROM webhook_deliveries").await, 0, "{label}: deliveries go with their events");
     }
 }
 

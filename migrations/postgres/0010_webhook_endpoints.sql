@@ -30,6 +30,7 @@ CREATE TABLE webhook_events (
     payload    TEXT    NOT NULL,
     created_at BIGINT  NOT NULL
 );
+CREATE INDEX webhook_events_by_age ON webhook_events (created_at);
 
 CREATE TABLE webhook_deliveries (
     id               BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

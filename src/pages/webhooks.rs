@@ -238,6 +238,10 @@ fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
     let i18n = use_i18n();
     let resend = ServerAction::<ResendWebhookDelivery>::new();
     let reload = RwSignal::new(0usize);
+    // While open, the log follows deliveries that are still being sent.
+    if let Ok(timer) = set_interval_with_handle(move || reload.update(|n| *n += 1), std::time::Duration::from_secs(2)) {
+        on_cleanup(move || timer.clear());
+    }
     let id = endpoint.clone();
     let deliveries = Resource::new(
         move || (refresh.get(), resend.version().get(), reload.get()),
@@ -253,7 +257,7 @@ fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
     view! {
         <div class="webhook-log">
             <button type="button" class="button link" on:click=move |_| reload.update(|n| *n += 1)>{move || i18n.tr("settings-webhook-refresh")}</button>
-            <Suspense fallback=|| ()>
+            <Transition fallback=|| ()>
                 {move || deliveries.get().and_then(Result::ok).map(|rows| {
                     if rows.is_empty() {
                         return view! { <p class="empty">{move || i18n.tr("settings-webhook-log-empty")}</p> }.into_any();
@@ -300,7 +304,7 @@ fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
                         </div>
                     }.into_any()
                 })}
-            </Suspense>
+            </Transition>
         </div>
     }
 }

@@ -676,7 +676,7 @@ pub async fn expire_due(db: &Db, now: i64) -> AppResult<usize> {
 }
 
 /// Runs [`expire_due`] every `every` until the process ends, and forgets
-/// API idempotency answers past their 24 hours.
+/// API idempotency answers past their 24 hours and webhook events past 30 days.
 pub fn spawn_expiry_job(db: Db, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
@@ -690,6 +690,9 @@ pub fn spawn_expiry_job(db: Db, every: std::time::Duration) {
             }
             if let Err(e) = super::api::purge_idempotency_keys(&db, now_ms()).await {
                 tracing::warn!(error = %e, "could not purge old idempotency keys; retrying next tick");
+            }
+            if let Err(e) = super::merchant_webhooks::purge(&db, now_ms()).await {
+                tracing::warn!(error = %e, "could not purge old webhook events; retrying next tick");
             }
         }
     });

@@ -24,6 +24,8 @@ pub const MAX_ENDPOINTS: i64 = 16;
 pub const ROTATION_OVERLAP_MS: i64 = 24 * 60 * 60 * 1000;
 /// Deliveries shown per page of an endpoint's log.
 pub const LOG_PAGE: i64 = 50;
+/// How long events stay in the delivery log once no delivery of theirs is pending.
+pub const LOG_RETENTION_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 /// `$1`: the start of the window the delivery counts cover.
 const COLUMNS: &str = "e.id, e.public_id, e.url, e.events, e.mode, e.created_at, e.previous_secret_until, e.disabled_at, \
@@ -235,4 +237,17 @@ pub async fn send_test(db: &Db, account: &Account, public_id: &str) -> AppResult
     tx.commit().await?;
     wake();
     Ok(event)
+}
+
+/// Forgets events older than [`LOG_RETENTION_MS`] (with their deliveries)
+/// unless one of their deliveries is still pending (a manual re-send).
+pub async fn purge(db: &Db, now: i64) -> AppResult<u64> {
+    let done = sqlx::query(
+        "DELETE FROM webhook_events WHERE created_at < $1 AND NOT EXISTS \
+         (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id AND d.status = 'pending')",
+    )
+    .bind(now - LOG_RETENTION_MS)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
 }
