@@ -59,16 +59,26 @@ pub fn spawn_worker(db: Db, secrets: SecretBox, settings: Settings) -> Option<to
     }
     let task = tokio::spawn(async move {
         let worker = Arc::new(Worker { client: client(&settings), db, secrets, settings });
+        // Dropped with this task when the server stops: sends in flight end too.
+        let mut sending = tokio::task::JoinSet::new();
         loop {
-            let sent = match worker.clone().run_once().await {
-                Ok(n) => n,
-                Err(e) => {
+            while sending.try_join_next().is_some() {}
+            let room = worker.settings.concurrency.saturating_sub(sending.len());
+            let started = if room == 0 {
+                0
+            } else {
+                worker.clone().start_due(room, &mut sending).await.unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "webhook worker: could not read due deliveries; retrying");
                     0
-                }
+                })
             };
-            if sent == 0 {
-                let _ = tokio::time::timeout(POLL, notifier().notified()).await;
+            if started == 0 {
+                // Nothing due, or no room: wait for new events, a finished send or the poll.
+                tokio::select! {
+                    () = tokio::time::sleep(POLL) => {}
+                    () = notifier().notified() => {}
+                    Some(_) = sending.join_next(), if !sending.is_empty() => {}
+                }
             }
         }
     });
@@ -119,7 +129,7 @@ struct Claimed {
     payload: String,
     url: String,
     mode: Mode,
-    secrets: Vec<String>,
+    secrets: Result<Vec<String>, String>,
 }
 
 /// What one attempt got.
@@ -130,45 +140,40 @@ struct Outcome {
 }
 
 impl Worker {
-    /// Claims and sends one batch of due deliveries; returns how many were sent.
-    async fn run_once(self: Arc<Self>) -> AppResult<usize> {
-        let now = now_ms();
+    /// Claims up to `room` due deliveries and starts sending them; returns how many started.
+    async fn start_due(self: Arc<Self>, room: usize, sending: &mut tokio::task::JoinSet<()>) -> AppResult<usize> {
         let due = sqlx::query(
             "SELECT id, next_attempt_at FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
              ORDER BY next_attempt_at LIMIT $2",
         )
-        .bind(now)
-        .bind(self.settings.concurrency as i64 * 2)
+        .bind(now_ms())
+        .bind(room as i64)
         .fetch_all(self.db.pool())
         .await?;
-        let mut sending = tokio::task::JoinSet::new();
-        let permits = Arc::new(tokio::sync::Semaphore::new(self.settings.concurrency));
+        let mut started = 0;
         for row in due {
             let (id, seen): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
             let Some(claimed) = self.claim(id, seen).await? else {
                 continue; // another server took it
             };
             let worker = self.clone();
-            let permit = permits.clone().acquire_owned().await.expect("the semaphore is never closed");
             sending.spawn(async move {
                 let outcome = worker.send(&claimed).await;
                 if let Err(e) = worker.record(&claimed, &outcome).await {
                     // The lease runs out and the delivery is sent again: at least once.
                     tracing::warn!(delivery = claimed.id, error = %e, "could not record a webhook attempt");
                 }
-                drop(permit);
             });
+            started += 1;
         }
-        let mut sent = 0;
-        while sending.join_next().await.is_some() {
-            sent += 1;
-        }
-        Ok(sent)
+        Ok(started)
     }
 
     async fn claim(&self, id: i64, seen_next_attempt: i64) -> AppResult<Option<Claimed>> {
         let now = now_ms();
         let lease_until = now + self.settings.lease_ms();
+        // Writes queue with the payments' (SQLite has one writer).
+        let mut tx = self.db.begin().await?;
         let claimed = sqlx::query(
             "UPDATE webhook_deliveries SET next_attempt_at = $1, attempts = attempts + 1, last_attempt_at = $2 \
              WHERE id = $3 AND status = 'pending' AND next_attempt_at = $4",
@@ -177,8 +182,9 @@ impl Worker {
         .bind(now)
         .bind(id)
         .bind(seen_next_attempt)
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         if claimed.rows_affected() != 1 {
             return Ok(None);
         }
@@ -191,13 +197,16 @@ impl Worker {
         .bind(id)
         .fetch_one(self.db.pool())
         .await?;
-        let endpoint: String = row.try_get("endpoint_public_id")?;
-        let context = secret_context(&endpoint);
-        let mut secrets = vec![self.secrets.open(&row.try_get::<String, _>("secret_sealed")?, &context).map_err(anyhow::Error::from)?];
+        let context = secret_context(&row.try_get::<String, _>("endpoint_public_id")?);
         let previous_until: Option<i64> = row.try_get("previous_secret_until")?;
-        if let (Some(sealed), true) = (row.try_get::<Option<String>, _>("previous_secret_sealed")?, previous_until.is_some_and(|t| t > now)) {
-            secrets.push(self.secrets.open(&sealed, &context).map_err(anyhow::Error::from)?);
-        }
+        let previous = row.try_get::<Option<String>, _>("previous_secret_sealed")?.filter(|_| previous_until.is_some_and(|t| t > now));
+        // A secret that no longer opens (the server key was changed) fails the
+        // attempt like an unreachable endpoint would: retried, then given up.
+        let secrets = std::iter::once(row.try_get::<String, _>("secret_sealed")?)
+            .chain(previous)
+            .map(|sealed| self.secrets.open(&sealed, &context))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| "the signing secret cannot be opened with this server's key".to_owned());
         Ok(Some(Claimed {
             id,
             lease_until,
@@ -218,8 +227,12 @@ impl Worker {
         if let Err(e) = EndpointUrl::parse(&d.url, d.mode, self.settings.allow_private) {
             return Outcome { status_code: None, latency_ms: 0, error: Some(format!("endpoint refused: {e}")) };
         }
+        let secrets = match &d.secrets {
+            Ok(secrets) => secrets,
+            Err(e) => return Outcome { status_code: None, latency_ms: 0, error: Some(e.clone()) },
+        };
         let timestamp = now_ms() / 1000;
-        let signatures: Vec<String> = d.secrets.iter().filter_map(|s| sign(s, &d.event_public_id, timestamp, &d.payload)).collect();
+        let signatures: Vec<String> = secrets.iter().filter_map(|s| sign(s, &d.event_public_id, timestamp, &d.payload)).collect();
         let result = self
             .client
             .post(&d.url)
@@ -263,6 +276,7 @@ impl Worker {
             },
         };
         let error = outcome.error.as_deref().map(|e| e.chars().take(300).collect::<String>());
+        let mut tx = self.db.begin().await?;
         sqlx::query(
             "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2, last_status_code = $3, last_latency_ms = $4, \
              last_error = $5 WHERE id = $6 AND status = 'pending' AND next_attempt_at = $7",
@@ -274,8 +288,9 @@ impl Worker {
         .bind(error)
         .bind(d.id)
         .bind(d.lease_until)
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 }
