@@ -158,8 +158,13 @@ fn node_verifies(snippet: &str, secret: &str, r: &Received) -> bool {
     }
 }
 
+/// The form fields of an endpoint: its URL and one `events[]` per event.
+fn endpoint_form<'a>(url: &'a str, events: &'a str) -> Vec<(&'static str, &'a str)> {
+    std::iter::once(("url", url)).chain(events.split(' ').filter(|e| !e.is_empty()).map(|e| ("events[]", e))).collect()
+}
+
 async fn add_endpoint(shop: &mut Browser<'_>, url: &str, events: &str) -> (String, String) {
-    let res = shop.call("create_webhook_endpoint", &[("url", url), ("events", events)]).await;
+    let res = shop.call("create_webhook_endpoint", &endpoint_form(url, events)).await;
     assert_eq!(res.status, 200, "{}", res.body);
     let body = json(&res);
     (body["endpoint"]["id"].as_str().unwrap().to_owned(), body["secret"].as_str().unwrap().to_owned())
@@ -327,15 +332,17 @@ async fn endpoints_refuse_bad_input_and_change_nothing() {
             ("https://shop.example.com/h", "payment.captured payment.created", "events", "NotAllowed"),
             ("https://shop.example.com/h", "ping", "events", "NotAllowed"),
         ] {
-            let res = shop.call("create_webhook_endpoint", &[("url", url), ("events", events)]).await;
+            let res = shop.call("create_webhook_endpoint", &endpoint_form(url, events)).await;
             assert_eq!(res.status, 422, "{label}: {url} {events}: {}", res.body);
             let error = &json(&res)["Invalid"];
             assert_eq!((error["field"].as_str(), error["error"].as_str()), (Some(field), Some(message)), "{label}: {url} {events}: {}", res.body);
         }
         assert_eq!(count(&server.state.db, "SELECT COUNT(*) FROM webhook_endpoints").await, 0, "{label}");
         // A good one, then an edit that is refused leaves it as it was.
-        let (endpoint, _) = add_endpoint(&mut shop, "https://shop.example.com/h", "payment.captured,payment.failed").await;
-        let res = shop.call("update_webhook_endpoint", &[("id", &endpoint), ("url", "http://10.0.0.1/h"), ("events", "payment.captured")]).await;
+        let (endpoint, _) = add_endpoint(&mut shop, "https://shop.example.com/h", "payment.failed payment.captured").await;
+        let mut edit = endpoint_form("http://10.0.0.1/h", "payment.captured");
+        edit.push(("id", &endpoint));
+        let res = shop.call("update_webhook_endpoint", &edit).await;
         assert_eq!(res.status, 422, "{label}");
         let listed = json(&shop.call("webhook_endpoints", &[]).await);
         assert_eq!(listed[0]["url"], "https://shop.example.com/h");

@@ -10,12 +10,6 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::server::{merchant_webhooks, request::Request};
 
-/// The events of a form: names separated by spaces or commas.
-#[cfg(feature = "ssr")]
-fn event_names(events: &str) -> Vec<String> {
-    events.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
-}
-
 #[server(endpoint = "webhook_endpoints")]
 pub async fn webhook_endpoints() -> Result<Vec<EndpointView>, AppError> {
     let request = Request::current()?;
@@ -24,19 +18,19 @@ pub async fn webhook_endpoints() -> Result<Vec<EndpointView>, AppError> {
 }
 
 #[server(endpoint = "create_webhook_endpoint")]
-pub async fn create_webhook_endpoint(url: String, events: String) -> Result<EndpointSecret, AppError> {
+pub async fn create_webhook_endpoint(url: String, #[server(default)] events: Vec<String>) -> Result<EndpointSecret, AppError> {
     let request = Request::current()?;
     let account = request.require_account().await?;
     let config = &request.state.config;
-    merchant_webhooks::create(request.db(), &config.secrets, config.webhooks.allow_private, &account, &url, &event_names(&events)).await
+    merchant_webhooks::create(request.db(), &config.secrets, config.webhooks.allow_private, &account, &url, &events).await
 }
 
 #[server(endpoint = "update_webhook_endpoint")]
-pub async fn update_webhook_endpoint(id: String, url: String, events: String) -> Result<EndpointView, AppError> {
+pub async fn update_webhook_endpoint(id: String, url: String, #[server(default)] events: Vec<String>) -> Result<EndpointView, AppError> {
     let request = Request::current()?;
     let account = request.require_account().await?;
     let allow_private = request.state.config.webhooks.allow_private;
-    merchant_webhooks::update(request.db(), allow_private, &account, &id, &url, &event_names(&events)).await
+    merchant_webhooks::update(request.db(), allow_private, &account, &id, &url, &events).await
 }
 
 #[server(endpoint = "reveal_webhook_secret")]
@@ -129,26 +123,19 @@ pub fn Webhooks() -> impl IntoView {
     }
 }
 
-/// Check boxes for the subscribable events; the form receives them as one
-/// `events` field (names separated by spaces).
+/// Check boxes for the subscribable events, sent as `events[]` (a plain
+/// form post works too).
 #[component]
 fn EventPicker(field_id: String, selected: Vec<EventType>) -> impl IntoView {
     let i18n = use_i18n();
-    let chosen = RwSignal::new(selected);
-    let value = move || chosen.with(|c| c.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" "));
     view! {
         <fieldset class="event-picker" id=field_id>
             <legend>{move || i18n.tr("settings-webhook-events")}</legend>
-            <input type="hidden" name="events" prop:value=value/>
-            {EventType::SUBSCRIBABLE.into_iter().map(|t| {
-                let checked = move || chosen.with(|c| c.contains(&t));
-                let toggle = move |_| chosen.update(|c| if c.contains(&t) { c.retain(|x| *x != t) } else { c.push(t) });
-                view! {
-                    <label class="check">
-                        <input type="checkbox" prop:checked=checked on:change=toggle/>
-                        <code>{t.as_str()}</code>
-                    </label>
-                }
+            {EventType::SUBSCRIBABLE.into_iter().map(|t| view! {
+                <label class="check">
+                    <input type="checkbox" name="events[]" value=t.as_str() checked=selected.contains(&t)/>
+                    <code>{t.as_str()}</code>
+                </label>
             }).collect_view()}
         </fieldset>
     }
