@@ -35,6 +35,8 @@ enum Expect {
     Said { lang: &'static str, id: &'static str },
     /// A machine endpoint (KOMOJU's webhooks): a short plain-text reason.
     Text,
+    /// The REST API's error shape with this stable `code` (and a message).
+    Api(&'static str),
 }
 
 struct Case {
@@ -114,7 +116,8 @@ async fn snapshot(server: &TestServer) -> BTreeMap<String, Vec<String>> {
     let db = server.state.db.pool();
     let mut out = BTreeMap::new();
     for table in common::app_tables(db).await {
-        if ["sessions", "signin_failures"].contains(&table.as_str()) {
+        // Also the API's per-second request counters, which count refused requests too.
+        if ["sessions", "signin_failures", "api_rate_windows"].contains(&table.as_str()) {
             continue;
         }
         let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(db).await.unwrap();
@@ -216,6 +219,16 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         let first = server.request_bytes("POST", &hook, &[("Content-Type", "application/json"), ("X-Komoju-ID", "delivery-1"), ("X-Komoju-Signature", &common::shop::komoju_signature(webhook_secret, &event))], &event).await;
         assert_eq!(first.status, 200, "{}", first.body);
         let mut anonymous = server.browser();
+        // The owner's REST API key, used once so its "last used" is already set.
+        let key = common::shop::json(&owner.call("create_api_key", &[("name", "Backend")]).await)["secret"].as_str().unwrap().to_owned();
+        let bearer = format!("Bearer {key}");
+        assert_eq!(server.get("/api/v1/payment_links", &[("Authorization", &bearer)]).await.status, 200);
+        let api = |method: &'static str, path: &str, body: &str| Send::Raw {
+            method,
+            path: format!("/api/v1{path}"),
+            headers: vec![("Authorization", bearer.clone()), ("Content-Type", "application/json".to_owned())],
+            body: body.as_bytes().to_vec(),
+        };
 
         let kb10 = "a".repeat(10 * 1024);
         let mb10 = "a".repeat(10 * 1024 * 1024);
@@ -233,7 +246,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             headers: vec![form_type.clone(), ("Origin", origin.clone())],
             body: [format!("{field}=").into_bytes(), vec![0xff, 0xfe, 0xc3, 0x28]].concat(),
         };
-        use Expect::{Error, Page, Said, Text};
+        use Expect::{Api, Error, Page, Said, Text};
         use Who::*;
 
         let mut cases = vec![
@@ -350,6 +363,21 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             case("result page: another link's payment", Anonymous, Send::Raw { method: "GET", path: format!("/pay/{slug}/{other_paid_id}"), headers: vec![("Accept-Language", "en".into())], body: vec![] }, 404, Page { lang: "en", id: "checkout-not-found-title" }),
             case("CSV export: no session", Anonymous, Send::Raw { method: "GET", path: "/export/transactions.csv".into(), headers: vec![("Accept-Language", "ko".into())], body: vec![] }, 401, Said { lang: "ko", id: "error-not-signed-in" }),
             case("image: unknown", Anonymous, Send::Raw { method: "GET", path: format!("/img/{}", "f".repeat(64)), headers: vec![], body: vec![] }, 404, Text),
+            // The REST API (shop backends): its own error shape, nothing stored.
+            case("API: no key", Anonymous, Send::Raw { method: "GET", path: "/api/v1/payment_links".into(), headers: vec![], body: vec![] }, 401, Api("invalid_api_key")),
+            case("API: not JSON", Anonymous, api("POST", "/payment_links", "{\"name\": "), 400, Api("invalid_json")),
+            case("API: amount as text", Anonymous, api("POST", "/payment_links", r#"{"name": "Matcha", "amount": "1000", "currency": "JPY"}"#), 400, Api("invalid_json")),
+            case("API: fractional yen", Anonymous, api("POST", "/payment_links", r#"{"name": "Matcha", "amount": 1000.5, "currency": "JPY"}"#), 400, Api("invalid_json")),
+            case("API: empty name", Anonymous, api("POST", "/payment_links", r#"{"name": " ", "amount": 1000, "currency": "JPY"}"#), 422, Api("required")),
+            case("API: below the minimum", Anonymous, api("POST", "/payment_links", r#"{"name": "Matcha", "amount": 10, "currency": "JPY"}"#), 422, Api("amount_below_minimum")),
+            case("API: name taken", Anonymous, api("POST", "/payment_links", r#"{"name": "Sencha", "amount": 1000, "currency": "JPY"}"#), 409, Api("name_taken")),
+            case("API: amount cannot change", Anonymous, api("POST", &format!("/payment_links/{link_id}"), r#"{"amount": 5000}"#), 422, Api("immutable")),
+            case("API: another merchant's link", Anonymous, api("GET", &format!("/payment_links/{other_link}"), ""), 404, Api("not_found")),
+            case("API: refund above the rest", Anonymous, api("POST", &format!("/payments/{paid_id}/refund"), r#"{"amount": 999999}"#), 422, Api("amount_above_maximum")),
+            case("API: another merchant's payment", Anonymous, api("POST", &format!("/payments/{other_paid_id}/refund"), "{}"), 404, Api("not_found")),
+            case("API: unknown status filter", Anonymous, api("GET", "/payments?status=stolen", ""), 422, Api("not_allowed")),
+            case("API: page size not a number", Anonymous, api("GET", "/payment_links?limit=lots", ""), 400, Api("invalid_query")),
+            case("API: page size 0", Anonymous, api("GET", "/payment_links?limit=0", ""), 422, Api("limit_out_of_range")),
             // KOMOJU webhooks (machine to machine).
             case("webhook: unknown merchant", Anonymous, Send::Raw { method: "POST", path: "/webhooks/komoju/acct_nobody".into(), headers: vec![("Content-Type", "application/json".into())], body: b"{}".to_vec() }, 404, Text),
             case("webhook: bad signature", Anonymous, Send::Raw { method: "POST", path: hook.clone(), headers: vec![("Content-Type", "application/json".into()), ("X-Komoju-ID", "delivery-2".into()), ("X-Komoju-Signature", common::shop::komoju_signature("not-the-secret", &event))], body: event.clone() }, 401, Text),
@@ -405,6 +433,13 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
                 Text => {
                     if res.body.len() >= 200 || res.body.contains('<') {
                         failures.push(format!("{what}: {body}"));
+                    }
+                }
+                Api(code) => {
+                    let error = serde_json::from_str::<serde_json::Value>(&res.body).map(|v| v["error"].clone()).unwrap_or_default();
+                    let message = error["message"].as_str().unwrap_or_default();
+                    if error["code"] != code || message.is_empty() || error["type"].as_str().is_none() {
+                        failures.push(format!("{what}: not the API error {code}: {body}"));
                     }
                 }
             }

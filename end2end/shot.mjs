@@ -1,0 +1,34 @@
+import { chromium } from "@playwright/test";
+import { createServer } from "node:http";
+const base = process.env.BASE;
+const hook = createServer((req, res) => { req.resume(); req.on("end", () => res.writeHead(200).end("ok")); });
+await new Promise((r) => hook.listen(0, "127.0.0.1", r));
+const hookUrl = `http://127.0.0.1:${hook.address().port}/paylinks`;
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox"] });
+for (const [w, h, name] of [[1280, 900, "desk"], [390, 844, "phone"]]) {
+  const page = await browser.newPage({ viewport: { width: w, height: h } });
+  await page.goto(base + "/signup");
+  await page.waitForSelector("body[data-hydrated=true]");
+  await page.fill("#signup-business", "Tea Shop");
+  await page.fill("#signup-email", `shot-${name}-${Date.now()}@example.com`);
+  await page.fill("#signup-password", "correct horse battery");
+  await page.locator("form button[type=submit]").last().click();
+  await page.waitForURL(/dashboard$/);
+  await page.goto(base + "/dashboard/settings");
+  await page.waitForSelector("body[data-hydrated=true]");
+  await page.fill("#webhook-url", hookUrl);
+  await page.getByRole("checkbox", { name: "payment.refunded" }).check();
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await page.waitForSelector("[data-testid=new-webhook-secret]");
+  const ep = page.getByTestId("webhook-endpoints").locator("li").first();
+  await ep.getByRole("button", { name: "Send test event" }).click();
+  await page.waitForTimeout(800);
+  await ep.getByRole("button", { name: "Delivery log" }).click();
+  await page.waitForTimeout(2500);
+  await page.getByTestId("webhooks").screenshot({ path: `/tmp/wh-${name}.png` });
+  await page.goto(base + "/docs/api?lang=ja#webhooks");
+  await page.locator("#webhooks").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `/tmp/docs-${name}.png` });
+}
+await browser.close();
+hook.close();
