@@ -496,7 +496,20 @@ async fn the_openapi_document_describes_every_route() {
             assert_eq!(idempotent, method == "post" && path != "/api/v1/images", "{method} {path}");
         }
     }
-    for schema in ["PaymentLink", "Payment", "PaymentLinkSummary", "ErrorBody", "LinkFields"] {
+    // Webhooks (OpenAPI 3.1): every event a merchant can subscribe to, and ping.
+    let webhooks = doc["webhooks"].as_object().unwrap();
+    assert_eq!(webhooks.len(), 11, "{:?}", webhooks.keys());
+    for (event, item) in webhooks {
+        let body = &item["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+        let schema = body.as_str().unwrap().rsplit('/').next().unwrap();
+        assert!(doc["components"]["schemas"][schema].is_object(), "{event}: {schema} missing");
+        let headers: Vec<&str> = item["post"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"], "{event}");
+        assert!(!item["post"]["summary"].as_str().unwrap().starts_with("docs-"), "{event}: an untranslated summary");
+    }
+    assert_eq!(webhooks["payment.captured"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/PaymentWebhook");
+    assert_eq!(webhooks["payment_link.updated"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/PaymentLinkWebhook");
+    for schema in ["PaymentLink", "Payment", "PaymentLinkSummary", "ErrorBody", "LinkFields", "PaymentWebhook", "PaymentLinkWebhook", "PingWebhook"] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema} missing");
     }
     assert_eq!(doc["components"]["securitySchemes"]["secret_key"]["scheme"], "bearer");

@@ -5,6 +5,7 @@ use crate::domain::card::{CardBrand, KonbiniStore};
 use crate::domain::link::{rfc3339, Availability, LinkStatus, LinkView};
 use crate::domain::money::Currency;
 use crate::domain::payment::{DeclineReason, Method, PaymentEvent, PaymentStatus, PaymentView, SalesStats};
+use crate::domain::webhook::EventType;
 use crate::domain::{Locale, Mode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -369,4 +370,54 @@ mod tests {
             assert!(amount(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// A webhook delivery about a payment (`payment.*` events).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentWebhook {
+    /// `evt_…`: the same on every retry and re-send; drop repeats.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub mode: Mode,
+    /// When the event happened (RFC 3339 UTC).
+    pub created_at: String,
+    /// The payment as it was then.
+    pub data: PaymentObject,
+}
+
+/// A webhook delivery about a payment link (`payment_link.*` events).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentLinkWebhook {
+    /// `evt_…`: the same on every retry and re-send; drop repeats.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub mode: Mode,
+    /// When the event happened (RFC 3339 UTC).
+    pub created_at: String,
+    /// The link as it was then.
+    pub data: PaymentLinkObject,
+}
+
+/// The dashboard's "send test event".
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PingWebhook {
+    pub id: String,
+    /// Always `ping`.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub mode: Mode,
+    pub created_at: String,
+    pub data: PingObject,
+}
+
+/// The endpoint a ping was sent to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PingObject {
+    /// Always `webhook_endpoint`.
+    #[schema(example = "webhook_endpoint")]
+    pub object: &'static str,
+    /// `we_…`
+    pub id: String,
 }

@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
         super::create_link, super::list_links, super::get_link, super::update_link, super::deactivate_link, super::link_summary,
         super::list_payments, super::get_payment, super::refund_payment, super::upload_image,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, PaymentWebhook, PaymentLinkWebhook, PingWebhook)),
     security(("secret_key" = [])),
     modifiers(&CommonAnswers),
     tags(
@@ -110,7 +110,52 @@ fn add_errors(operation: &mut Operation, has_id: bool, is_post: bool) {
 }
 
 /// `GET /api/v1/openapi.json` (public: it holds no data).
-pub async fn document() -> Json<&'static utoipa::openapi::OpenApi> {
-    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    Json(DOCUMENT.get_or_init(ApiDoc::openapi))
+pub async fn document() -> Json<&'static serde_json::Value> {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    Json(DOCUMENT.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+        doc["webhooks"] = webhooks();
+        doc
+    }))
+}
+
+/// OpenAPI 3.1's `webhooks`: what Paylinks POSTs to a merchant's endpoints,
+/// one entry per event type (utoipa has no builder for them yet).
+fn webhooks() -> serde_json::Value {
+    use crate::domain::webhook::EventType;
+    let headers = [
+        ("webhook-id", "The event's id (`evt_…`), the same on every retry and re-send."),
+        ("webhook-timestamp", "Unix seconds when this attempt was signed. Refuse deliveries more than 5 minutes from your clock."),
+        ("webhook-signature", "`v1,` + base64(HMAC-SHA256(key, \"{webhook-id}.{webhook-timestamp}.{body}\")), the key being the base64-decoded part of the endpoint's secret after `whsec_`. During a secret rotation there are two, separated by a space."),
+    ];
+    let parameters: Vec<serde_json::Value> = headers
+        .iter()
+        .map(|(name, description)| serde_json::json!({ "name": name, "in": "header", "required": true, "description": description, "schema": { "type": "string" } }))
+        .collect();
+    let mut map = serde_json::Map::new();
+    for event in EventType::SUBSCRIBABLE.into_iter().chain([EventType::Ping]) {
+        let (schema, summary) = match event {
+            EventType::Ping => ("PingWebhook", "The dashboard's \"send test event\".".to_owned()),
+            EventType::LinkUpdated | EventType::LinkDeactivated => ("PaymentLinkWebhook", webhook_summary(event)),
+            _ => ("PaymentWebhook", webhook_summary(event)),
+        };
+        map.insert(
+            event.as_str().to_owned(),
+            serde_json::json!({ "post": {
+                "summary": summary,
+                "operationId": format!("webhook_{}", event.as_str().replace('.', "_")),
+                "tags": ["Webhooks"],
+                "parameters": parameters,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } },
+                "responses": { "2XX": { "description": "Received. Any other answer, or none within the timeout, is retried for 24 hours." } },
+            }}),
+        );
+    }
+    serde_json::Value::Object(map)
+}
+
+/// The reference page's English description of an event.
+fn webhook_summary(event: crate::domain::webhook::EventType) -> String {
+    let id = format!("docs-webhooks-{}", event.as_str().replace(['.', '_'], "-"));
+    crate::i18n::tr(crate::domain::Locale::En, &id)
 }

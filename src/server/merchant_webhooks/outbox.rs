@@ -7,10 +7,9 @@ use crate::domain::link::{rfc3339, LinkView};
 use crate::domain::webhook::{subscribed_pattern, EventSet, EventType};
 use crate::domain::Mode;
 use crate::error::AppResult;
-use crate::server::api::objects::{PaymentLinkObject, PaymentObject};
+use crate::server::api::objects::{PaymentLinkObject, PaymentLinkWebhook, PaymentObject, PaymentWebhook, PingObject, PingWebhook};
 use crate::server::db::WriteTx;
 use crate::server::payments::random_token;
-use serde_json::Value;
 use sqlx::Row;
 
 /// Of `types`, the ones an enabled endpoint of this merchant and mode
@@ -42,9 +41,10 @@ pub(crate) async fn payment_events(tx: &mut WriteTx, account_id: i64, mode: Mode
     .fetch_one(&mut **tx)
     .await?;
     let payment = crate::server::payments::payment(&row)?;
-    let object = serde_json::to_value(PaymentObject::new(&payment.view)).map_err(anyhow::Error::from)?;
-    for t in types {
-        record(tx, account_id, mode, t, &object, now, None).await?;
+    for kind in types {
+        let id = new_event_id();
+        let body = PaymentWebhook { id: id.clone(), kind, mode, created_at: rfc3339(now), data: PaymentObject::new(&payment.view) };
+        record(tx, account_id, mode, &id, kind, &to_json(&body)?, now, None).await?;
     }
     Ok(true)
 }
@@ -55,40 +55,44 @@ pub(crate) async fn link_events(tx: &mut WriteTx, account_id: i64, link: &LinkVi
     if types.is_empty() {
         return Ok(false);
     }
-    let object = serde_json::to_value(PaymentLinkObject::new(link, public_url)).map_err(anyhow::Error::from)?;
-    for t in types {
-        record(tx, account_id, link.mode, t, &object, now, None).await?;
+    for kind in types {
+        let id = new_event_id();
+        let body = PaymentLinkWebhook { id: id.clone(), kind, mode: link.mode, created_at: rfc3339(now), data: PaymentLinkObject::new(link, public_url) };
+        record(tx, account_id, link.mode, &id, kind, &to_json(&body)?, now, None).await?;
     }
     Ok(true)
 }
 
 /// A `ping` for one endpoint (the dashboard's "send test event").
 pub(crate) async fn ping(tx: &mut WriteTx, account_id: i64, mode: Mode, endpoint_id: i64, endpoint_public_id: &str, now: i64) -> AppResult<String> {
-    let object = serde_json::json!({ "object": "webhook_endpoint", "id": endpoint_public_id });
-    record(tx, account_id, mode, EventType::Ping, &object, now, Some(endpoint_id)).await
+    let id = new_event_id();
+    let data = PingObject { object: "webhook_endpoint", id: endpoint_public_id.to_owned() };
+    let body = PingWebhook { id: id.clone(), kind: EventType::Ping, mode, created_at: rfc3339(now), data };
+    record(tx, account_id, mode, &id, EventType::Ping, &to_json(&body)?, now, Some(endpoint_id)).await?;
+    Ok(id)
 }
 
-/// Writes one event and its deliveries: to every enabled endpoint subscribed
-/// to its type, or to `only` (a ping). Returns the event's `evt_…` id.
-async fn record(tx: &mut WriteTx, account_id: i64, mode: Mode, t: EventType, object: &Value, now: i64, only: Option<i64>) -> AppResult<String> {
-    let public_id = format!("evt_{}", random_token());
-    // The exact bytes every attempt sends (and signs).
-    let payload = serde_json::json!({
-        "id": public_id,
-        "type": t.as_str(),
-        "mode": mode,
-        "created_at": rfc3339(now),
-        "data": object,
-    })
-    .to_string();
+fn new_event_id() -> String {
+    format!("evt_{}", random_token())
+}
+
+/// The exact bytes every attempt sends (and signs).
+fn to_json(body: &impl serde::Serialize) -> AppResult<String> {
+    Ok(serde_json::to_string(body).map_err(anyhow::Error::from)?)
+}
+
+/// Writes event `public_id` (its JSON `payload`) and its deliveries: to
+/// every enabled endpoint subscribed to its type, or to `only` (a ping).
+#[allow(clippy::too_many_arguments)]
+async fn record(tx: &mut WriteTx, account_id: i64, mode: Mode, public_id: &str, t: EventType, payload: &str, now: i64, only: Option<i64>) -> AppResult<()> {
     let event_id: i64 = sqlx::query(
         "INSERT INTO webhook_events (public_id, account_id, mode, type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
-    .bind(public_id.clone())
+    .bind(public_id.to_owned())
     .bind(account_id)
     .bind(mode.as_str())
     .bind(t.as_str())
-    .bind(payload)
+    .bind(payload.to_owned())
     .bind(now)
     .fetch_one(&mut **tx)
     .await?
@@ -117,5 +121,5 @@ async fn record(tx: &mut WriteTx, account_id: i64, mode: Mode, t: EventType, obj
             .execute(&mut **tx)
             .await?,
     };
-    Ok(public_id)
+    Ok(())
 }
