@@ -200,12 +200,14 @@ impl Worker {
         let context = secret_context(&row.try_get::<String, _>("endpoint_public_id")?);
         let previous_until: Option<i64> = row.try_get("previous_secret_until")?;
         let previous = row.try_get::<Option<String>, _>("previous_secret_sealed")?.filter(|_| previous_until.is_some_and(|t| t > now));
-        // A secret that no longer opens (the server key was changed) fails the
-        // attempt like an unreachable endpoint would: retried, then given up.
-        let secrets = std::iter::once(row.try_get::<String, _>("secret_sealed")?)
-            .chain(previous)
-            .map(|sealed| self.secrets.open(&sealed, &context))
-            .collect::<Result<Vec<_>, _>>()
+        // A current secret that no longer opens (the server key was changed)
+        // fails the attempt like an unreachable endpoint would: retried, then
+        // given up, until the merchant rotates it. A previous one that does
+        // not open is only left out.
+        let secrets = self
+            .secrets
+            .open(&row.try_get::<String, _>("secret_sealed")?, &context)
+            .map(|current| std::iter::once(current).chain(previous.and_then(|sealed| self.secrets.open(&sealed, &context).ok())).collect())
             .map_err(|_| "the signing secret cannot be opened with this server's key".to_owned());
         Ok(Some(Claimed {
             id,
