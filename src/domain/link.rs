@@ -65,6 +65,15 @@ mod tests {
         assert!(days_from("nope", 3).is_empty());
     }
 
+    #[test]
+    fn people_read_times_in_jst() {
+        // 2026-11-30T15:04:05Z is past midnight in Tokyo.
+        let ms = 1_796_051_045_000;
+        assert_eq!(rfc3339(ms), "2026-11-30T15:04:05Z");
+        assert_eq!(display_datetime(ms, false), "2026-12-01 00:04");
+        assert_eq!(display_datetime(ms, true), "2026-12-01 00:04:05");
+    }
+
     use super::*;
 
     #[test]
@@ -338,6 +347,13 @@ mod input {
             if fraction.bytes().all(|b| b.is_ascii_digit()) { whole } else { "" }
         });
         (whole.len() == 19 && parse_local_datetime(whole, 0).is_some()).then(|| whole.to_owned())
+    }
+
+    /// For people, in the dashboard's time zone (JST, as the filters):
+    /// `YYYY-MM-DD HH:MM`, with `:SS` when `seconds` (delivery logs).
+    pub fn display_datetime(ms: i64, seconds: bool) -> String {
+        let minutes = format_local_datetime(ms, DEFAULT_TZ_OFFSET_MINUTES).replace('T', " ");
+        if seconds { format!("{minutes}:{:02}", ms.div_euclid(1000).rem_euclid(60)) } else { minutes }
     }
 
     /// Inverse of [`parse_local_datetime`], for pre-filling the form.

@@ -1,7 +1,7 @@
 //! Settings › API keys: secret keys for the REST API, per mode, shown once.
 use crate::components::form::{action_error, FieldMessage, FormMessage};
 use crate::domain::api_key::{ApiKeyView, NewApiKey};
-use crate::domain::link::format_local_datetime;
+use crate::domain::link::display_datetime;
 use crate::error::AppError;
 use crate::i18n::use_i18n;
 use leptos::prelude::*;
@@ -31,9 +31,6 @@ pub async fn revoke_api_key(id: i64) -> Result<ApiKeyView, AppError> {
 }
 
 /// Japan time, to the minute (the same on server and client: no hydration mismatch).
-fn when(ms: i64) -> String {
-    format_local_datetime(ms, 540).replace('T', " ")
-}
 
 #[component]
 pub fn ApiKeys() -> impl IntoView {
@@ -83,8 +80,8 @@ pub fn ApiKeys() -> impl IntoView {
                                             <tr>
                                                 <td>{key.name.clone()}</td>
                                                 <td><code>{format!("{}…", key.prefix)}</code></td>
-                                                <td>{when(key.created_at)}</td>
-                                                <td>{move || key.last_used_at.map(when).unwrap_or_else(|| i18n.tr("settings-api-key-never"))}</td>
+                                                <td>{display_datetime(key.created_at, false)}</td>
+                                                <td>{move || key.last_used_at.map(|t| display_datetime(t, false)).unwrap_or_else(|| i18n.tr("settings-api-key-never"))}</td>
                                                 <td>{move || if revoked {
                                                     view! { <span class="badge">{i18n.tr("settings-api-key-revoked")}</span> }.into_any()
                                                 } else {

@@ -11,7 +11,7 @@
 use crate::domain::fields::url_encode;
 use crate::domain::card::KonbiniStore;
 use crate::domain::checkout::PayForm;
-use crate::domain::link::{format_local_datetime, Availability};
+use crate::domain::link::{display_datetime, Availability};
 use crate::domain::money::format_minor;
 use crate::domain::payment::{Method, PaymentStatus, PaymentView};
 use crate::domain::{Locale, Mode};
@@ -458,7 +458,7 @@ pub async fn result(State(state): State<AppState>, Path((slug, public_id)): Path
         .then(|| format!("/pay/{}/{}/paypay", link.slug, payment.public_id));
     let komoju = provider_url.filter(|_| status == PaymentStatus::Pending);
     let konbini = (status == PaymentStatus::Authorized).then(|| {
-        let deadline = format!("{} (JST)", format_local_datetime(payment.deadline_at, 9 * 60).replace('T', " "));
+        let deadline = format!("{} (JST)", display_datetime(payment.deadline_at, false));
         view! {
             <dl class="konbini">
                 <dt>{tr(locale, "result-konbini-store")}</dt>

@@ -3,10 +3,10 @@
 use super::payments::{method_label, PaymentAction, PaymentActions};
 use crate::components::form::{action_error, FormMessage};
 use crate::components::session::use_session;
-use crate::domain::link::format_local_datetime;
+use crate::domain::link::display_datetime;
 use crate::domain::money::format_minor;
 use crate::domain::payment::{Method, PaymentEvent, PaymentView};
-use crate::domain::transactions::{StatusFilter, TransactionQuery, FILTER_OFFSET_MINUTES};
+use crate::domain::transactions::{StatusFilter, TransactionQuery};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
 use leptos::prelude::*;
@@ -57,9 +57,6 @@ pub async fn payment_detail(id: String) -> Result<PaymentWithHistory, AppError> 
     Ok(PaymentWithHistory { payment: payment.view, events })
 }
 
-fn when(ms: i64) -> String {
-    format_local_datetime(ms, FILTER_OFFSET_MINUTES).replace('T', " ")
-}
 
 fn query_from_url(get: impl Fn(&str) -> Option<String>) -> TransactionQuery {
     let field = |k: &str| get(k).unwrap_or_default();
@@ -183,7 +180,7 @@ fn TransactionsTable(page: TransactionPage, query: TransactionQuery) -> impl Int
             let shown = id.clone();
             view! {
                 <tr data-payment=id.clone()>
-                    <td>{when(p.created_at)}</td>
+                    <td>{display_datetime(p.created_at, false)}</td>
                     <td><A href=format!("/dashboard/transactions/{id}")><code>{shown}</code></A></td>
                     <td><A href=format!("/dashboard/links/{}", p.link_id)>{name}</A></td>
                     <td>{p.customer_email.clone()}</td>
@@ -253,7 +250,7 @@ fn PaymentDetailView(detail: PaymentWithHistory, act: ServerAction<PaymentAction
             let label = format!("event-{}", e.kind.replace('_', "-"));
             view! {
                 <li data-kind=e.kind.clone()>
-                    <time>{when(e.created_at)}</time>
+                    <time>{display_datetime(e.created_at, false)}</time>
                     " "<strong>{move || i18n.tr(&label)}</strong>
                     {amount}
                     {e.detail.clone().map(|d| view! { <span class="hint">" — "{d}</span> })}
@@ -276,14 +273,14 @@ fn PaymentDetailView(detail: PaymentWithHistory, act: ServerAction<PaymentAction
                 {row("transactions-refunded", (p.refunded_amount > 0).then(|| money(p.refunded_amount)))}
                 <dt>{move || i18n.tr("transactions-link")}</dt>
                 <dd><A href=format!("/dashboard/links/{}", p.link_id)>{link_name}</A></dd>
-                {row("transactions-date", Some(when(p.created_at)))}
-                {row("transactions-captured-at", p.captured_at.map(when))}
+                {row("transactions-date", Some(display_datetime(p.created_at, false)))}
+                {row("transactions-captured-at", p.captured_at.map(|t| display_datetime(t, false)))}
                 {row("payments-customer", p.customer_email.clone())}
                 {row("transactions-name", p.customer_name.clone())}
                 {row("payments-method", Some(method_label(&p, i18n.locale())))}
                 {row("transactions-card-expiry", p.card.as_ref().map(|c| c.expiry.clone()))}
                 {row("transactions-konbini-number", p.konbini_number.clone())}
-                {row("transactions-deadline", p.status.is_open().then(|| when(p.deadline_at)))}
+                {row("transactions-deadline", p.status.is_open().then(|| display_datetime(p.deadline_at, false)))}
                 {row("transactions-failure", p.failure_reason.map(|r| i18n.tr(&r.message_id())))}
             </dl>
         </section>

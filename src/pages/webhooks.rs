@@ -1,7 +1,7 @@
 //! Settings › Webhooks: the merchant's endpoints (per mode), their signing
 //! secrets, delivery log, re-send and test event.
 use crate::components::form::{action_error, FieldMessage, FormMessage};
-use crate::domain::link::format_local_datetime;
+use crate::domain::link::display_datetime;
 use crate::domain::webhook::{DeliveryStatus, DeliveryView, EndpointSecret, EndpointView, EventType};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
@@ -76,9 +76,6 @@ pub async fn send_test_webhook(id: String) -> Result<String, AppError> {
 }
 
 /// Japan time, to the second (the same on server and client).
-fn when(ms: i64) -> String {
-    format!("{}:{:02}", format_local_datetime(ms, 540).replace('T', " "), (ms + 540 * 60_000).div_euclid(1000).rem_euclid(60))
-}
 
 #[component]
 pub fn Webhooks() -> impl IntoView {
@@ -159,12 +156,18 @@ fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpo
     };
     let log_open = RwSignal::new(false);
     let current = RwSignal::new(endpoint.clone());
+    // The endpoint as last saved or rotated: one source for URL, events and the rotation notice.
     Effect::new(move |_| {
         if let Some(Ok(saved)) = update.value().get() {
             current.set(saved);
         }
     });
-    let rotating = move || current.with(|e| e.previous_secret_until).or_else(|| rotate.value().get().and_then(Result::ok).and_then(|s| s.endpoint.previous_secret_until));
+    Effect::new(move |_| {
+        if let Some(Ok(rotated)) = rotate.value().get() {
+            current.set(rotated.endpoint);
+        }
+    });
+    let rotating = move || current.with(|e| e.previous_secret_until);
     let id = StoredValue::new(id);
     let hidden_id = move || view! { <input type="hidden" name="id" value=id.get_value()/> };
     view! {
@@ -183,7 +186,7 @@ fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpo
                 {move || current.with(|e| e.events.iter().map(|t| view! { <span class="badge">{t.as_str()}</span>" " }).collect_view())}
             </p>
             <Show when=move || rotating().is_some()>
-                <p class="hint">{move || i18n.tr_args("settings-webhook-rotating", &[("until", rotating().map(when).unwrap_or_default().into())])}</p>
+                <p class="hint">{move || i18n.tr_args("settings-webhook-rotating", &[("until", rotating().map(|t| display_datetime(t, false)).unwrap_or_default().into())])}</p>
             </Show>
             <Show when=move || shown_secret().is_some()>
                 <code class="secret" data-testid="webhook-secret">{shown_secret}</code>
@@ -275,7 +278,7 @@ fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
                                                 <td><span class=format!("badge delivery-{}", d.status.as_str())>{move || status_text(d.status)}</span></td>
                                                 <td class="webhook-answer">{answer}</td>
                                                 <td>{d.attempts}</td>
-                                                <td>{when(d.last_attempt_at.unwrap_or(d.created_at))}</td>
+                                                <td>{display_datetime(d.last_attempt_at.unwrap_or(d.created_at), true)}</td>
                                                 <td>
                                                     <ActionForm action=resend>
                                                         <input type="hidden" name="id" value=endpoint/>

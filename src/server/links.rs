@@ -178,10 +178,10 @@ pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input
         Err(e) if unique_name_violation(&e) => return Err(AppError::invalid("name", FieldError::NameTaken)),
         Err(e) => return Err(e.into()),
     }
-    let notify = announce(&mut tx, account, id, public_url, current.status, now).await?;
+    let (link, notify) = announce(&mut tx, account, id, public_url, current.status, now).await?;
     tx.commit().await?;
     changed(id, notify);
-    get(db, public_url, account, id).await
+    Ok(link)
 }
 
 pub async fn set_status(db: &Db, public_url: &str, account: &Account, id: i64, status: LinkStatus) -> AppResult<LinkView> {
@@ -205,23 +205,25 @@ pub async fn set_status(db: &Db, public_url: &str, account: &Account, id: i64, s
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let notify = announce(&mut tx, account, id, public_url, before, now).await?;
+    let (link, notify) = announce(&mut tx, account, id, public_url, before, now).await?;
     tx.commit().await?;
     changed(id, notify);
-    get(db, public_url, account, id).await
+    Ok(link)
 }
 
 /// The merchant's webhook events for a change of link `id` (inside its
 /// transaction): always `payment_link.updated`, and `payment_link.deactivated`
-/// when it stopped taking payments by the merchant's choice.
-async fn announce(tx: &mut super::db::WriteTx, account: &Account, id: i64, public_url: &str, before: LinkStatus, now: i64) -> AppResult<bool> {
+/// when it stopped taking payments by the merchant's choice. Returns the link
+/// as changed, and whether an event was recorded.
+async fn announce(tx: &mut super::db::WriteTx, account: &Account, id: i64, public_url: &str, before: LinkStatus, now: i64) -> AppResult<(LinkView, bool)> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE l.id = $1")).bind(id).fetch_one(&mut **tx).await?;
     let link = view(&row, public_url, now)?;
     let mut types = vec![EventType::LinkUpdated];
     if before == LinkStatus::Active && link.status == LinkStatus::Inactive {
         types.push(EventType::LinkDeactivated);
     }
-    super::merchant_webhooks::outbox::link_events(tx, account.id, &link, public_url, &types, now).await
+    let recorded = super::merchant_webhooks::outbox::link_events(tx, account.id, &link, public_url, &types, now).await?;
+    Ok((link, recorded))
 }
 
 /// After a committed change of link `id`.

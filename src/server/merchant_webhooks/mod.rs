@@ -64,12 +64,11 @@ pub async fn list(db: &Db, account: &Account) -> AppResult<Vec<EndpointView>> {
     rows.iter().map(|r| view(r, now)).collect()
 }
 
-/// One of the merchant's endpoints (current mode): its row id and view.
-async fn owned(db: &Db, account: &Account, public_id: &str) -> AppResult<(i64, EndpointView)> {
+/// `columns` (see [`COLUMNS`]) of one of the merchant's endpoints (current mode, not removed).
+async fn select_owned(db: &Db, account: &Account, public_id: &str, columns: &str, now: i64) -> AppResult<sqlx::any::AnyRow> {
     account.require_merchant()?;
-    let now = now_ms();
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM webhook_endpoints e WHERE e.public_id = $2 AND e.account_id = $3 AND e.mode = $4 AND e.disabled_at IS NULL"
+    sqlx::query(&format!(
+        "SELECT {columns} FROM webhook_endpoints e WHERE e.public_id = $2 AND e.account_id = $3 AND e.mode = $4 AND e.disabled_at IS NULL"
     ))
     .bind(now - crate::domain::webhook::RETRY_WINDOW_MS)
     .bind(public_id.to_owned())
@@ -77,7 +76,18 @@ async fn owned(db: &Db, account: &Account, public_id: &str) -> AppResult<(i64, E
     .bind(account.mode.as_str())
     .fetch_optional(db.pool())
     .await?
-    .ok_or(AppError::NotFound)?;
+    .ok_or(AppError::NotFound)
+}
+
+/// The row id of one of the merchant's endpoints.
+async fn owned(db: &Db, account: &Account, public_id: &str) -> AppResult<i64> {
+    Ok(select_owned(db, account, public_id, "e.id", now_ms()).await?.try_get("id")?)
+}
+
+/// One of the merchant's endpoints with its delivery counts: its row id and view.
+async fn find(db: &Db, account: &Account, public_id: &str) -> AppResult<(i64, EndpointView)> {
+    let now = now_ms();
+    let row = select_owned(db, account, public_id, COLUMNS, now).await?;
     Ok((row.try_get("id")?, view(&row, now)?))
 }
 
@@ -113,13 +123,13 @@ pub async fn create(db: &Db, secrets: &SecretBox, allow_private: bool, account: 
     .bind(now_ms())
     .execute(db.pool())
     .await?;
-    let (_, endpoint) = owned(db, account, &public_id).await?;
+    let (_, endpoint) = find(db, account, &public_id).await?;
     Ok(EndpointSecret { endpoint, secret })
 }
 
 /// Changes an endpoint's URL and events (its secret and log stay).
 pub async fn update(db: &Db, allow_private: bool, account: &Account, public_id: &str, url: &str, events: &[String]) -> AppResult<EndpointView> {
-    let (id, _) = owned(db, account, public_id).await?;
+    let id = owned(db, account, public_id).await?;
     let url = EndpointUrl::parse(url, account.mode, allow_private).map_err(|e| AppError::invalid("url", e))?;
     let events = EventSet::parse(events).map_err(|e| AppError::invalid("events", e))?;
     sqlx::query("UPDATE webhook_endpoints SET url = $1, events = $2 WHERE id = $3")
@@ -128,12 +138,12 @@ pub async fn update(db: &Db, allow_private: bool, account: &Account, public_id: 
         .bind(id)
         .execute(db.pool())
         .await?;
-    Ok(owned(db, account, public_id).await?.1)
+    Ok(find(db, account, public_id).await?.1)
 }
 
 /// The endpoint's current signing secret.
 pub async fn reveal(db: &Db, secrets: &SecretBox, account: &Account, public_id: &str) -> AppResult<EndpointSecret> {
-    let (id, endpoint) = owned(db, account, public_id).await?;
+    let (id, endpoint) = find(db, account, public_id).await?;
     let sealed: String = sqlx::query("SELECT secret_sealed FROM webhook_endpoints WHERE id = $1").bind(id).fetch_one(db.pool()).await?.try_get(0)?;
     let secret = secrets.open(&sealed, &secret_context(public_id)).map_err(anyhow::Error::from)?;
     Ok(EndpointSecret { endpoint, secret })
@@ -143,7 +153,7 @@ pub async fn reveal(db: &Db, secrets: &SecretBox, account: &Account, public_id: 
 /// [`ROTATION_OVERLAP_MS`]. Rotating again within that time ends the older
 /// secret at once: only the last two are ever valid.
 pub async fn rotate(db: &Db, secrets: &SecretBox, account: &Account, public_id: &str) -> AppResult<EndpointSecret> {
-    let (id, _) = owned(db, account, public_id).await?;
+    let id = owned(db, account, public_id).await?;
     let secret = delivery::new_secret();
     sqlx::query(
         "UPDATE webhook_endpoints SET previous_secret_sealed = secret_sealed, previous_secret_until = $1, secret_sealed = $2 WHERE id = $3",
@@ -153,14 +163,14 @@ pub async fn rotate(db: &Db, secrets: &SecretBox, account: &Account, public_id: 
     .bind(id)
     .execute(db.pool())
     .await?;
-    let (_, endpoint) = owned(db, account, public_id).await?;
+    let (_, endpoint) = find(db, account, public_id).await?;
     Ok(EndpointSecret { endpoint, secret })
 }
 
 /// Removes an endpoint: nothing more is sent to it (deliveries still due are
 /// given up); its log stays in the database.
 pub async fn remove(db: &Db, account: &Account, public_id: &str) -> AppResult<()> {
-    let (id, _) = owned(db, account, public_id).await?;
+    let id = owned(db, account, public_id).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
     sqlx::query("UPDATE webhook_endpoints SET disabled_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
@@ -174,7 +184,7 @@ pub async fn remove(db: &Db, account: &Account, public_id: &str) -> AppResult<()
 
 /// The endpoint's deliveries, newest first, [`LOG_PAGE`] at a time (`before`: the last id seen).
 pub async fn deliveries(db: &Db, account: &Account, public_id: &str, before: Option<i64>) -> AppResult<Vec<DeliveryView>> {
-    let (id, _) = owned(db, account, public_id).await?;
+    let id = owned(db, account, public_id).await?;
     let rows = sqlx::query(
         "SELECT d.id, ev.public_id AS event_public_id, ev.type, d.status, d.attempts, d.created_at, d.last_attempt_at, \
          d.last_status_code, d.last_latency_ms, d.last_error, d.next_attempt_at \
@@ -211,7 +221,7 @@ pub async fn deliveries(db: &Db, account: &Account, public_id: &str, before: Opt
 /// succeeded or gave up gets one more attempt; one still retrying is moved
 /// up to now.
 pub async fn resend(db: &Db, account: &Account, public_id: &str, delivery_id: i64) -> AppResult<()> {
-    let (id, _) = owned(db, account, public_id).await?;
+    let id = owned(db, account, public_id).await?;
     let now = now_ms();
     let moved = sqlx::query(
         "UPDATE webhook_deliveries SET give_up_at = CASE WHEN status = 'pending' THEN give_up_at ELSE $1 END, \
@@ -231,9 +241,9 @@ pub async fn resend(db: &Db, account: &Account, public_id: &str, delivery_id: i6
 
 /// A `ping` event to this endpoint only; returns its event id.
 pub async fn send_test(db: &Db, account: &Account, public_id: &str) -> AppResult<String> {
-    let (id, endpoint) = owned(db, account, public_id).await?;
+    let id = owned(db, account, public_id).await?;
     let mut tx = db.begin().await?;
-    let event = outbox::ping(&mut tx, account.id, endpoint.mode, id, public_id, now_ms()).await?;
+    let event = outbox::ping(&mut tx, account.id, account.mode, id, public_id, now_ms()).await?;
     tx.commit().await?;
     wake();
     Ok(event)

@@ -98,28 +98,19 @@ async fn record(tx: &mut WriteTx, account_id: i64, mode: Mode, public_id: &str, 
     .await?
     .try_get(0)?;
     let give_up_at = now + crate::domain::webhook::RETRY_WINDOW_MS;
-    let insert = "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, give_up_at, created_at) \
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, give_up_at, created_at) \
          SELECT $1, id, 'pending', 0, $2, $3, $2 FROM webhook_endpoints \
-         WHERE account_id = $4 AND mode = $5 AND disabled_at IS NULL";
-    match only {
-        Some(endpoint) => sqlx::query(&format!("{insert} AND id = $6"))
-            .bind(event_id)
-            .bind(now)
-            .bind(give_up_at)
-            .bind(account_id)
-            .bind(mode.as_str())
-            .bind(endpoint)
-            .execute(&mut **tx)
-            .await?,
-        None => sqlx::query(&format!("{insert} AND events LIKE $6"))
-            .bind(event_id)
-            .bind(now)
-            .bind(give_up_at)
-            .bind(account_id)
-            .bind(mode.as_str())
-            .bind(subscribed_pattern(t))
-            .execute(&mut **tx)
-            .await?,
-    };
+         WHERE account_id = $4 AND mode = $5 AND disabled_at IS NULL AND (id = $6 OR ($6 IS NULL AND events LIKE $7))",
+    )
+    .bind(event_id)
+    .bind(now)
+    .bind(give_up_at)
+    .bind(account_id)
+    .bind(mode.as_str())
+    .bind(only)
+    .bind(subscribed_pattern(t))
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
