@@ -99,26 +99,29 @@ pub async fn run(report: &mut Report, label: &str, db: &Db, public_url: &str, co
     let shop = crate::server::seed_shop(db, public_url).await?;
     let started = Instant::now();
     seed_payments(db, shop.link_id, shop.account_id, count).await?;
-    // The stored statistics for these rows, as the payment engine would have kept them.
     let truth = naive_summary(db, shop.link_id).await?;
-    sqlx::query(
-        "UPDATE links SET sales_captured_amount = $1, sales_captured_payments = $2, sales_pending_payments = $3, \
-         sales_refunded_payments = $4, captured_count = $5 WHERE id = $6",
-    )
-    .bind(truth.0)
-    .bind(truth.1)
-    .bind(truth.2)
-    .bind(truth.3)
-    .bind(truth.4)
+    // The stored statistics for these rows, as the payment engine would have
+    // kept them: one counter row per shard (payment id mod 16), and the
+    // chart's per-day figures per shard.
+    let shards = payments::COUNTER_SHARDS;
+    sqlx::query(&format!(
+        "INSERT INTO link_counters (link_id, shard, captured_count, sales_captured_amount, sales_captured_payments, \
+         sales_pending_payments, sales_refunded_payments) SELECT link_id, id % {shards}, \
+         SUM(CASE WHEN captured_at IS NOT NULL THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'captured' THEN amount - refunded_amount ELSE 0 END), \
+         SUM(CASE WHEN status = 'captured' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status IN ('pending', 'authorized', 'failed', 'expired', 'cancelled') THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END) \
+         FROM payments WHERE link_id = $1 GROUP BY link_id, id % {shards}",
+    ))
     .bind(shop.link_id)
     .execute(db.pool())
     .await?;
-    // The chart's per-day figures, as migration 0007 computes them.
-    sqlx::query(
-        "INSERT INTO link_daily_sales (link_id, day, amount) SELECT link_id, (captured_at + 32400000) / 86400000, \
+    sqlx::query(&format!(
+        "INSERT INTO link_daily_shards (link_id, day, shard, amount) SELECT link_id, (captured_at + 32400000) / 86400000, id % {shards}, \
          SUM(amount - refunded_amount) FROM payments WHERE link_id = $1 AND captured_at IS NOT NULL \
-         AND status IN ('captured', 'refunded') GROUP BY link_id, (captured_at + 32400000) / 86400000",
-    )
+         AND status IN ('captured', 'refunded') GROUP BY link_id, (captured_at + 32400000) / 86400000, id % {shards}",
+    ))
     .bind(shop.link_id)
     .execute(db.pool())
     .await?;

@@ -31,11 +31,31 @@ pub struct Db {
 /// connection (`&mut *tx`); dropping it without `commit` rolls back.
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
     // Declared after `tx`: the turn is given up only once the transaction is gone.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
+/// A row lock a `SELECT` inside a write transaction takes until the commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowLock {
+    /// Others may read and share-lock the row, not change it.
+    Share,
+    /// Others wait to change or lock the row.
+    Update,
+}
+
 impl WriteTx {
+    /// The clause that ends a `SELECT` taking `lock`. Empty on SQLite, which
+    /// has no row locks and needs none: its writers take turns.
+    pub fn lock(&self, lock: RowLock) -> &'static str {
+        match (self.backend, lock) {
+            (Backend::Sqlite, _) => "",
+            (Backend::Postgres, RowLock::Share) => " FOR SHARE",
+            (Backend::Postgres, RowLock::Update) => " FOR UPDATE",
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }
@@ -126,9 +146,9 @@ impl Db {
             Backend::Sqlite => {
                 let turn = self.writer.clone().lock_owned().await;
                 let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx { tx, _turn: Some(turn) })
+                Ok(WriteTx { tx, backend: Backend::Sqlite, _turn: Some(turn) })
             }
-            Backend::Postgres => Ok(WriteTx { tx: self.pool.begin().await?, _turn: None }),
+            Backend::Postgres => Ok(WriteTx { tx: self.pool.begin().await?, backend: Backend::Postgres, _turn: None }),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Payment links: storage and the rules that need the database.
 
 use super::auth::Account;
-use super::db::{now_ms, Db};
+use super::db::{now_ms, Db, RowLock, WriteTx};
 use crate::domain::fields::FieldError;
 use crate::domain::link::{availability, LinkFields, LinkInput, LinkPage, LinkStatus, LinkView};
 use crate::domain::webhook::EventType;
@@ -11,8 +11,21 @@ use sqlx::Row;
 
 pub const PAGE_SIZE: i64 = 20;
 
-const COLUMNS: &str = "l.id, l.slug, l.mode, l.name, l.description, l.amount, l.currency, l.language, l.status, \
-     l.usage_limit, l.expires_at, l.captured_count, l.created_at, i.sha256 AS image_sha";
+/// A link's usage count, as a column of a query over `links l`: its row's
+/// count plus its counter shards' (see `payments::count_capture`).
+macro_rules! usage_count {
+    () => {
+        "(l.captured_count + (SELECT CAST(COALESCE(SUM(c.captured_count), 0) AS BIGINT) \
+         FROM link_counters c WHERE c.link_id = l.id)) AS captured_count"
+    };
+}
+pub const USAGE_COUNT: &str = usage_count!();
+
+const COLUMNS: &str = concat!(
+    "l.id, l.slug, l.mode, l.name, l.description, l.amount, l.currency, l.language, l.status, \
+     l.usage_limit, l.expires_at, l.created_at, i.sha256 AS image_sha, ",
+    usage_count!()
+);
 const FROM: &str = "links l LEFT JOIN images i ON i.id = l.image_id";
 
 fn invalid((field, error): (&'static str, FieldError)) -> AppError {
@@ -149,6 +162,9 @@ pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input
     // same statement so a concurrent capture cannot slip under it.
     let now = now_ms();
     let mut tx = db.begin().await?;
+    if fields.usage_limit.is_some() {
+        gather_usage_count(&mut tx, account, id).await?;
+    }
     let result = sqlx::query(
         "UPDATE links SET name = $1, name_key = $2, description = $3, language = $4, status = $5, \
          usage_limit = $6, expires_at = $7, updated_at = $8, image_id = $12 \
@@ -211,11 +227,32 @@ pub async fn set_status(db: &Db, public_url: &str, account: &Account, id: i64, s
     Ok(link)
 }
 
+/// Moves link `id`'s usage count from its counter shards onto its row,
+/// where the captures of a link with a limit are counted
+/// (`payments::count_capture`). The row is locked first: captures in flight
+/// finish before, later ones wait for this transaction and then see the limit.
+async fn gather_usage_count(tx: &mut WriteTx, account: &Account, id: i64) -> AppResult<()> {
+    let lock = format!("SELECT id FROM links WHERE id = $1 AND account_id = $2 AND mode = $3{}", tx.lock(RowLock::Update));
+    let owned = sqlx::query(&lock).bind(id).bind(account.id).bind(account.mode.as_str()).fetch_optional(&mut **tx).await?;
+    if owned.is_none() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE links SET captured_count = captured_count + \
+         (SELECT CAST(COALESCE(SUM(captured_count), 0) AS BIGINT) FROM link_counters WHERE link_id = $1) WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE link_counters SET captured_count = 0 WHERE link_id = $1 AND captured_count <> 0").bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// The merchant's webhook events for a change of link `id` (inside its
 /// transaction): always `payment_link.updated`, and `payment_link.deactivated`
 /// when it stopped taking payments by the merchant's choice. Returns the link
 /// as changed, and whether an event was recorded.
-async fn announce(tx: &mut super::db::WriteTx, account: &Account, id: i64, public_url: &str, before: LinkStatus, now: i64) -> AppResult<(LinkView, bool)> {
+async fn announce(tx: &mut WriteTx, account: &Account, id: i64, public_url: &str, before: LinkStatus, now: i64) -> AppResult<(LinkView, bool)> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE l.id = $1")).bind(id).fetch_one(&mut **tx).await?;
     let link = view(&row, public_url, now)?;
     let mut types = vec![EventType::LinkUpdated];

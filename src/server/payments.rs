@@ -7,7 +7,7 @@
 //! also re-checks the link (status, expiry, usage limit) in the same statement
 //! that counts it, so N concurrent customers on a limit of N capture exactly N.
 
-use super::db::{now_ms, Db};
+use super::db::{now_ms, Db, RowLock};
 use crate::domain::card::{CardBrand, CardSummary, KonbiniStore};
 use crate::domain::link::{availability, Availability, LinkStatus};
 use crate::domain::payment::{
@@ -44,6 +44,8 @@ pub struct CheckoutLink {
     pub currency: Currency,
     pub language: Locale,
     pub availability: Availability,
+    /// Whether the link has a usage limit (its captures take turns).
+    pub usage_limited: bool,
     pub image_sha: Option<String>,
     pub business_name: String,
     /// The merchant's public 特商法 page, once their application is approved.
@@ -142,6 +144,7 @@ async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
         currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt())?,
         language: row.try_get::<String, _>("language")?.parse().map_err(|_| corrupt())?,
         availability: Availability::Active,
+        usage_limited: row.try_get::<Option<i64>, _>("usage_limit")?.is_some(),
         image_sha: row.try_get("image_sha")?,
         business_name: row.try_get("business_name")?,
         legal_public_id: approved.then(|| row.try_get("public_id")).transpose()?,
@@ -151,6 +154,8 @@ async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
         status,
         expires_at: row.try_get("expires_at")?,
         usage_limit: row.try_get("usage_limit")?,
+        // The link row's own count is the whole usage count of a link with a
+        // limit (see `count_capture`); without one the count decides nothing here.
         captured_count: row.try_get("captured_count")?,
     })
 }
@@ -394,18 +399,19 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         }
         let delta = SalesStats::delta(None, &state);
         if delta.captured_amount != 0 {
-            add_daily(&mut tx, link.id, crate::domain::transactions::sales_day(now), delta.captured_amount).await?;
+            add_daily(&mut tx, link.id, id, crate::domain::transactions::sales_day(now), delta.captured_amount).await?;
         }
-        // The link's row last: every payment of this link waits for it.
+        // The link's counters last: a capture of a link with a usage limit
+        // holds the link's row until the commit.
         if captured {
-            if !count_capture(&mut tx, link.id, delta, now, !facts.provider_settled).await? {
+            if !count_capture(&mut tx, link.id, id, delta, now, !facts.provider_settled, link.usage_limited).await? {
                 // The link stopped taking payments: the attempt fails instead.
                 tx.rollback().await?;
                 outcome = Some((Transition::Fail { reason: DeclineReason::LinkUnavailable }, facts));
                 continue;
             }
         } else {
-            add_stats(&mut tx, link.id, delta).await?;
+            add_stats(&mut tx, link.id, id, delta).await?;
         }
         let events = transition.as_ref().map(|t| EventType::of_transition(t, state.status())).unwrap_or_default();
         let notify = outbox::payment_events(&mut tx, link.account_id, link.mode, id, &events, now).await?;
@@ -420,14 +426,23 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
     }
 }
 
-/// Adds `amount` to link `link_id`'s sales of `day` (the chart).
-async fn add_daily(tx: &mut Tx, link_id: i64, day: i64, amount: i64) -> AppResult<()> {
+/// Shards of a link's counters (see migration 0011): concurrent payments of
+/// one link mostly update different rows.
+pub const COUNTER_SHARDS: i64 = 16;
+
+fn shard_of(payment_id: i64) -> i64 {
+    payment_id.rem_euclid(COUNTER_SHARDS)
+}
+
+/// Adds `amount` to link `link_id`'s sales of `day` (the chart), in payment `payment_id`'s shard.
+async fn add_daily(tx: &mut Tx, link_id: i64, payment_id: i64, day: i64, amount: i64) -> AppResult<()> {
     sqlx::query(
-        "INSERT INTO link_daily_sales (link_id, day, amount) VALUES ($1, $2, $3) \
-         ON CONFLICT (link_id, day) DO UPDATE SET amount = link_daily_sales.amount + excluded.amount",
+        "INSERT INTO link_daily_shards (link_id, day, shard, amount) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (link_id, day, shard) DO UPDATE SET amount = link_daily_shards.amount + excluded.amount",
     )
     .bind(link_id)
     .bind(day)
+    .bind(shard_of(payment_id))
     .bind(amount)
     .execute(&mut **tx)
     .await?;
@@ -444,44 +459,77 @@ fn same_link(payment: Payment, link: &CheckoutLink) -> AppResult<Payment> {
 
 type Tx = super::db::WriteTx;
 
-async fn add_stats(tx: &mut Tx, link_id: i64, delta: SalesStats) -> AppResult<()> {
+/// Adds `delta` to payment `payment_id`'s shard of link `link_id`'s counters.
+async fn add_stats(tx: &mut Tx, link_id: i64, payment_id: i64, delta: SalesStats) -> AppResult<()> {
     if delta == SalesStats::ZERO {
         return Ok(());
     }
-    sqlx::query(
-        "UPDATE links SET sales_captured_amount = sales_captured_amount + $1, \
-         sales_captured_payments = sales_captured_payments + $2, sales_pending_payments = sales_pending_payments + $3, \
-         sales_refunded_payments = sales_refunded_payments + $4 WHERE id = $5",
-    )
-    .bind(delta.captured_amount)
-    .bind(delta.captured_payments)
-    .bind(delta.pending_payments)
-    .bind(delta.refunded_payments)
-    .bind(link_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Counts a capture on its link only if the link still takes payments: one
-/// statement, so concurrent captures serialize on the link row.
-async fn count_capture(tx: &mut Tx, link_id: i64, delta: SalesStats, now: i64, enforce_link: bool) -> AppResult<bool> {
-    let update = "UPDATE links SET captured_count = captured_count + 1, sales_captured_amount = sales_captured_amount + $1, \
-         sales_captured_payments = sales_captured_payments + $2, sales_pending_payments = sales_pending_payments + $3, \
-         sales_refunded_payments = sales_refunded_payments + $4 WHERE id = $5";
-    let guarded = format!(
-        "{update} AND status = 'active' AND (expires_at IS NULL OR expires_at > $6) \
-         AND (usage_limit IS NULL OR captured_count < usage_limit)"
-    );
-    let query = sqlx::query(if enforce_link { &guarded } else { update })
+    sqlx::query(&format!("INSERT INTO link_counters {COUNTER_COLUMNS} VALUES ($1, $2, 0, $3, $4, $5, $6) {ADD_COUNTERS}"))
+        .bind(link_id)
+        .bind(shard_of(payment_id))
         .bind(delta.captured_amount)
         .bind(delta.captured_payments)
         .bind(delta.pending_payments)
         .bind(delta.refunded_payments)
-        .bind(link_id);
-    let query = if enforce_link { query.bind(now) } else { query };
-    let result = query.execute(&mut **tx).await?;
-    Ok(result.rows_affected() == 1)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+const COUNTER_COLUMNS: &str =
+    "(link_id, shard, captured_count, sales_captured_amount, sales_captured_payments, sales_pending_payments, sales_refunded_payments)";
+const ADD_COUNTERS: &str = "ON CONFLICT (link_id, shard) DO UPDATE SET captured_count = link_counters.captured_count + excluded.captured_count, \
+     sales_captured_amount = link_counters.sales_captured_amount + excluded.sales_captured_amount, \
+     sales_captured_payments = link_counters.sales_captured_payments + excluded.sales_captured_payments, \
+     sales_pending_payments = link_counters.sales_pending_payments + excluded.sales_pending_payments, \
+     sales_refunded_payments = link_counters.sales_refunded_payments + excluded.sales_refunded_payments";
+
+/// Counts capture `payment_id` on its link (usage count and `delta`) if the
+/// link still takes payments (`enforce_link`); `false`, with nothing written,
+/// when it does not.
+///
+/// A link without a usage limit is read under a shared lock (a deactivation
+/// waits for this capture's commit; a capture after it sees it) and counted
+/// in the payment's shard, so its captures do not queue for one row. A link
+/// with a limit is counted on its own row in one guarded statement: its
+/// captures take turns, which is what holding the limit takes. Setting a
+/// limit moves the shards' counts onto the row (`links::update`), so for a
+/// limited link that row holds the whole count. `limited`: whether the
+/// caller saw a limit (the statement to try first; the other follows if the
+/// limit changed meanwhile).
+async fn count_capture(tx: &mut Tx, link_id: i64, payment_id: i64, delta: SalesStats, now: i64, enforce_link: bool, limited: bool) -> AppResult<bool> {
+    // `now` is bound last, as `$n`, only when the link's state is enforced.
+    let takes_payments = |n: u8| if enforce_link { format!("AND status = 'active' AND (expires_at IS NULL OR expires_at > ${n})") } else { String::new() };
+    for on_link_row in if limited { [true, false] } else { [false, true] } {
+        let query = if on_link_row {
+            let limit = if enforce_link { "AND captured_count < usage_limit" } else { "" };
+            format!("UPDATE links SET captured_count = captured_count + 1 WHERE id = $1 AND usage_limit IS NOT NULL {limit} {}", takes_payments(2))
+        } else {
+            format!(
+                "INSERT INTO link_counters {COUNTER_COLUMNS} SELECT id, $2, 1, $3, $4, $5, $6 FROM links \
+                 WHERE id = $1 AND usage_limit IS NULL {}{} {ADD_COUNTERS}",
+                takes_payments(7),
+                tx.lock(RowLock::Share)
+            )
+        };
+        let mut statement = sqlx::query(&query).bind(link_id);
+        if !on_link_row {
+            statement = statement
+                .bind(shard_of(payment_id))
+                .bind(delta.captured_amount)
+                .bind(delta.captured_payments)
+                .bind(delta.pending_payments)
+                .bind(delta.refunded_payments);
+        }
+        let statement = if enforce_link { statement.bind(now) } else { statement };
+        if statement.execute(&mut **tx).await?.rows_affected() == 1 {
+            if on_link_row {
+                add_stats(tx, link_id, payment_id, delta).await?;
+            }
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -577,12 +625,12 @@ async fn apply(tx: &mut Tx, current: &Payment, before: &PaymentState, transition
     let delta = SalesStats::delta(Some(before), &after);
     // The link's counters first: a refused capture has then written nothing.
     if *transition == Transition::Capture {
-        if !count_capture(tx, link_id, delta, now, !facts.provider_settled).await? {
+        if !count_capture(tx, link_id, id, delta, now, !facts.provider_settled, false).await? {
             return Ok(Applied::LinkRefused);
         }
 
     } else {
-        add_stats(tx, link_id, delta).await?;
+        add_stats(tx, link_id, id, delta).await?;
     }
     let reason = match transition {
         Transition::Fail { reason } => Some(reason.as_str().to_owned()),
@@ -614,7 +662,7 @@ async fn apply(tx: &mut Tx, current: &Payment, before: &PaymentState, transition
     // The chart: money moved on the day the payment was captured.
     if delta.captured_amount != 0 {
         let captured_at: Option<i64> = moved.try_get(0)?;
-        add_daily(tx, link_id, crate::domain::transactions::sales_day(captured_at.unwrap_or(now)), delta.captured_amount).await?;
+        add_daily(tx, link_id, id, crate::domain::transactions::sales_day(captured_at.unwrap_or(now)), delta.captured_amount).await?;
     }
     let amount = match transition {
         Transition::Refund { amount } => Some(*amount),
@@ -717,18 +765,20 @@ impl std::fmt::Display for Mismatch {
 /// table and compares them with the stored figures; also checks that each
 /// payment's last event names its current status.
 pub async fn verify(db: &Db) -> AppResult<Vec<Mismatch>> {
-    let rows = sqlx::query(
-        "SELECT l.id, l.sales_captured_amount, l.sales_captured_payments, l.sales_pending_payments, \
-         l.sales_refunded_payments, l.captured_count, \
-         CAST(COALESCE(SUM(CASE WHEN p.status = 'captured' THEN p.amount - p.refunded_amount ELSE 0 END), 0) AS BIGINT) AS r_amount, \
-         CAST(COALESCE(SUM(CASE WHEN p.status = 'captured' THEN 1 ELSE 0 END), 0) AS BIGINT) AS r_captured, \
-         CAST(COALESCE(SUM(CASE WHEN p.status IN ('pending', 'authorized', 'failed', 'expired', 'cancelled') THEN 1 ELSE 0 END), 0) AS BIGINT) AS r_pending, \
-         CAST(COALESCE(SUM(CASE WHEN p.status = 'refunded' THEN 1 ELSE 0 END), 0) AS BIGINT) AS r_refunded, \
-         CAST(COALESCE(SUM(CASE WHEN p.captured_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS r_used \
-         FROM links l LEFT JOIN payments p ON p.link_id = l.id \
-         GROUP BY l.id, l.sales_captured_amount, l.sales_captured_payments, l.sales_pending_payments, \
-         l.sales_refunded_payments, l.captured_count ORDER BY l.id",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT l.id, s.sales_captured_amount, s.sales_captured_payments, s.sales_pending_payments, \
+         s.sales_refunded_payments, {USAGE_COUNT}, \
+         COALESCE(r.amount, 0) AS r_amount, COALESCE(r.captured, 0) AS r_captured, COALESCE(r.pending, 0) AS r_pending, \
+         COALESCE(r.refunded, 0) AS r_refunded, COALESCE(r.used, 0) AS r_used \
+         FROM links l JOIN ({SALES_BY_LINK} GROUP BY l.id) s ON s.link_id = l.id LEFT JOIN (SELECT link_id, \
+         CAST(SUM(CASE WHEN status = 'captured' THEN amount - refunded_amount ELSE 0 END) AS BIGINT) AS amount, \
+         CAST(SUM(CASE WHEN status = 'captured' THEN 1 ELSE 0 END) AS BIGINT) AS captured, \
+         CAST(SUM(CASE WHEN status IN ('pending', 'authorized', 'failed', 'expired', 'cancelled') THEN 1 ELSE 0 END) AS BIGINT) AS pending, \
+         CAST(SUM(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END) AS BIGINT) AS refunded, \
+         CAST(SUM(CASE WHEN captured_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS used \
+         FROM payments GROUP BY link_id) r ON r.link_id = l.id ORDER BY l.id",
+        USAGE_COUNT = super::links::USAGE_COUNT
+    ))
     .fetch_all(db.pool())
     .await?;
     let mut mismatches = Vec::new();
@@ -758,7 +808,7 @@ pub async fn verify(db: &Db) -> AppResult<Vec<Mismatch>> {
         mismatches.push(Mismatch { link_id: row.try_get(0)?, what: "payment history", stored: row.try_get(1)?, recomputed: 0 });
     }
     let mut days: std::collections::BTreeMap<(i64, i64), (i64, i64)> = Default::default();
-    for row in sqlx::query("SELECT link_id, day, amount FROM link_daily_sales").fetch_all(db.pool()).await? {
+    for row in sqlx::query("SELECT link_id, day, CAST(SUM(amount) AS BIGINT) FROM link_daily_shards GROUP BY link_id, day").fetch_all(db.pool()).await? {
         days.entry((row.try_get(0)?, row.try_get(1)?)).or_default().0 = row.try_get(2)?;
     }
     let recomputed = sqlx::query(
@@ -779,21 +829,27 @@ pub async fn verify(db: &Db) -> AppResult<Vec<Mismatch>> {
     Ok(mismatches)
 }
 
-/// The link's Total Sales Summary as stored (constant time).
+/// Every link's Total Sales Summary figures: the sums of its counter shards.
+const SALES_BY_LINK: &str = "SELECT l.id AS link_id, \
+     CAST(COALESCE(SUM(c.sales_captured_amount), 0) AS BIGINT) AS sales_captured_amount, \
+     CAST(COALESCE(SUM(c.sales_captured_payments), 0) AS BIGINT) AS sales_captured_payments, \
+     CAST(COALESCE(SUM(c.sales_pending_payments), 0) AS BIGINT) AS sales_pending_payments, \
+     CAST(COALESCE(SUM(c.sales_refunded_payments), 0) AS BIGINT) AS sales_refunded_payments \
+     FROM links l LEFT JOIN link_counters c ON c.link_id = l.id";
+
+/// The link's Total Sales Summary as stored: at most [`COUNTER_SHARDS`] rows
+/// summed, however many payments it has.
 pub async fn sales(db: &Db, link_id: i64) -> AppResult<SalesStats> {
-    let row = sqlx::query(
-        "SELECT sales_captured_amount, sales_captured_payments, sales_pending_payments, sales_refunded_payments \
-         FROM links WHERE id = $1",
-    )
-    .bind(link_id)
-    .fetch_optional(db.pool())
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let row = sqlx::query(&format!("{SALES_BY_LINK} WHERE l.id = $1 GROUP BY l.id"))
+        .bind(link_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(SalesStats {
-        captured_amount: row.try_get(0)?,
-        captured_payments: row.try_get(1)?,
-        pending_payments: row.try_get(2)?,
-        refunded_payments: row.try_get(3)?,
+        captured_amount: row.try_get("sales_captured_amount")?,
+        captured_payments: row.try_get("sales_captured_payments")?,
+        pending_payments: row.try_get("sales_pending_payments")?,
+        refunded_payments: row.try_get("sales_refunded_payments")?,
     })
 }
 

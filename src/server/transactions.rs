@@ -161,12 +161,14 @@ pub async fn link_choices(db: &Db, account: &Account) -> AppResult<Vec<(i64, Str
 
 /// Captured amount (net of refunds, without charged-back payments) per day
 /// for the last `days` days in Japan time, oldest first: what the summary's
-/// chart draws. Reads the link's daily sales: at most `days` rows.
+/// chart draws. Reads the link's daily sales: at most `days` × shards rows.
 pub async fn daily_captured(db: &Db, link_id: i64, days: usize) -> AppResult<(String, Vec<i64>)> {
     let today = sales_day(now_ms());
     let first = today - days as i64 + 1;
-    // One row per day with sales (migration 0007), whatever the link's size.
-    let rows = sqlx::query("SELECT day, amount FROM link_daily_sales WHERE link_id = $1 AND day >= $2 AND day <= $3")
+    // A row per day with sales and shard (migrations 0007, 0011), whatever the link's size.
+    let rows = sqlx::query(
+        "SELECT day, CAST(SUM(amount) AS BIGINT) FROM link_daily_shards WHERE link_id = $1 AND day >= $2 AND day <= $3 GROUP BY day",
+    )
         .bind(link_id)
         .bind(first)
         .bind(today)
