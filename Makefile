@@ -18,7 +18,7 @@ setup:
 	@scripts/setup
 
 build: setup
-	@$(ENV) && cargo leptos build --release && scripts/precompress
+	@$(ENV) && cargo leptos build --release --split && scripts/precompress
 
 run: build
 	@$(ENV) && exec "$$PAYLINKS_BIN" serve

@@ -1,18 +1,59 @@
 use crate::components::{session::provide_session, HydrationMarker, SiteHeader};
 use crate::i18n::provide_i18n;
 use crate::pages::{
-    ApplicationPage, DashboardLayout, HomePage, LegalPage, LinkDetailPage, LinksPage, PaymentDetailPage, TransactionsPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
+    ApiKeysSettingsPage, ApplicationPage, DashboardLayout, WebhooksSettingsPage, HomePage, LegalPage, LinkDetailPage, LinksPage, PaymentDetailPage, TransactionsPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
-/// The HTML document around the app; rendered on the server only.
+/// Each page below is its own WASM chunk (`cargo leptos build --split`):
+/// the first load of the dashboard fetches the shell and the page shown,
+/// and other pages' code arrives when they are opened. `$page` renders it.
+/// A page hydrates after the rest of the document (once its code is there),
+/// so the hydration marker goes with each page.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> <HydrationMarker/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    SignInRoute => SignInPage,
+    SignUpRoute => SignUpPage,
+    OverviewRoute => OverviewPage,
+    ApplicationRoute => ApplicationPage,
+    SettingsRoute => SettingsPage,
+    ApiKeysSettingsRoute => ApiKeysSettingsPage,
+    WebhooksSettingsRoute => WebhooksSettingsPage,
+    LinksRoute => LinksPage,
+    NewLinkRoute => NewLinkPage,
+    QuickLinkRoute => QuickLinkPage,
+    LinkDetailRoute => LinkDetailPage,
+    TransactionsRoute => TransactionsPage,
+    PaymentDetailRoute => PaymentDetailPage,
+    ReviewRoute => ReviewPage,
+    LegalRoute => LegalPage,
+}
+
+/// The HTML document around the app; rendered on the server only. (The
+/// bundle's URLs come from the loaded site, see [`crate::server::assets`].)
 #[cfg(feature = "ssr")]
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub fn shell(_options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
     let lang = use_context::<http::request::Parts>()
         .map(|parts| crate::server::locale::from_headers(&parts.headers))
@@ -32,7 +73,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href=crate::server::assets::url("/favicon.svg") type="image/svg+xml"/>
                 <link rel="stylesheet" href=crate::server::assets::url("/pkg/paylinks.css")/>
-                <Hydrate pkg=options.site_pkg_dir.to_string()/>
+                <Hydrate/>
                 <MetaTags/>
             </head>
             <body>
@@ -48,10 +89,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// the bundle is cached for a year and a new build is fetched at once.
 #[cfg(feature = "ssr")]
 #[component]
-fn Hydrate(pkg: String) -> impl IntoView {
-    use crate::server::assets::url;
-    let js = url(&format!("/{pkg}/paylinks.js"));
-    let wasm = url(&format!("/{pkg}/paylinks.wasm"));
+fn Hydrate() -> impl IntoView {
+    use crate::server::assets::bundle_url;
+    let js = bundle_url("paylinks.js");
+    let wasm = bundle_url("paylinks.wasm");
     let script = format!(
         "const start=()=>import({js:?}).then(m=>m.default({{module_or_path:{wasm:?}}}).then(()=>m.hydrate()));\
          const idle=window.requestIdleCallback||(f=>setTimeout(f,1));\
@@ -71,28 +112,29 @@ pub fn App() -> impl IntoView {
         <Router>
             <SiteHeader/>
             <main id="main">
-                <Routes fallback=NotFound>
-                    <Route path=path!("") view=HomePage/>
-                    <Route path=path!("/signin") view=SignInPage/>
-                    <Route path=path!("/signup") view=SignUpPage/>
+                <Routes fallback=|| view! { <NotFound/> <HydrationMarker/> }>
+                    <Route path=path!("") view=|| view! { <HomePage/> <HydrationMarker/> }/>
+                    <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()}/>
+                    <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()}/>
                     // Signed-in pages wait for the session before sending headers,
                     // so a visitor without one gets a real redirect.
                     <ParentRoute path=path!("/dashboard") view=DashboardLayout ssr=SsrMode::Async>
-                        <Route path=path!("") view=OverviewPage/>
-                        <Route path=path!("application") view=ApplicationPage/>
-                        <Route path=path!("settings") view=SettingsPage/>
-                        <Route path=path!("links") view=LinksPage/>
-                        <Route path=path!("links/new") view=NewLinkPage/>
-                        <Route path=path!("links/quick") view=QuickLinkPage/>
-                        <Route path=path!("links/:id") view=LinkDetailPage/>
-                        <Route path=path!("transactions") view=TransactionsPage/>
-                        <Route path=path!("transactions/:id") view=PaymentDetailPage/>
+                        <Route path=path!("") view={Lazy::<OverviewRoute>::new()}/>
+                        <Route path=path!("application") view={Lazy::<ApplicationRoute>::new()}/>
+                        <Route path=path!("settings") view={Lazy::<SettingsRoute>::new()}/>
+                        <Route path=path!("settings/api-keys") view={Lazy::<ApiKeysSettingsRoute>::new()}/>
+                        <Route path=path!("settings/webhooks") view={Lazy::<WebhooksSettingsRoute>::new()}/>
+                        <Route path=path!("links") view={Lazy::<LinksRoute>::new()}/>
+                        <Route path=path!("links/new") view={Lazy::<NewLinkRoute>::new()}/>
+                        <Route path=path!("links/quick") view={Lazy::<QuickLinkRoute>::new()}/>
+                        <Route path=path!("links/:id") view={Lazy::<LinkDetailRoute>::new()}/>
+                        <Route path=path!("transactions") view={Lazy::<TransactionsRoute>::new()}/>
+                        <Route path=path!("transactions/:id") view={Lazy::<PaymentDetailRoute>::new()}/>
                     </ParentRoute>
-                    <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async/>
-                    <Route path=path!("/legal/:public_id") view=LegalPage ssr=SsrMode::Async/>
+                    <Route path=path!("/review") view={Lazy::<ReviewRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/legal/:public_id") view={Lazy::<LegalRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
-        <HydrationMarker/>
     }
 }

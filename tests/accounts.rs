@@ -339,7 +339,7 @@ async fn dashboard_language_is_an_account_setting() {
 async fn dashboard_pages_redirect_visitors_without_a_session() {
     let db = &test_databases().await[0];
     let server = start_server(&db.url).await;
-    for path in ["/dashboard", "/dashboard/application", "/dashboard/settings", "/review"] {
+    for path in ["/dashboard", "/dashboard/application", "/dashboard/settings", "/dashboard/settings/api-keys", "/dashboard/settings/webhooks", "/review"] {
         let res = server.get(path, &[("Accept", "text/html")]).await;
         assert_eq!((res.status, res.header("location")), (302, Some("/signin")), "{path}");
     }

@@ -31,8 +31,33 @@ async fn landing_page_is_server_rendered_in_the_negotiated_language() {
         assert!(res.body.contains(&format!("<h1>{title}</h1>")), "{headers:?} lacks {title}");
         assert!(res.body.contains(&format!("<title>{title} | Paylinks</title>")), "{headers:?}: title tag");
         // The hydration script is part of the page.
-        assert!(res.body.contains("/pkg/paylinks.js"), "no hydration script");
+        assert!(res.body.contains("paylinks.js"), "no hydration script");
     }
+}
+
+#[tokio::test]
+async fn the_bundle_is_linked_under_its_version_and_cached_for_a_year() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    let page = server.get("/", &[]).await;
+    let start = page.body.find("import(\"").expect("the hydration script imports the bundle") + "import(\"".len();
+    let js = &page.body[start..start + page.body[start..].find('"').unwrap()];
+    let Some(versioned) = js.strip_prefix("/pkg/@") else {
+        // No site is built (a bare `cargo test`): the plain path, nothing to fetch.
+        assert_eq!(js, "/pkg/paylinks.js");
+        return;
+    };
+    assert!(versioned.ends_with("/paylinks.js") && versioned.len() == 16 + "/paylinks.js".len(), "{js}");
+    // The split chunks and the WASM are imported relative to the script: the same version prefix.
+    assert!(page.body.contains(&js.replace("paylinks.js", "paylinks.wasm")), "the WASM shares the script's prefix");
+    for path in [js.to_owned(), js.replace("paylinks.js", "paylinks.wasm")] {
+        let res = server.get(&path, &[("Accept-Encoding", "br")]).await;
+        assert_eq!(res.status, 200, "{path}");
+        assert_eq!(res.header("cache-control"), Some("public, max-age=31536000, immutable"), "{path}");
+        assert_eq!(res.header("content-encoding"), Some("br"), "{path}: precompressed");
+    }
+    let stale = server.get(&js.replace(&versioned[..16], "0000000000000000"), &[]).await;
+    assert_eq!((stale.status, stale.header("cache-control")), (200, Some("no-cache")), "another build's URL is answered but not kept");
 }
 
 #[tokio::test]

@@ -5,8 +5,11 @@ import { test, expect, hydrated, signUp } from "./fixtures";
 test("an API key is shown once, works, and is revoked from the dashboard", async ({ page, request }) => {
   test.setTimeout(60_000);
   await signUp(page, `api-keys-${Date.now()}@example.com`);
+  // Settings › API keys through the tabs: its code loads when it is opened.
   await page.goto("/dashboard/settings");
   await hydrated(page);
+  await page.getByRole("navigation", { name: "Settings sections" }).getByRole("link", { name: "API keys" }).click();
+  await expect(page).toHaveURL(/\/dashboard\/settings\/api-keys$/);
   await expect(page.getByText("No API keys in this mode yet.")).toBeVisible();
 
   await page.locator("#api-key-name").fill("Shop backend");

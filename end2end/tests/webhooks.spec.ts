@@ -34,7 +34,7 @@ test("a webhook endpoint gets signed test events and shows its delivery log", as
   const hooks = await receiver();
   try {
     await signUp(page, `webhooks-${Date.now()}@example.com`);
-    await page.goto("/dashboard/settings");
+    await page.goto("/dashboard/settings/webhooks");
     await hydrated(page);
     const section = page.getByTestId("webhooks");
     await expect(section.getByText("No webhook endpoints in this mode yet.")).toBeVisible();

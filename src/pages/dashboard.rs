@@ -351,14 +351,13 @@ pub fn SettingsPage() -> impl IntoView {
     view! {
         <Title text=move || i18n.tr("settings-nav")/>
         <h1>{move || i18n.tr("settings-nav")}</h1>
+        <SettingsTabs/>
         <section class="card">
             <h2>{move || i18n.tr("settings-language")}</h2>
             <p class="hint">{move || i18n.tr("settings-language-hint")}</p>
             <p>{move || Locale::ALL.iter().find(|l| **l == i18n.locale()).map(|l| l.native_name())}</p>
         </section>
         <KomojuSettings/>
-        <super::api_keys::ApiKeys/>
-        <super::webhooks::Webhooks/>
         <section class="card">
             <h2>{move || i18n.tr("settings-password")}</h2>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
@@ -380,6 +379,42 @@ pub fn SettingsPage() -> impl IntoView {
             </ActionForm>
         </section>
     }
+}
+
+/// Settings come in three pages, each its own WASM chunk (see `app.rs`): the
+/// developer sections are not loaded with the password form.
+#[component]
+fn SettingsTabs() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <nav class="tabs" aria-label=move || i18n.tr("settings-tabs-label")>
+            <A href="/dashboard/settings" exact=true>{move || i18n.tr("settings-general")}</A>
+            <A href="/dashboard/settings/api-keys">{move || i18n.tr("settings-api-keys")}</A>
+            <A href="/dashboard/settings/webhooks">{move || i18n.tr("settings-webhooks")}</A>
+        </nav>
+    }
+}
+
+/// A settings page other than General: its title, the tabs, its section.
+#[component]
+fn SettingsSubPage(title: &'static str, children: Children) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <Title text=move || format!("{} | {}", i18n.tr(title), i18n.tr("settings-nav"))/>
+        <h1>{move || i18n.tr("settings-nav")}</h1>
+        <SettingsTabs/>
+        {children()}
+    }
+}
+
+#[component]
+pub fn ApiKeysSettingsPage() -> impl IntoView {
+    view! { <SettingsSubPage title="settings-api-keys"><super::api_keys::ApiKeys/></SettingsSubPage> }
+}
+
+#[component]
+pub fn WebhooksSettingsPage() -> impl IntoView {
+    view! { <SettingsSubPage title="settings-webhooks"><super::webhooks::Webhooks/></SettingsSubPage> }
 }
 
 /// Live payments go through the merchant's own KOMOJU account.

@@ -17,7 +17,7 @@ pub mod transactions;
 pub mod webhooks;
 
 pub use auth::{SignInPage, SignUpPage};
-pub use dashboard::{ApplicationPage, DashboardLayout, OverviewPage, SettingsPage};
+pub use dashboard::{ApiKeysSettingsPage, ApplicationPage, DashboardLayout, OverviewPage, SettingsPage, WebhooksSettingsPage};
 pub use home::HomePage;
 pub use legal::LegalPage;
 pub use links::{LinkDetailPage, LinksPage, NewLinkPage, QuickLinkPage};

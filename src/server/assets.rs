@@ -6,6 +6,13 @@
 //! such a URL names one version forever, so browsers may keep it for a year,
 //! and a new build changes the URL. A request without the hash revalidates
 //! (`no-cache` + `ETag`).
+//!
+//! The WASM bundle is the exception: its JavaScript imports its split chunks
+//! and itself again by *relative* URL, and a query string is not carried
+//! over (the module would be instantiated twice). Its files are linked
+//! through [`bundle_url`] instead, with the version of the whole `/pkg`
+//! directory in the path (`/pkg/@<version>/paylinks.js`), which relative
+//! URLs keep.
 
 use axum::body::Body;
 use axum::response::Response;
@@ -30,7 +37,12 @@ struct Asset {
 #[derive(Default)]
 pub struct Assets {
     files: HashMap<String, Asset>,
+    /// Hash of every file of `/pkg` (names and contents): the bundle's version.
+    bundle_version: String,
 }
+
+/// The directory whose files [`bundle_url`] versions as a whole.
+const BUNDLE_DIR: &str = "/pkg/";
 
 static LOADED: OnceLock<Assets> = OnceLock::new();
 
@@ -53,11 +65,24 @@ impl Assets {
     /// Reads every file under `root` (once per process; later calls keep the first).
     pub fn load(root: &Path) -> &'static Assets {
         LOADED.get_or_init(|| {
-            let mut assets = Assets::default();
-            assets.walk(root, root);
+            let assets = Assets::read(root);
             tracing::debug!(files = assets.files.len(), root = %root.display(), "static files loaded");
             assets
         })
+    }
+
+    fn read(root: &Path) -> Assets {
+        let mut assets = Assets::default();
+        assets.walk(root, root);
+        let mut bundle: Vec<(&String, &String)> =
+            assets.files.iter().filter(|(url, _)| url.starts_with(BUNDLE_DIR)).map(|(url, a)| (url, &a.version)).collect();
+        bundle.sort();
+        let mut hash = Sha256::new();
+        for (url, version) in bundle {
+            hash.update(format!("{url} {version}\n"));
+        }
+        assets.bundle_version = hex::encode(&hash.finalize()[..8]);
+        assets
     }
 
     fn walk(&mut self, root: &Path, dir: &Path) {
@@ -93,9 +118,16 @@ impl Assets {
         if method != Method::GET && method != Method::HEAD {
             return None;
         }
-        let asset = self.files.get(path)?;
+        // `/pkg/@<bundle version>/<file>`: the file, immutable while the bundle is this one.
+        let in_bundle = path.strip_prefix(BUNDLE_DIR).and_then(|rest| rest.strip_prefix('@')).and_then(|rest| rest.split_once('/'));
+        let (asset, versioned) = match in_bundle {
+            Some((version, file)) => (self.files.get(&format!("{BUNDLE_DIR}{file}"))?, version == self.bundle_version),
+            None => {
+                let asset = self.files.get(path)?;
+                (asset, query.is_some_and(|q| q.split('&').any(|pair| pair == format!("v={}", asset.version))))
+            }
+        };
         let etag = format!("\"{}\"", asset.version);
-        let versioned = query.is_some_and(|q| q.split('&').any(|pair| pair == format!("v={}", asset.version)));
         let cache = if versioned { "public, max-age=31536000, immutable" } else { "no-cache" };
         let accepts = |coding: &str| {
             headers
@@ -149,15 +181,22 @@ pub fn url(path: &str) -> String {
     }
 }
 
+/// `file` of the WASM bundle under the bundle's version (`/pkg/@…/paylinks.js`),
+/// or plain `/pkg/file` when no site is loaded (tests without a built site).
+pub fn bundle_url(file: &str) -> String {
+    match LOADED.get().filter(|assets| assets.files.contains_key(&format!("{BUNDLE_DIR}{file}"))) {
+        Some(assets) => format!("{BUNDLE_DIR}@{}/{file}", assets.bundle_version),
+        None => format!("{BUNDLE_DIR}{file}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use http::HeaderValue;
 
     fn assets(dir: &Path) -> Assets {
-        let mut assets = Assets::default();
-        assets.walk(dir, dir);
-        assets
+        Assets::read(dir)
     }
 
     fn get(assets: &Assets, path: &str, query: Option<&str>, headers: &[(&'static str, &'static str)]) -> Option<Response> {
@@ -202,6 +241,32 @@ mod tests {
         assert!(get(&assets, "/missing.js", None, &[]).is_none());
         assert!(assets.respond(&Method::POST, "/favicon.svg", None, &HeaderMap::new()).is_none());
         assert_eq!(get(&assets, "/favicon.svg", None, &[]).unwrap().headers()[header::CONTENT_TYPE], "image/svg+xml");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_bundle_is_versioned_as_a_whole_in_the_path() {
+        let dir = std::env::temp_dir().join(format!("paylinks-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("pkg")).unwrap();
+        std::fs::write(dir.join("pkg/app.js"), "import './chunk.js'").unwrap();
+        std::fs::write(dir.join("pkg/chunk.js"), "one").unwrap();
+        std::fs::write(dir.join("favicon.svg"), "<svg/>").unwrap();
+        let first = assets(&dir);
+        assert_eq!(first.bundle_version.len(), 16);
+        let current = format!("/pkg/@{}/chunk.js", first.bundle_version);
+        let chunk = get(&first, &current, None, &[]).unwrap();
+        assert_eq!(chunk.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert_eq!(chunk.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+        let stale = get(&first, "/pkg/@0000000000000000/chunk.js", None, &[]).unwrap();
+        assert_eq!(stale.headers()[header::CACHE_CONTROL], "no-cache", "another build's path still answers, but is not kept");
+        assert!(get(&first, &format!("/pkg/@{}/missing.js", first.bundle_version), None, &[]).is_none());
+        assert!(get(&first, "/pkg/@x", None, &[]).is_none());
+
+        // Any file of the bundle changing gives the whole bundle a new version; others do not.
+        std::fs::write(dir.join("favicon.svg"), "<svg></svg>").unwrap();
+        assert_eq!(assets(&dir).bundle_version, first.bundle_version);
+        std::fs::write(dir.join("pkg/chunk.js"), "two").unwrap();
+        assert_ne!(assets(&dir).bundle_version, first.bundle_version);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
