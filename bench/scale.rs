@@ -70,16 +70,12 @@ async fn seed_payments(db: &Db, link_id: i64, account_id: i64, count: i64) -> Re
 
 /// The Total Sales Summary computed from the payments table: what a product
 /// without stored statistics would run on every page view.
-const NAIVE_SUMMARY: &str = "SELECT \
-    CAST(COALESCE(SUM(CASE WHEN status = 'captured' THEN amount - refunded_amount ELSE 0 END), 0) AS BIGINT), \
-    CAST(COALESCE(SUM(CASE WHEN status = 'captured' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-    CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'authorized', 'failed', 'expired', 'cancelled') THEN 1 ELSE 0 END), 0) AS BIGINT), \
-    CAST(COALESCE(SUM(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END), 0) AS BIGINT), \
-    CAST(COALESCE(SUM(CASE WHEN captured_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
-    FROM payments WHERE link_id = $1";
+fn naive_summary_sql() -> String {
+    format!("SELECT {} FROM payments WHERE link_id = $1", payments::FIGURES_OF_PAYMENTS)
+}
 
 async fn naive_summary(db: &Db, link_id: i64) -> Result<(i64, i64, i64, i64, i64)> {
-    Ok(sqlx::query_as(NAIVE_SUMMARY).bind(link_id).fetch_one(db.pool()).await?)
+    Ok(sqlx::query_as(&naive_summary_sql()).bind(link_id).fetch_one(db.pool()).await?)
 }
 
 /// A plan reads through indexes when no step scans the payments table
@@ -105,14 +101,10 @@ pub async fn run(report: &mut Report, label: &str, db: &Db, public_url: &str, co
     // chart's per-day figures per shard.
     let shards = payments::COUNTER_SHARDS;
     sqlx::query(&format!(
-        "INSERT INTO link_counters (link_id, shard, captured_count, sales_captured_amount, sales_captured_payments, \
-         sales_pending_payments, sales_refunded_payments) SELECT link_id, id % {shards}, \
-         SUM(CASE WHEN captured_at IS NOT NULL THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN status = 'captured' THEN amount - refunded_amount ELSE 0 END), \
-         SUM(CASE WHEN status = 'captured' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN status IN ('pending', 'authorized', 'failed', 'expired', 'cancelled') THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END) \
+        "INSERT INTO link_counters (link_id, shard, sales_captured_amount, sales_captured_payments, \
+         sales_pending_payments, sales_refunded_payments, captured_count) SELECT link_id, id % {shards}, {figures} \
          FROM payments WHERE link_id = $1 GROUP BY link_id, id % {shards}",
+        figures = payments::FIGURES_OF_PAYMENTS
     ))
     .bind(shop.link_id)
     .execute(db.pool())

@@ -44,8 +44,8 @@ pub struct CheckoutLink {
     pub currency: Currency,
     pub language: Locale,
     pub availability: Availability,
-    /// Whether the link has a usage limit (its captures take turns).
-    pub usage_limited: bool,
+    /// How many captures the link takes, if limited (its captures then take turns).
+    pub usage_limit: Option<i64>,
     pub image_sha: Option<String>,
     pub business_name: String,
     /// The merchant's public 特商法 page, once their application is approved.
@@ -84,13 +84,12 @@ struct LoadedLink {
     link: CheckoutLink,
     status: LinkStatus,
     expires_at: Option<i64>,
-    usage_limit: Option<i64>,
     captured_count: i64,
 }
 
 impl LoadedLink {
     fn at(mut self, now: i64) -> CheckoutLink {
-        self.link.availability = availability(self.status, self.expires_at, self.usage_limit, self.captured_count, now);
+        self.link.availability = availability(self.status, self.expires_at, self.link.usage_limit, self.captured_count, now);
         self.link
     }
 }
@@ -114,7 +113,7 @@ pub fn forget_checkout_link(id: i64) {
 /// A capture on link `id` committed: only a usage limit makes that visible.
 fn captured_on(id: i64) {
     if let Ok(mut cache) = link_cache().lock() {
-        cache.retain(|_, (_, loaded)| loaded.link.id != id || loaded.usage_limit.is_none());
+        cache.retain(|_, (_, loaded)| loaded.link.id != id || loaded.link.usage_limit.is_none());
     }
 }
 
@@ -144,7 +143,7 @@ async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
         currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt())?,
         language: row.try_get::<String, _>("language")?.parse().map_err(|_| corrupt())?,
         availability: Availability::Active,
-        usage_limited: row.try_get::<Option<i64>, _>("usage_limit")?.is_some(),
+        usage_limit: row.try_get("usage_limit")?,
         image_sha: row.try_get("image_sha")?,
         business_name: row.try_get("business_name")?,
         legal_public_id: approved.then(|| row.try_get("public_id")).transpose()?,
@@ -153,7 +152,6 @@ async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
         link,
         status,
         expires_at: row.try_get("expires_at")?,
-        usage_limit: row.try_get("usage_limit")?,
         // The link row's own count is the whole usage count of a link with a
         // limit (see `count_capture`); without one the count decides nothing here.
         captured_count: row.try_get("captured_count")?,
@@ -404,7 +402,7 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         // The link's counters last: a capture of a link with a usage limit
         // holds the link's row until the commit.
         if captured {
-            if !count_capture(&mut tx, link.id, id, delta, now, !facts.provider_settled, link.usage_limited).await? {
+            if !count_capture(&mut tx, link.id, id, delta, now, !facts.provider_settled, link.usage_limit.is_some()).await? {
                 // The link stopped taking payments: the attempt fails instead.
                 tx.rollback().await?;
                 outcome = Some((Transition::Fail { reason: DeclineReason::LinkUnavailable }, facts));
@@ -761,6 +759,17 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
+/// A link's figures recomputed from its payments rows, as the stored
+/// statistics define them (columns `amount`, `captured`, `pending`,
+/// `refunded`, `used`): for `verify`, and for the benchmark's naive summary
+/// and its seeding of counter rows. Follow it with `FROM payments …`.
+pub const FIGURES_OF_PAYMENTS: &str = "\
+    CAST(COALESCE(SUM(CASE WHEN status = 'captured' THEN amount - refunded_amount ELSE 0 END), 0) AS BIGINT) AS amount, \
+    CAST(COALESCE(SUM(CASE WHEN status = 'captured' THEN 1 ELSE 0 END), 0) AS BIGINT) AS captured, \
+    CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'authorized', 'failed', 'expired', 'cancelled') THEN 1 ELSE 0 END), 0) AS BIGINT) AS pending, \
+    CAST(COALESCE(SUM(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END), 0) AS BIGINT) AS refunded, \
+    CAST(COALESCE(SUM(CASE WHEN captured_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS used";
+
 /// Recomputes every link's statistics and usage count from the payments
 /// table and compares them with the stored figures; also checks that each
 /// payment's last event names its current status.
@@ -771,12 +780,7 @@ pub async fn verify(db: &Db) -> AppResult<Vec<Mismatch>> {
          COALESCE(r.amount, 0) AS r_amount, COALESCE(r.captured, 0) AS r_captured, COALESCE(r.pending, 0) AS r_pending, \
          COALESCE(r.refunded, 0) AS r_refunded, COALESCE(r.used, 0) AS r_used \
          FROM links l JOIN ({SALES_BY_LINK} GROUP BY l.id) s ON s.link_id = l.id LEFT JOIN (SELECT link_id, \
-         CAST(SUM(CASE WHEN status = 'captured' THEN amount - refunded_amount ELSE 0 END) AS BIGINT) AS amount, \
-         CAST(SUM(CASE WHEN status = 'captured' THEN 1 ELSE 0 END) AS BIGINT) AS captured, \
-         CAST(SUM(CASE WHEN status IN ('pending', 'authorized', 'failed', 'expired', 'cancelled') THEN 1 ELSE 0 END) AS BIGINT) AS pending, \
-         CAST(SUM(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END) AS BIGINT) AS refunded, \
-         CAST(SUM(CASE WHEN captured_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS used \
-         FROM payments GROUP BY link_id) r ON r.link_id = l.id ORDER BY l.id",
+         {FIGURES_OF_PAYMENTS} FROM payments GROUP BY link_id) r ON r.link_id = l.id ORDER BY l.id",
         USAGE_COUNT = super::links::USAGE_COUNT
     ))
     .fetch_all(db.pool())
