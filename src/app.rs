@@ -1,7 +1,7 @@
 use crate::components::{session::provide_session, HydrationMarker, SiteHeader};
 use crate::i18n::provide_i18n;
 use crate::pages::{
-    ApiKeysSettingsPage, ApplicationPage, DashboardLayout, WebhooksSettingsPage, HomePage, LegalPage, LinkDetailPage, LinksPage, PaymentDetailPage, TransactionsPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
+    ApiKeysSettingsPage, ApplicationPage, EditLinkPage, DashboardLayout, WebhooksSettingsPage, HomePage, LegalPage, LinkDetailPage, LinksPage, PaymentDetailPage, TransactionsPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
@@ -44,6 +44,7 @@ lazy_pages! {
     NewLinkRoute => NewLinkPage,
     QuickLinkRoute => QuickLinkPage,
     LinkDetailRoute => LinkDetailPage,
+    EditLinkRoute => EditLinkPage,
     TransactionsRoute => TransactionsPage,
     PaymentDetailRoute => PaymentDetailPage,
     ReviewRoute => ReviewPage,
@@ -128,6 +129,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("links/new") view={Lazy::<NewLinkRoute>::new()}/>
                         <Route path=path!("links/quick") view={Lazy::<QuickLinkRoute>::new()}/>
                         <Route path=path!("links/:id") view={Lazy::<LinkDetailRoute>::new()}/>
+                        <Route path=path!("links/:id/edit") view={Lazy::<EditLinkRoute>::new()}/>
                         <Route path=path!("transactions") view={Lazy::<TransactionsRoute>::new()}/>
                         <Route path=path!("transactions/:id") view={Lazy::<PaymentDetailRoute>::new()}/>
                     </ParentRoute>

@@ -118,6 +118,14 @@ mod view {
             tr(self.locale.get(), id)
         }
 
+        /// The message `id` as a reactive text for a view (it follows language
+        /// changes). One concrete type for every message: the browser bundle
+        /// carries one copy of the rendering code instead of one per closure.
+        pub fn text(&self, id: &'static str) -> Signal<String> {
+            let locale = self.locale;
+            Signal::derive(move || tr(locale.get(), id))
+        }
+
         pub fn tr_args(&self, id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
             tr_args(self.locale.get(), id, args)
         }

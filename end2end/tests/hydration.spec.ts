@@ -20,7 +20,7 @@ test("dashboard pages hydrate on a fresh load", async ({ page, baseURL }) => {
     },
   });
   const payment = ((await paid.json()) as string).split("/").pop();
-  for (const path of ["/dashboard", "/dashboard/links", `/dashboard/links/${link.id}`, "/dashboard/transactions",
+  for (const path of ["/dashboard", "/dashboard/links", `/dashboard/links/${link.id}`, `/dashboard/links/${link.id}/edit`, "/dashboard/transactions",
                       `/dashboard/transactions/${payment}`, "/dashboard/settings", "/dashboard/settings/api-keys",
                       "/dashboard/settings/webhooks", "/dashboard/application", "/dashboard/links/new", "/dashboard/links/quick"]) {
     await page.goto(path);

@@ -4,9 +4,9 @@ import { test, expect, hydrated, signUp } from "./fixtures";
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
 const texts = {
-  ja: { quick: "クイック決済リンク", create: "決済リンクを作成", advanced: "詳細設定", issue: "保存してリンクを発行", save: "リンクを作成", active: "有効", inactive: "無効", deactivate: "無効にする", saveChanges: "変更を保存", limit: "上限到達" },
-  en: { quick: "Quick payment link", create: "Create payment link", advanced: "Advanced settings", issue: "Save and issue link", save: "Create link", active: "Active", inactive: "Inactive", deactivate: "Deactivate", saveChanges: "Save changes", limit: "Limit reached" },
-  ko: { quick: "빠른 결제 링크", create: "결제 링크 만들기", advanced: "고급 설정", issue: "저장하고 링크 발행", save: "링크 만들기", active: "활성", inactive: "비활성", deactivate: "비활성화", saveChanges: "변경 사항 저장", limit: "한도 도달" },
+  ja: { quick: "クイック決済リンク", create: "決済リンクを作成", advanced: "詳細設定", issue: "保存してリンクを発行", save: "リンクを作成", active: "有効", inactive: "無効", deactivate: "無効にする", saveChanges: "変更を保存", edit: "リンクを編集", limit: "上限到達" },
+  en: { quick: "Quick payment link", create: "Create payment link", advanced: "Advanced settings", issue: "Save and issue link", save: "Create link", active: "Active", inactive: "Inactive", deactivate: "Deactivate", saveChanges: "Save changes", edit: "Edit link", limit: "Limit reached" },
+  ko: { quick: "빠른 결제 링크", create: "결제 링크 만들기", advanced: "고급 설정", issue: "저장하고 링크 발행", save: "링크 만들기", active: "활성", inactive: "비활성", deactivate: "비활성화", saveChanges: "변경 사항 저장", edit: "링크 편집", limit: "한도 도달" },
 } as const;
 
 for (const [lang, t] of Object.entries(texts)) {
@@ -48,15 +48,22 @@ for (const [lang, t] of Object.entries(texts)) {
       await page.getByRole("button", { name: t.issue }).click();
       await expect(page).toHaveURL(/\/dashboard\/links\/\d+$/);
       await expect(page.locator(".link-summary .price")).toHaveText("$10.50");
+      await expect(page.getByTestId("link-usage")).toContainText("1");
+      await hydrated(page);
+      await expect(page.getByTestId("link-expiry")).toHaveText("2030-12-31 23:59");
+
+      // Edit on its own page: the limit and expiry as set, the price read-only; the name changes.
+      await page.getByRole("link", { name: t.edit }).click();
+      await expect(page).toHaveURL(/\/dashboard\/links\/\d+\/edit$/);
+      await hydrated(page);
       await expect(page.locator("#link-usage-limit")).toHaveValue("1");
       await expect(page.locator("#link-expires-at")).toHaveValue("2030-12-31T23:59");
-
-      // Edit: the price is read-only; the name changes.
-      await page.locator("#link-name").fill("Gift card (digital)");
-      await page.getByRole("button", { name: t.saveChanges }).click();
-      await expect(page.getByRole("heading", { level: 1 })).toHaveText("Gift card (digital)");
       await expect(page.locator("#link-amount")).toHaveCount(0);
       await expect(page.getByTestId("link-price")).toHaveText("$10.50");
+      await page.locator("#link-name").fill("Gift card (digital)");
+      await page.getByRole("button", { name: t.saveChanges }).click();
+      await expect(page).toHaveURL(/\/dashboard\/links\/\d+$/);
+      await expect(page.getByRole("heading", { level: 1 })).toHaveText("Gift card (digital)");
 
       // Deactivate.
       await page.getByRole("button", { name: t.deactivate }).click();

@@ -21,8 +21,8 @@ pub fn SiteHeader() -> impl IntoView {
             .into_any()
         }
         None => view! {
-            <A href="/signin">{move || i18n.tr("nav-signin")}</A>
-            <A href="/signup">{move || i18n.tr("nav-signup")}</A>
+            <A href="/signin">{i18n.text("nav-signin")}</A>
+            <A href="/signup">{i18n.text("nav-signup")}</A>
         }
         .into_any(),
     };
@@ -30,7 +30,7 @@ pub fn SiteHeader() -> impl IntoView {
         <header class="site-header">
             <A href="/" attr:class="brand">
                 <span class="brand-mark" aria-hidden="true">"P"</span>
-                {move || i18n.tr("app-name")}
+                {i18n.text("app-name")}
             </A>
             <nav class="site-nav">
                 <Transition fallback=|| ()>{nav}</Transition>

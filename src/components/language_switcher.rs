@@ -46,7 +46,7 @@ pub fn LanguageSwitcher() -> impl IntoView {
         }
     });
     view! {
-        <div class="lang-switch" role="group" aria-label=move || i18n.tr("lang-switch-label")>
+        <div class="lang-switch" role="group" aria-label=i18n.text("lang-switch-label")>
             {choices.into_iter().collect_view()}
             <p class="visually-hidden" role="status" aria-live="polite">{announcement}</p>
         </div>

@@ -63,30 +63,30 @@ pub fn SharePanel(url: String, name: String, slug: String, test: bool) -> impl I
     };
     view! {
         <section class="card share" aria-labelledby="share-title">
-            <h2 id="share-title">{move || i18n.tr("share-title")}</h2>
-            <label for="share-url">{move || i18n.tr("link-url")}</label>
+            <h2 id="share-title">{i18n.text("share-title")}</h2>
+            <label for="share-url">{i18n.text("link-url")}</label>
             <div class="copy-row">
                 <input id="share-url" class="url" readonly value=url.clone() data-testid="share-url"/>
                 <button type="button" class="button" on:click=copy_url disabled=move || !ready()>
-                    {move || i18n.tr("share-copy-url")}
+                    {i18n.text("share-copy-url")}
                 </button>
             </div>
             <p class="share-open">
-                <a href=url.clone() target="_blank" rel="external noopener">{move || i18n.tr("link-open")}</a>
+                <a href=url.clone() target="_blank" rel="external noopener">{i18n.text("link-open")}</a>
             </p>
             <div class="qr-block">
                 <figure class="qr" data-testid="qr" data-ready=move || ready().to_string()
-                    aria-label=move || i18n.tr("share-qr-label") inner_html=svg></figure>
+                    aria-label=i18n.text("share-qr-label") inner_html=svg></figure>
                 <div class="qr-actions">
-                    {test.then(|| view! { <p class="hint qr-test-note">{move || i18n.tr("share-test-qr")}</p> })}
+                    {test.then(|| view! { <p class="hint qr-test-note">{i18n.text("share-test-qr")}</p> })}
                     <button type="button" class="button" on:click=download_png disabled=move || !ready()>
-                        {move || i18n.tr("share-download-png")}
+                        {i18n.text("share-download-png")}
                     </button>
                     <button type="button" class="button" on:click=download_svg disabled=move || !ready()>
-                        {move || i18n.tr("share-download-svg")}
+                        {i18n.text("share-download-svg")}
                     </button>
                     <button type="button" class="button" on:click=copy_image disabled=move || !ready()>
-                        {move || i18n.tr("share-copy-image")}
+                        {i18n.text("share-copy-image")}
                     </button>
                 </div>
             </div>

@@ -42,35 +42,35 @@ pub fn ApiKeys() -> impl IntoView {
     let created = move || create.value().get().and_then(Result::ok);
     view! {
         <section class="card" aria-labelledby="api-keys-title">
-            <h2 id="api-keys-title">{move || i18n.tr("settings-api-keys")}</h2>
-            <p class="hint">{move || i18n.tr("settings-api-keys-hint")}" "<a href="/docs/api" rel="external">{move || i18n.tr("docs-api-title")}</a></p>
+            <h2 id="api-keys-title">{i18n.text("settings-api-keys")}</h2>
+            <p class="hint">{i18n.text("settings-api-keys-hint")}" "<a href="/docs/api" rel="external">{i18n.text("docs-api-title")}</a></p>
             <Show when=move || created().is_some()>
                 <div class="notice" role="status">
-                    <p>{move || i18n.tr("settings-api-key-once")}</p>
+                    <p>{i18n.text("settings-api-key-once")}</p>
                     <code data-testid="new-api-key" class="secret">{move || created().map(|k| k.secret).unwrap_or_default()}</code>
                 </div>
             </Show>
             <ActionForm action=create attr:class="inline-form" attr:novalidate=true>
                 <FormMessage error/>
-                <label for="api-key-name">{move || i18n.tr("settings-api-key-name")}</label>
+                <label for="api-key-name">{i18n.text("settings-api-key-name")}</label>
                 <input id="api-key-name" name="name" type="text" maxlength="60" required/>
                 <FieldMessage error field="name"/>
-                <button type="submit" class="button primary">{move || i18n.tr("settings-api-key-create")}</button>
+                <button type="submit" class="button primary">{i18n.text("settings-api-key-create")}</button>
             </ActionForm>
             <Suspense fallback=|| ()>
                 {move || keys.get().and_then(Result::ok).map(|keys| {
                     if keys.is_empty() {
-                        return view! { <p class="empty">{move || i18n.tr("settings-api-keys-empty")}</p> }.into_any();
+                        return view! { <p class="empty">{i18n.text("settings-api-keys-empty")}</p> }.into_any();
                     }
                     view! {
                         <div class="table-wrap">
                             <table data-testid="api-keys">
                                 <thead><tr>
-                                    <th scope="col">{move || i18n.tr("settings-api-key-name")}</th>
-                                    <th scope="col">{move || i18n.tr("settings-api-key-prefix")}</th>
-                                    <th scope="col">{move || i18n.tr("settings-api-key-created")}</th>
-                                    <th scope="col">{move || i18n.tr("settings-api-key-last-used")}</th>
-                                    <th scope="col"><span class="visually-hidden">{move || i18n.tr("settings-api-key-revoke")}</span></th>
+                                    <th scope="col">{i18n.text("settings-api-key-name")}</th>
+                                    <th scope="col">{i18n.text("settings-api-key-prefix")}</th>
+                                    <th scope="col">{i18n.text("settings-api-key-created")}</th>
+                                    <th scope="col">{i18n.text("settings-api-key-last-used")}</th>
+                                    <th scope="col"><span class="visually-hidden">{i18n.text("settings-api-key-revoke")}</span></th>
                                 </tr></thead>
                                 <tbody>
                                     {keys.into_iter().map(|key| {

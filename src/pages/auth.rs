@@ -133,22 +133,22 @@ pub fn SignInPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text=move || i18n.tr("signin-title")/>
+        <Title text=i18n.text("signin-title")/>
         <section class="card narrow">
-            <h1>{move || i18n.tr("signin-heading")}</h1>
+            <h1>{i18n.text("signin-heading")}</h1>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
                 <FormMessage error/>
-                <label for="signin-email">{move || i18n.tr("signin-email")}</label>
+                <label for="signin-email">{i18n.text("signin-email")}</label>
                 <input id="signin-email" name="email" type="email" autocomplete="email" required/>
-                <label for="signin-password">{move || i18n.tr("signin-password")}</label>
+                <label for="signin-password">{i18n.text("signin-password")}</label>
                 <input id="signin-password" name="password" type="password" autocomplete="current-password" required/>
                 <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {move || i18n.tr("signin-submit")}
+                    {i18n.text("signin-submit")}
                 </button>
             </ActionForm>
             <p class="aside">
-                {move || i18n.tr("signin-no-account")} " "
-                <A href="/signup">{move || i18n.tr("signup-link")}</A>
+                {i18n.text("signin-no-account")} " "
+                <A href="/signup">{i18n.text("signup-link")}</A>
             </p>
         </section>
     }
@@ -165,28 +165,28 @@ pub fn SignUpPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text=move || i18n.tr("signup-title")/>
+        <Title text=i18n.text("signup-title")/>
         <section class="card narrow">
-            <h1>{move || i18n.tr("signup-heading")}</h1>
+            <h1>{i18n.text("signup-heading")}</h1>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
                 <FormMessage error/>
-                <label for="signup-business">{move || i18n.tr("signup-business-name")}</label>
+                <label for="signup-business">{i18n.text("signup-business-name")}</label>
                 <input id="signup-business" name="business_name" autocomplete="organization" required maxlength="100"/>
                 <FieldMessage error field="business_name"/>
-                <label for="signup-email">{move || i18n.tr("signin-email")}</label>
+                <label for="signup-email">{i18n.text("signin-email")}</label>
                 <input id="signup-email" name="email" type="email" autocomplete="email" required/>
                 <FieldMessage error field="email"/>
-                <label for="signup-password">{move || i18n.tr("signin-password")}</label>
+                <label for="signup-password">{i18n.text("signin-password")}</label>
                 <input id="signup-password" name="password" type="password" autocomplete="new-password" required minlength="10"/>
-                <p class="hint">{move || i18n.tr("signup-password-hint")}</p>
+                <p class="hint">{i18n.text("signup-password-hint")}</p>
                 <FieldMessage error field="password"/>
                 <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {move || i18n.tr("signup-submit")}
+                    {i18n.text("signup-submit")}
                 </button>
             </ActionForm>
             <p class="aside">
-                {move || i18n.tr("signup-have-account")} " "
-                <A href="/signin">{move || i18n.tr("nav-signin")}</A>
+                {i18n.text("signup-have-account")} " "
+                <A href="/signin">{i18n.text("nav-signin")}</A>
             </p>
         </section>
     }
@@ -204,7 +204,7 @@ pub fn SignOutButton() -> impl IntoView {
     });
     view! {
         <ActionForm action=action attr:class="inline">
-            <button type="submit" class="link-button">{move || i18n.tr("nav-signout")}</button>
+            <button type="submit" class="link-button">{i18n.text("nav-signout")}</button>
         </ActionForm>
     }
 }

@@ -140,14 +140,14 @@ pub fn DashboardLayout() -> impl IntoView {
 fn DashboardNav() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <nav class="dashboard-nav" aria-label=move || i18n.tr("dashboard-nav-label")>
-            <A href="/dashboard" exact=true>{move || i18n.tr("dashboard-overview")}</A>
-            <A href="/dashboard/links">{move || i18n.tr("links-title")}</A>
-            <A href="/dashboard/transactions">{move || i18n.tr("transactions-nav")}</A>
-            <A href="/dashboard/application">{move || i18n.tr("application-nav")}</A>
-            <A href="/dashboard/settings">{move || i18n.tr("settings-nav")}</A>
+        <nav class="dashboard-nav" aria-label=i18n.text("dashboard-nav-label")>
+            <A href="/dashboard" exact=true>{i18n.text("dashboard-overview")}</A>
+            <A href="/dashboard/links">{i18n.text("links-title")}</A>
+            <A href="/dashboard/transactions">{i18n.text("transactions-nav")}</A>
+            <A href="/dashboard/application">{i18n.text("application-nav")}</A>
+            <A href="/dashboard/settings">{i18n.text("settings-nav")}</A>
             // Served by the server, not the dashboard's router.
-            <a href="/docs/api" rel="external">{move || i18n.tr("docs-api-nav")}</a>
+            <a href="/docs/api" rel="external">{i18n.text("docs-api-nav")}</a>
         </nav>
     }
 }
@@ -190,8 +190,8 @@ fn ModeBar() -> impl IntoView {
                     </ActionForm>
                     {(!can_switch).then(|| view! {
                         <span class="mode-hint" id="mode-hint">
-                            {move || i18n.tr("mode-live-locked")} " "
-                            <A href="/dashboard/application">{move || i18n.tr("application-nav")}</A>
+                            {i18n.text("mode-live-locked")} " "
+                            <A href="/dashboard/application">{i18n.text("application-nav")}</A>
                         </span>
                     })}
                     <FormMessage error/>
@@ -206,22 +206,22 @@ pub fn OverviewPage() -> impl IntoView {
     let i18n = use_i18n();
     let session = use_session();
     view! {
-        <Title text=move || i18n.tr("dashboard-overview")/>
-        <h1>{move || i18n.tr("dashboard-overview")}</h1>
+        <Title text=i18n.text("dashboard-overview")/>
+        <h1>{i18n.text("dashboard-overview")}</h1>
         {move || session.get().map(|account| {
             let status = account.application;
             view! {
                 <p class="lede">{i18n.tr_args("dashboard-welcome", &[("business", account.business_name.clone().into())])}</p>
                 <div class="card">
-                    <h2>{move || i18n.tr("application-title")}</h2>
+                    <h2>{i18n.text("application-title")}</h2>
                     <p>
                         <span class=format!("badge status-{}", status.as_str())>{move || i18n.tr(status_message(status))}</span>
                     </p>
-                    <A href="/dashboard/application">{move || i18n.tr("application-open")}</A>
+                    <A href="/dashboard/application">{i18n.text("application-open")}</A>
                     {(status == ApplicationStatus::Approved).then(|| view! {
                         <p>
                             <a href=format!("/legal/{}", account.public_id) target="_blank" rel="noopener">
-                                {move || i18n.tr("legal-public-page")}
+                                {i18n.text("legal-public-page")}
                             </a>
                         </p>
                     })}
@@ -254,9 +254,9 @@ pub fn ApplicationPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text=move || i18n.tr("application-title")/>
-        <h1>{move || i18n.tr("application-title")}</h1>
-        <p class="lede">{move || i18n.tr("application-intro")}</p>
+        <Title text=i18n.text("application-title")/>
+        <h1>{i18n.text("application-title")}</h1>
+        <p class="lede">{i18n.text("application-intro")}</p>
         <Transition fallback=|| ()>
             {move || application.get().map(|result| match result {
                 Err(e) => view! { <p class="error" role="alert">{i18n.error(&e)}</p> }.into_any(),
@@ -307,28 +307,28 @@ fn ApplicationEditor(
         </p>
         {reason.map(|reason| view! {
             <div class="error" role="note">
-                <strong>{move || i18n.tr("application-rejected-reason")}</strong>
+                <strong>{i18n.text("application-rejected-reason")}</strong>
                 <p class="pre">{reason}</p>
             </div>
         })}
         {(status == ApplicationStatus::Approved).then(|| view! {
-            <p class="success">{move || i18n.tr("application-approved-text")}</p>
+            <p class="success">{i18n.text("application-approved-text")}</p>
         })}
         <ActionForm action=action attr:class="stack application-form" attr:novalidate=true>
             <FormMessage error/>
             <fieldset>
-                <legend>{move || i18n.tr("application-section-business")}</legend>
+                <legend>{i18n.text("application-section-business")}</legend>
                 {business_fields}
             </fieldset>
             <fieldset>
-                <legend>{move || i18n.tr("application-section-scta")}</legend>
-                <p class="hint">{move || i18n.tr("application-scta-hint")}</p>
+                <legend>{i18n.text("application-section-scta")}</legend>
+                <p class="hint">{i18n.text("application-scta-hint")}</p>
                 {disclosure_fields}
             </fieldset>
             {editable.then(|| view! {
                 <div class="actions">
                     <button type="submit" name="intent" value="draft" class="button">
-                        {move || i18n.tr("application-save-draft")}
+                        {i18n.text("application-save-draft")}
                     </button>
                     <button type="submit" name="intent" value="submit" class="button primary">
                         {move || i18n.tr(if status == ApplicationStatus::Rejected { "application-resubmit" } else { "application-submit" })}
@@ -336,7 +336,7 @@ fn ApplicationEditor(
                 </div>
             })}
             <Show when=saved>
-                <p class="success" role="status">{move || i18n.tr("application-saved")}</p>
+                <p class="success" role="status">{i18n.text("application-saved")}</p>
             </Show>
         </ActionForm>
     }
@@ -349,32 +349,32 @@ pub fn SettingsPage() -> impl IntoView {
     let error = action_error(action);
     let done = move || matches!(action.value().get(), Some(Ok(())));
     view! {
-        <Title text=move || i18n.tr("settings-nav")/>
-        <h1>{move || i18n.tr("settings-nav")}</h1>
+        <Title text=i18n.text("settings-nav")/>
+        <h1>{i18n.text("settings-nav")}</h1>
         <SettingsTabs/>
         <section class="card">
-            <h2>{move || i18n.tr("settings-language")}</h2>
-            <p class="hint">{move || i18n.tr("settings-language-hint")}</p>
+            <h2>{i18n.text("settings-language")}</h2>
+            <p class="hint">{i18n.text("settings-language-hint")}</p>
             <p>{move || Locale::ALL.iter().find(|l| **l == i18n.locale()).map(|l| l.native_name())}</p>
         </section>
         <KomojuSettings/>
         <section class="card">
-            <h2>{move || i18n.tr("settings-password")}</h2>
+            <h2>{i18n.text("settings-password")}</h2>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
                 <FormMessage error/>
-                <label for="current-password">{move || i18n.tr("settings-current-password")}</label>
+                <label for="current-password">{i18n.text("settings-current-password")}</label>
                 <input id="current-password" name="current_password" type="password" autocomplete="current-password" required/>
                 <FieldMessage error field="current_password"/>
-                <label for="new-password">{move || i18n.tr("settings-new-password")}</label>
+                <label for="new-password">{i18n.text("settings-new-password")}</label>
                 <input id="new-password" name="new_password" type="password" autocomplete="new-password" required minlength="10"/>
-                <p class="hint">{move || i18n.tr("signup-password-hint")}</p>
+                <p class="hint">{i18n.text("signup-password-hint")}</p>
                 <FieldMessage error field="new_password"/>
-                <label for="confirm-password">{move || i18n.tr("settings-confirm-password")}</label>
+                <label for="confirm-password">{i18n.text("settings-confirm-password")}</label>
                 <input id="confirm-password" name="confirm_password" type="password" autocomplete="new-password" required/>
                 <FieldMessage error field="confirm_password"/>
-                <button type="submit" class="button primary">{move || i18n.tr("settings-change-password")}</button>
+                <button type="submit" class="button primary">{i18n.text("settings-change-password")}</button>
                 <Show when=done>
-                    <p class="success" role="status">{move || i18n.tr("settings-password-changed")}</p>
+                    <p class="success" role="status">{i18n.text("settings-password-changed")}</p>
                 </Show>
             </ActionForm>
         </section>
@@ -387,10 +387,10 @@ pub fn SettingsPage() -> impl IntoView {
 fn SettingsTabs() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <nav class="tabs" aria-label=move || i18n.tr("settings-tabs-label")>
-            <A href="/dashboard/settings" exact=true>{move || i18n.tr("settings-general")}</A>
-            <A href="/dashboard/settings/api-keys">{move || i18n.tr("settings-api-keys")}</A>
-            <A href="/dashboard/settings/webhooks">{move || i18n.tr("settings-webhooks")}</A>
+        <nav class="tabs" aria-label=i18n.text("settings-tabs-label")>
+            <A href="/dashboard/settings" exact=true>{i18n.text("settings-general")}</A>
+            <A href="/dashboard/settings/api-keys">{i18n.text("settings-api-keys")}</A>
+            <A href="/dashboard/settings/webhooks">{i18n.text("settings-webhooks")}</A>
         </nav>
     }
 }
@@ -401,7 +401,7 @@ fn SettingsSubPage(title: &'static str, children: Children) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <Title text=move || format!("{} | {}", i18n.tr(title), i18n.tr("settings-nav"))/>
-        <h1>{move || i18n.tr("settings-nav")}</h1>
+        <h1>{i18n.text("settings-nav")}</h1>
         <SettingsTabs/>
         {children()}
     }
@@ -427,34 +427,34 @@ fn KomojuSettings() -> impl IntoView {
     let saved = move || matches!(action.value().get(), Some(Ok(_)));
     view! {
         <section class="card" aria-labelledby="komoju-title">
-            <h2 id="komoju-title">{move || i18n.tr("settings-komoju")}</h2>
-            <p class="hint">{move || i18n.tr("settings-komoju-hint")}</p>
+            <h2 id="komoju-title">{i18n.text("settings-komoju")}</h2>
+            <p class="hint">{i18n.text("settings-komoju-hint")}</p>
             <Suspense fallback=|| ()>
                 {move || current.get().and_then(Result::ok).map(|c| {
                     let hint = c.secret_key_hint.clone();
                     view! {
                     <dl class="facts">
-                        <dt>{move || i18n.tr("settings-komoju-status")}</dt>
+                        <dt>{i18n.text("settings-komoju-status")}</dt>
                         <dd data-testid="komoju-status">{move || match hint.clone() {
                             Some(hint) => i18n.tr_args("settings-komoju-connected", &[("hint", hint.into())]),
                             None => i18n.tr("settings-komoju-not-connected"),
                         }}</dd>
-                        <dt>{move || i18n.tr("settings-komoju-webhook-url")}</dt>
+                        <dt>{i18n.text("settings-komoju-webhook-url")}</dt>
                         <dd><code data-testid="komoju-webhook-url">{c.webhook_url.clone()}</code></dd>
                     </dl>
                 }})}
             </Suspense>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
                 <FormMessage error/>
-                <label for="komoju-secret-key">{move || i18n.tr("settings-komoju-secret-key")}</label>
+                <label for="komoju-secret-key">{i18n.text("settings-komoju-secret-key")}</label>
                 <input id="komoju-secret-key" name="secret_key" type="password" autocomplete="off" spellcheck="false" required/>
                 <FieldMessage error field="secret_key"/>
-                <label for="komoju-webhook-secret">{move || i18n.tr("settings-komoju-webhook-secret")}</label>
+                <label for="komoju-webhook-secret">{i18n.text("settings-komoju-webhook-secret")}</label>
                 <input id="komoju-webhook-secret" name="webhook_secret" type="password" autocomplete="off" spellcheck="false" required/>
                 <FieldMessage error field="webhook_secret"/>
-                <button type="submit" class="button primary">{move || i18n.tr("settings-komoju-save")}</button>
+                <button type="submit" class="button primary">{i18n.text("settings-komoju-save")}</button>
                 <Show when=saved>
-                    <p class="success" role="status">{move || i18n.tr("settings-komoju-saved")}</p>
+                    <p class="success" role="status">{i18n.text("settings-komoju-saved")}</p>
                 </Show>
             </ActionForm>
         </section>

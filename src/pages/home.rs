@@ -13,12 +13,12 @@ pub fn HomePage() -> impl IntoView {
         ("home-feature-sales", "home-feature-sales-text"),
     ];
     view! {
-        <Title text=move || i18n.tr("home-title")/>
-        <Meta name="description" content=move || i18n.tr("home-tagline")/>
+        <Title text=i18n.text("home-title")/>
+        <Meta name="description" content=i18n.text("home-tagline")/>
         <section class="hero">
-            <h1>{move || i18n.tr("home-title")}</h1>
-            <p class="lede">{move || i18n.tr("home-tagline")}</p>
-            <A href="/signin" attr:class="button primary">{move || i18n.tr("home-cta-signin")}</A>
+            <h1>{i18n.text("home-title")}</h1>
+            <p class="lede">{i18n.text("home-tagline")}</p>
+            <A href="/signin" attr:class="button primary">{i18n.text("home-cta-signin")}</A>
         </section>
         <ul class="features">
             {features

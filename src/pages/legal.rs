@@ -55,7 +55,7 @@ pub fn LegalPage() -> impl IntoView {
         scta_disclosure,
     );
     view! {
-        <Title text=move || i18n.tr("legal-title")/>
+        <Title text=i18n.text("legal-title")/>
         <Suspense fallback=|| ()>
             {move || disclosure.get().map(|result| match result {
                 Ok(d) => view! { <DisclosureView d/> }.into_any(),
@@ -81,7 +81,7 @@ fn DisclosureView(d: Disclosure) -> impl IntoView {
         .collect_view();
     view! {
         <article class="card legal">
-            <h1>{move || i18n.tr("legal-title")}</h1>
+            <h1>{i18n.text("legal-title")}</h1>
             <p class="lede">{d.business_name}</p>
             <dl class="details">{rows}</dl>
         </article>

@@ -137,23 +137,23 @@ pub fn LinksPage() -> impl IntoView {
         |(q, after, _)| list_links(q, after),
     );
     view! {
-        <Title text=move || i18n.tr("links-title")/>
+        <Title text=i18n.text("links-title")/>
         <div class="page-head">
-            <h1>{move || i18n.tr("links-title")}</h1>
+            <h1>{i18n.text("links-title")}</h1>
             <div class="actions">
-                <A href="/dashboard/links/quick" attr:class="button">{move || i18n.tr("links-quick")}</A>
-                <A href="/dashboard/links/new" attr:class="button primary">{move || i18n.tr("links-create")}</A>
+                <A href="/dashboard/links/quick" attr:class="button">{i18n.text("links-quick")}</A>
+                <A href="/dashboard/links/new" attr:class="button primary">{i18n.text("links-create")}</A>
             </div>
         </div>
         <form method="get" action="/dashboard/links" class="search" role="search">
-            <label for="links-q" class="visually-hidden">{move || i18n.tr("links-search")}</label>
-            <input id="links-q" name="q" type="search" value=q placeholder=move || i18n.tr("links-search")/>
-            <button type="submit" class="button">{move || i18n.tr("links-search-button")}</button>
+            <label for="links-q" class="visually-hidden">{i18n.text("links-search")}</label>
+            <input id="links-q" name="q" type="search" value=q placeholder=i18n.text("links-search")/>
+            <button type="submit" class="button">{i18n.text("links-search-button")}</button>
         </form>
         <Transition fallback=|| ()>
             {move || page.get().map(|result| match result {
                 Err(e) => view! { <p class="error" role="alert">{i18n.error(&e)}</p> }.into_any(),
-                Ok(page) if page.links.is_empty() => view! { <p class="empty">{move || i18n.tr("links-empty")}</p> }.into_any(),
+                Ok(page) if page.links.is_empty() => view! { <p class="empty">{i18n.text("links-empty")}</p> }.into_any(),
                 Ok(page) => view! { <LinksTable page q=q()/> }.into_any(),
             })}
         </Transition>
@@ -181,18 +181,18 @@ fn LinksTable(page: LinkPage, q: String) -> impl IntoView {
         .collect_view();
     let next = page.next.map(|cursor| {
         let href = format!("/dashboard/links?q={}&after={cursor}", url_encode(&q));
-        view! { <A href=href attr:class="button">{move || i18n.tr("links-next")}</A> }
+        view! { <A href=href attr:class="button">{i18n.text("links-next")}</A> }
     });
     view! {
         <div class="table-wrap">
             <table class="links-table">
                 <thead>
                     <tr>
-                        <th scope="col">{move || i18n.tr("link-field-name")}</th>
-                        <th scope="col" class="num">{move || i18n.tr("link-field-amount")}</th>
-                        <th scope="col">{move || i18n.tr("link-field-status")}</th>
-                        <th scope="col" class="num">{move || i18n.tr("links-captured")}</th>
-                        <th scope="col">{move || i18n.tr("links-created")}</th>
+                        <th scope="col">{i18n.text("link-field-name")}</th>
+                        <th scope="col" class="num">{i18n.text("link-field-amount")}</th>
+                        <th scope="col">{i18n.text("link-field-status")}</th>
+                        <th scope="col" class="num">{i18n.text("links-captured")}</th>
+                        <th scope="col">{i18n.text("links-created")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -245,16 +245,16 @@ fn ImagePicker(initial: Option<String>) -> impl IntoView {
     let error: Signal<Option<AppError>> = error.into();
     view! {
         <div class="field image-field">
-            <label for="link-image-file">{move || i18n.tr("link-field-image")}</label>
+            <label for="link-image-file">{i18n.text("link-field-image")}</label>
             <input id="link-image-file" type="file" accept="image/png,image/jpeg" on:change=on_change/>
             <input type="hidden" name="link[image]" value=move || chosen.get().map(|i| i.sha).unwrap_or_default()/>
-            <p class="hint">{move || i18n.tr("link-image-hint")}</p>
+            <p class="hint">{i18n.text("link-image-hint")}</p>
             <FieldMessage error field="image"/>
             {move || chosen.get().map(|image| view! {
                 <div class="image-preview">
-                    <img src=image.url alt=move || i18n.tr("link-image-preview") width="160"/>
+                    <img src=image.url alt=i18n.text("link-image-preview") width="160"/>
                     <button type="button" class="link-button" on:click=move |_| chosen.set(None)>
-                        {move || i18n.tr("link-image-remove")}
+                        {i18n.text("link-image-remove")}
                     </button>
                 </div>
             })}
@@ -323,16 +323,16 @@ fn LinkFieldsView(
         // Amount and currency are fixed once the link exists.
         Some(price) => view! {
             <div class="field">
-                <span class="label">{move || i18n.tr("link-field-amount")}</span>
+                <span class="label">{i18n.text("link-field-amount")}</span>
                 <p class="readonly" data-testid="link-price">{price}</p>
-                <p class="hint">{move || i18n.tr("link-amount-fixed")}</p>
+                <p class="hint">{i18n.text("link-amount-fixed")}</p>
             </div>
         }
         .into_any(),
         None => view! {
             <div class="field-row">
                 <div class="field grow">
-                    <label for="link-amount">{move || i18n.tr("link-field-amount")}</label>
+                    <label for="link-amount">{i18n.text("link-field-amount")}</label>
                     <input
                         id="link-amount"
                         name="link[amount]"
@@ -345,14 +345,14 @@ fn LinkFieldsView(
                     <FieldMessage error field="amount"/>
                 </div>
                 <div class="field">
-                    <label for="link-currency">{move || i18n.tr("link-field-currency")}</label>
+                    <label for="link-currency">{i18n.text("link-field-currency")}</label>
                     <select id="link-currency" name="link[currency]" node_ref=currency_ref on:change=move |_| check_money()>
                         {Currency::ALL.map(|c| view! { <option value=c.code()>{c.code()}</option> }).into_iter().collect_view()}
                     </select>
                     <FieldMessage error field="currency"/>
                 </div>
             </div>
-            <p class="hint">{move || i18n.tr("link-amount-hint")}</p>
+            <p class="hint">{i18n.text("link-amount-hint")}</p>
         }
         .into_any(),
     };
@@ -363,20 +363,20 @@ fn LinkFieldsView(
     let details = view! {
         <ImagePicker initial=image/>
         <div class="field">
-            <label for="link-description">{move || i18n.tr("link-field-description")}</label>
+            <label for="link-description">{i18n.text("link-field-description")}</label>
             <textarea id="link-description" name="link[description]" rows="5" maxlength="5000">{description}</textarea>
-            <p class="hint">{move || i18n.tr("link-description-hint")}</p>
+            <p class="hint">{i18n.text("link-description-hint")}</p>
             <FieldMessage error field="description"/>
         </div>
         <div class="field">
-            <label for="link-language">{move || i18n.tr("link-field-language")}</label>
+            <label for="link-language">{i18n.text("link-field-language")}</label>
             <select id="link-language" name="link[language]">{language_options}</select>
             <FieldMessage error field="language"/>
         </div>
     };
     let advanced = view! {
         <div class="field">
-            <label for="link-usage-limit">{move || i18n.tr("link-field-usage-limit")}</label>
+            <label for="link-usage-limit">{i18n.text("link-field-usage-limit")}</label>
             <input
                 id="link-usage-limit"
                 name="link[usage_limit]"
@@ -386,24 +386,24 @@ fn LinkFieldsView(
                 value=usage_limit
                 on:input=move |ev| check_limit(event_target_value(&ev))
             />
-            <p class="hint">{move || i18n.tr("link-usage-limit-hint")}</p>
+            <p class="hint">{i18n.text("link-usage-limit-hint")}</p>
             <FieldMessage error field="usage_limit"/>
         </div>
         <div class="field">
-            <label for="link-expires-at">{move || i18n.tr("link-field-expires-at")}</label>
+            <label for="link-expires-at">{i18n.text("link-field-expires-at")}</label>
             <input id="link-expires-at" name="link[expires_at]" type="datetime-local" value=expires_at_server prop:value=expires_at/>
             <input type="hidden" name="link[tz_offset]" value=move || tz.get().to_string()/>
-            <p class="hint">{move || i18n.tr("link-expires-at-hint")}</p>
+            <p class="hint">{i18n.text("link-expires-at-hint")}</p>
             <FieldMessage error field="expires_at"/>
         </div>
     };
     let status_field = editing.then(|| {
         view! {
             <div class="field">
-                <label for="link-status">{move || i18n.tr("link-field-status")}</label>
+                <label for="link-status">{i18n.text("link-field-status")}</label>
                 <select id="link-status" name="link[status]">
-                    <option value="active" selected=status == LinkStatus::Active>{move || i18n.tr("link-status-active")}</option>
-                    <option value="inactive" selected=status == LinkStatus::Inactive>{move || i18n.tr("link-status-inactive")}</option>
+                    <option value="active" selected=status == LinkStatus::Active>{i18n.text("link-status-active")}</option>
+                    <option value="inactive" selected=status == LinkStatus::Inactive>{i18n.text("link-status-inactive")}</option>
                 </select>
             </div>
         }
@@ -411,7 +411,7 @@ fn LinkFieldsView(
     let rest = if quick {
         view! {
             <details class="advanced">
-                <summary>{move || i18n.tr("link-advanced")}</summary>
+                <summary>{i18n.text("link-advanced")}</summary>
                 {details}
                 {advanced}
             </details>
@@ -421,7 +421,7 @@ fn LinkFieldsView(
         view! {
             {details}
             <fieldset>
-                <legend>{move || i18n.tr("link-advanced")}</legend>
+                <legend>{i18n.text("link-advanced")}</legend>
                 {advanced}
             </fieldset>
         }
@@ -430,7 +430,7 @@ fn LinkFieldsView(
     view! {
         <FormMessage error/>
         <div class="field">
-            <label for="link-name">{move || i18n.tr("link-field-name")}</label>
+            <label for="link-name">{i18n.text("link-field-name")}</label>
             <input
                 id="link-name"
                 name="link[name]"
@@ -469,7 +469,7 @@ fn CreateLinkForm(quick: bool) -> impl IntoView {
                 <button type="submit" class="button primary" disabled=move || action.pending().get()>
                     {move || i18n.tr(submit)}
                 </button>
-                <A href="/dashboard/links" attr:class="button">{move || i18n.tr("link-cancel")}</A>
+                <A href="/dashboard/links" attr:class="button">{i18n.text("link-cancel")}</A>
             </div>
         </ActionForm>
     }
@@ -489,36 +489,37 @@ pub fn QuickLinkPage() -> impl IntoView {
 pub fn LinkDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
-    let update = ServerAction::<UpdateLink>::new();
     let toggle = ServerAction::<SetLinkStatus>::new();
     // The link and its sales in one resource: one boundary to hydrate.
-    let link = Resource::new(
-        move || (id(), update.version().get(), toggle.version().get()),
-        |(id, _, _)| link_overview(id),
-    );
+    let link = Resource::new(move || (id(), toggle.version().get()), |(id, _)| link_overview(id));
     view! {
         <Transition fallback=|| ()>
             {move || link.get().map(|result| match result {
                 Err(error) => view! { <crate::pages::LoadError error/> }.into_any(),
-                Ok((link, sales)) => view! { <LinkDetail link sales update toggle/> }.into_any(),
+                Ok((link, sales)) => view! { <LinkDetail link sales toggle/> }.into_any(),
             })}
         </Transition>
     }
 }
 
 #[component]
-fn LinkDetail(
-    link: LinkView,
-    sales: super::payments::SalesOfLink,
-    update: ServerAction<UpdateLink>,
-    toggle: ServerAction<SetLinkStatus>,
-) -> impl IntoView {
+fn LinkDetail(link: LinkView, sales: super::payments::SalesOfLink, toggle: ServerAction<SetLinkStatus>) -> impl IntoView {
     let i18n = use_i18n();
-    let error = action_error(update);
     let toggle_error = action_error(toggle);
-    let saved = move || matches!(update.value().get(), Some(Ok(_)));
     let next_status = if link.status == LinkStatus::Active { LinkStatus::Inactive } else { LinkStatus::Active };
     let price = format_minor(link.amount, link.currency, i18n.locale());
+    let (used, limit) = (link.captured_count, link.usage_limit);
+    let usage = move || match limit {
+        Some(limit) => i18n.tr_args("link-usage", &[("used", used.into()), ("limit", limit.into())]),
+        None => i18n.tr("link-no-limit"),
+    };
+    // In the merchant's clock once hydrated, as the edit form shows it.
+    let tz = tz_offset_signal();
+    let expires_at = link.expires_at;
+    let expiry = move || match expires_at {
+        Some(at) => format_local_datetime(at, tz.get()).replace('T', " "),
+        None => i18n.tr("link-never-expires"),
+    };
     view! {
         <Title text=link.name.clone()/>
         <div class="page-head">
@@ -528,29 +529,70 @@ fn LinkDetail(
         <section class="card link-summary">
             {link.image_url.clone().map(|src| view! { <img class="product-image" src=src alt="" width="240"/> })}
             <p class="price">{price}</p>
-            <ActionForm action=toggle attr:class="inline">
-                <input type="hidden" name="id" value=link.id/>
-                <input type="hidden" name="status" value=next_status.as_str()/>
-                <button type="submit" class="button">
-                    {move || i18n.tr(if next_status == LinkStatus::Inactive { "link-deactivate" } else { "link-reactivate" })}
-                </button>
-            </ActionForm>
+            <dl class="facts">
+                <dt>{i18n.text("link-field-usage-limit")}</dt>
+                <dd data-testid="link-usage">{usage}</dd>
+                <dt>{i18n.text("link-field-expires-at")}</dt>
+                <dd data-testid="link-expiry">{expiry}</dd>
+            </dl>
+            <div class="actions">
+                <A href=format!("/dashboard/links/{}/edit", link.id) attr:class="button">{i18n.text("link-edit")}</A>
+                <ActionForm action=toggle attr:class="inline">
+                    <input type="hidden" name="id" value=link.id/>
+                    <input type="hidden" name="status" value=next_status.as_str()/>
+                    <button type="submit" class="button">
+                        {i18n.text(if next_status == LinkStatus::Inactive { "link-deactivate" } else { "link-reactivate" })}
+                    </button>
+                </ActionForm>
+            </div>
             <FormMessage error=toggle_error/>
         </section>
         <crate::components::SharePanel url=link.url.clone() name=link.name.clone() slug=link.slug.clone() test=link.mode == Mode::Test/>
         <super::payments::LinkSalesPanel link_id=link.id sales/>
-        <section class="card">
-            <h2>{move || i18n.tr("link-edit")}</h2>
-            <ActionForm action=update attr:class="stack link-form" attr:novalidate=true>
-                <input type="hidden" name="id" value=link.id/>
-                <LinkFieldsView error link=link.clone()/>
-                <div class="actions">
-                    <button type="submit" class="button primary">{move || i18n.tr("link-save-changes")}</button>
-                </div>
-                <Show when=saved>
-                    <p class="success" role="status">{move || i18n.tr("application-saved")}</p>
-                </Show>
-            </ActionForm>
-        </section>
+    }
+}
+
+/// The edit form on its own page (the detail page stays light): saving
+/// returns to the link.
+#[component]
+pub fn EditLinkPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let link = Resource::new(id, get_link);
+    view! {
+        <Transition fallback=|| ()>
+            {move || link.get().map(|result| match result {
+                Err(error) => view! { <crate::pages::LoadError error/> }.into_any(),
+                Ok(link) => view! { <EditLinkForm link/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn EditLinkForm(link: LinkView) -> impl IntoView {
+    let i18n = use_i18n();
+    let update = ServerAction::<UpdateLink>::new();
+    let error = action_error(update);
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(link)) = update.value().get() {
+            navigate(&format!("/dashboard/links/{}", link.id), Default::default());
+        }
+    });
+    let back = format!("/dashboard/links/{}", link.id);
+    view! {
+        <Title text=link.name.clone()/>
+        <h1>{i18n.text("link-edit")}</h1>
+        <ActionForm action=update attr:class="stack link-form" attr:novalidate=true>
+            <input type="hidden" name="id" value=link.id/>
+            <LinkFieldsView error link=link.clone()/>
+            <div class="actions">
+                <button type="submit" class="button primary" disabled=move || update.pending().get()>
+                    {i18n.text("link-save-changes")}
+                </button>
+                <A href=back attr:class="button">{i18n.text("link-cancel")}</A>
+            </div>
+        </ActionForm>
     }
 }

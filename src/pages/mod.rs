@@ -20,7 +20,7 @@ pub use auth::{SignInPage, SignUpPage};
 pub use dashboard::{ApiKeysSettingsPage, ApplicationPage, DashboardLayout, OverviewPage, SettingsPage, WebhooksSettingsPage};
 pub use home::HomePage;
 pub use legal::LegalPage;
-pub use links::{LinkDetailPage, LinksPage, NewLinkPage, QuickLinkPage};
+pub use links::{EditLinkPage, LinkDetailPage, LinksPage, NewLinkPage, QuickLinkPage};
 pub use not_found::{LoadError, NotFound};
 pub use review::ReviewPage;
 pub use transactions::{PaymentDetailPage, TransactionsPage};

@@ -13,7 +13,7 @@ pub fn LoadError(error: crate::error::AppError) -> impl IntoView {
         response.set_status(status);
     }
     let i18n = use_i18n();
-    view! { <h1>{move || i18n.tr("not-found-title")}</h1><p class="error">{i18n.error(&error)}</p> }
+    view! { <h1>{i18n.text("not-found-title")}</h1><p class="error">{i18n.error(&error)}</p> }
 }
 
 #[component]
@@ -24,10 +24,10 @@ pub fn NotFound() -> impl IntoView {
     }
     let i18n = use_i18n();
     view! {
-        <Title text=move || i18n.tr("not-found-title")/>
+        <Title text=i18n.text("not-found-title")/>
         <section class="card narrow">
-            <h1>{move || i18n.tr("not-found-title")}</h1>
-            <p>{move || i18n.tr("not-found-text")}</p>
+            <h1>{i18n.text("not-found-title")}</h1>
+            <p>{i18n.text("not-found-text")}</p>
         </section>
     }
 }

@@ -78,17 +78,17 @@ pub fn LinkSalesPanel(link_id: i64, sales: SalesOfLink) -> impl IntoView {
     let money = move |minor: i64| format_minor(minor, currency, i18n.locale());
     let s = sales.stats;
     let recent = if sales.recent.is_empty() {
-        view! { <p class="empty">{move || i18n.tr("payments-empty")}</p> }.into_any()
+        view! { <p class="empty">{i18n.text("payments-empty")}</p> }.into_any()
     } else {
         view! {
             <div class="table-wrap">
                 <table class="payments">
                     <thead><tr>
-                        <th>{move || i18n.tr("payments-id")}</th>
-                        <th>{move || i18n.tr("payments-customer")}</th>
-                        <th>{move || i18n.tr("payments-method")}</th>
-                        <th class="num">{move || i18n.tr("payments-amount")}</th>
-                        <th>{move || i18n.tr("payments-status")}</th>
+                        <th>{i18n.text("payments-id")}</th>
+                        <th>{i18n.text("payments-customer")}</th>
+                        <th>{i18n.text("payments-method")}</th>
+                        <th class="num">{i18n.text("payments-amount")}</th>
+                        <th>{i18n.text("payments-status")}</th>
                     </tr></thead>
                     <tbody>
                         {sales.recent.into_iter().map(|p| view! { <PaymentRow payment=p/> }).collect_view()}
@@ -100,18 +100,18 @@ pub fn LinkSalesPanel(link_id: i64, sales: SalesOfLink) -> impl IntoView {
     };
     view! {
         <section class="card sales" aria-labelledby="sales-title">
-            <h2 id="sales-title">{move || i18n.tr("sales-title")}</h2>
+            <h2 id="sales-title">{i18n.text("sales-title")}</h2>
             <dl class="sales-figures">
-                <div><dt>{move || i18n.tr("sales-captured-amount")}</dt><dd data-testid="captured-amount">{money(s.captured_amount)}</dd></div>
-                <div><dt>{move || i18n.tr("sales-captured-payments")}</dt><dd data-testid="captured-payments">{s.captured_payments}</dd></div>
-                <div><dt>{move || i18n.tr("sales-pending-payments")}</dt><dd data-testid="pending-payments">{s.pending_payments}</dd></div>
-                <div><dt>{move || i18n.tr("sales-refunded-payments")}</dt><dd data-testid="refunded-payments">{s.refunded_payments}</dd></div>
+                <div><dt>{i18n.text("sales-captured-amount")}</dt><dd data-testid="captured-amount">{money(s.captured_amount)}</dd></div>
+                <div><dt>{i18n.text("sales-captured-payments")}</dt><dd data-testid="captured-payments">{s.captured_payments}</dd></div>
+                <div><dt>{i18n.text("sales-pending-payments")}</dt><dd data-testid="pending-payments">{s.pending_payments}</dd></div>
+                <div><dt>{i18n.text("sales-refunded-payments")}</dt><dd data-testid="refunded-payments">{s.refunded_payments}</dd></div>
             </dl>
             <DailyChart daily=sales.daily first_day=sales.first_day currency/>
-            <p><A href=format!("/dashboard/transactions?link={link_id}")>{move || i18n.tr("sales-all-transactions")}</A></p>
+            <p><A href=format!("/dashboard/transactions?link={link_id}")>{i18n.text("sales-all-transactions")}</A></p>
         </section>
         <section class="card" aria-labelledby="payments-title">
-            <h2 id="payments-title">{move || i18n.tr("payments-title")}</h2>
+            <h2 id="payments-title">{i18n.text("payments-title")}</h2>
             {recent}
         </section>
     }
@@ -177,24 +177,24 @@ pub fn PaymentActions(payment: PaymentView, act: ServerAction<PaymentAction>, de
     view! {
         {(refundable > 0).then(|| view! {
             <details class="refund">
-                <summary class="button small">{move || i18n.tr("refund-submit")}</summary>
+                <summary class="button small">{i18n.text("refund-submit")}</summary>
                 <ActionForm action=act attr:class="stack refund-form">
                     <input type="hidden" name="payment" value=refund_id/>
                     <input type="hidden" name="action" value="refund"/>
-                    <label for=amount_id.clone()>{move || i18n.tr("refund-amount")}</label>
+                    <label for=amount_id.clone()>{i18n.text("refund-amount")}</label>
                     <input id=amount_id.clone() name="amount" class="refund-amount" inputmode="decimal"
                         placeholder=remaining.clone()/>
                     <p class="hint">{move || i18n.tr_args("refund-hint", &[("max", remaining.clone().into())])}</p>
-                    <label for=reason_id.clone()>{move || i18n.tr("refund-reason")}</label>
+                    <label for=reason_id.clone()>{i18n.text("refund-reason")}</label>
                     <input id=reason_id.clone() name="reason" maxlength="500"/>
-                    <button type="submit" class="button small danger">{move || i18n.tr("refund-confirm")}</button>
+                    <button type="submit" class="button small danger">{i18n.text("refund-confirm")}</button>
                 </ActionForm>
             </details>
         })}
         {(test && konbini_open).then(|| simple("mark_paid", "payment-mark-paid"))}
         {(test && open).then(|| simple("expire", "payment-expire"))}
         {(test && captured).then(|| simple("charge_back", "payment-charge-back"))}
-        {(nothing && detailed).then(|| view! { <p class="hint">{move || i18n.tr("payment-no-actions")}</p> })}
+        {(nothing && detailed).then(|| view! { <p class="hint">{i18n.text("payment-no-actions")}</p> })}
     }
     // Erased: the nested forms' types are deep enough to hit the compiler's limit.
     .into_any()
@@ -227,9 +227,9 @@ fn DailyChart(daily: Vec<i64>, first_day: String, currency: Currency) -> impl In
         .collect_view();
     view! {
         <figure class="chart" data-testid="daily-chart">
-            <figcaption>{move || i18n.tr("sales-chart-title")}" · "{format_minor(total, currency, i18n.locale())}</figcaption>
+            <figcaption>{i18n.text("sales-chart-title")}" · "{format_minor(total, currency, i18n.locale())}</figcaption>
             <svg viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" role="img"
-                aria-label=move || i18n.tr("sales-chart-title")>
+                aria-label=i18n.text("sales-chart-title")>
                 <line x1="0" y1=H x2=W y2=H class="axis"/>
                 {bars}
             </svg>

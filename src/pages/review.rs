@@ -48,13 +48,13 @@ fn ReviewQueue() -> impl IntoView {
     let error = action_error(action);
     let queue = Resource::new(move || action.version().get(), |_| review_queue());
     view! {
-        <Title text=move || i18n.tr("review-title")/>
-        <h1>{move || i18n.tr("review-title")}</h1>
+        <Title text=i18n.text("review-title")/>
+        <h1>{i18n.text("review-title")}</h1>
         <FormMessage error/>
         <Transition fallback=|| ()>
             {move || queue.get().map(|result| match result {
                 Err(e) => view! { <p class="error" role="alert">{i18n.error(&e)}</p> }.into_any(),
-                Ok(items) if items.is_empty() => view! { <p class="empty">{move || i18n.tr("review-empty")}</p> }.into_any(),
+                Ok(items) if items.is_empty() => view! { <p class="empty">{i18n.text("review-empty")}</p> }.into_any(),
                 Ok(items) => items
                     .into_iter()
                     .map(|item| view! { <ReviewCard item action error/> })
@@ -88,12 +88,12 @@ fn ReviewCard(item: ReviewItem, action: ServerAction<ReviewApplication>, error: 
             <dl class="details">{rows}</dl>
             <ActionForm action=action attr:class="stack">
                 <input type="hidden" name="account_id" value=item.account_id/>
-                <label for=reason_id.clone()>{move || i18n.tr("review-reason")}</label>
+                <label for=reason_id.clone()>{i18n.text("review-reason")}</label>
                 <textarea id=reason_id name="reason" rows="2" maxlength="2000"></textarea>
                 <FieldMessage error field="reason"/>
                 <div class="actions">
-                    <button type="submit" name="decision" value="approve" class="button primary">{move || i18n.tr("review-approve")}</button>
-                    <button type="submit" name="decision" value="reject" class="button danger">{move || i18n.tr("review-reject")}</button>
+                    <button type="submit" name="decision" value="approve" class="button primary">{i18n.text("review-approve")}</button>
+                    <button type="submit" name="decision" value="reject" class="button danger">{i18n.text("review-reject")}</button>
                 </div>
             </ActionForm>
         </article>

@@ -79,12 +79,12 @@ pub fn TransactionsPage() -> impl IntoView {
     let query = Memo::new(move |_| url.with(|m| query_from_url(|k| m.get(k))));
     let page = Resource::new(move || (query.get(), session.get().map(|a| a.mode)), |(q, _)| transactions(q));
     view! {
-        <Title text=move || i18n.tr("transactions-title")/>
+        <Title text=i18n.text("transactions-title")/>
         <div class="page-head">
-            <h1>{move || i18n.tr("transactions-title")}</h1>
+            <h1>{i18n.text("transactions-title")}</h1>
             <a class="button" rel="external"
                 href=move || format!("/export/transactions.csv?{}", query.get().to_query_string(None))>
-                {move || i18n.tr("transactions-export")}
+                {i18n.text("transactions-export")}
             </a>
         </div>
         <Transition fallback=|| ()>
@@ -114,9 +114,9 @@ fn Filters(query: TransactionQuery, links: Vec<(i64, String)>) -> impl IntoView 
     view! {
         <form method="get" action="/dashboard/transactions" class="filters card" role="search">
             <div class="filter">
-                <label for="tx-link">{move || i18n.tr("transactions-link")}</label>
+                <label for="tx-link">{i18n.text("transactions-link")}</label>
                 <select id="tx-link" name="link">
-                    <option value="">{move || i18n.tr("transactions-any")}</option>
+                    <option value="">{i18n.text("transactions-any")}</option>
                     {links.into_iter().map(|(id, name)| {
                         let selected = q.link == id.to_string();
                         view! { <option value=id.to_string() selected=selected>{name}</option> }
@@ -124,9 +124,9 @@ fn Filters(query: TransactionQuery, links: Vec<(i64, String)>) -> impl IntoView 
                 </select>
             </div>
             <div class="filter">
-                <label for="tx-status">{move || i18n.tr("payments-status")}</label>
+                <label for="tx-status">{i18n.text("payments-status")}</label>
                 <select id="tx-status" name="status">
-                    <option value="">{move || i18n.tr("transactions-any")}</option>
+                    <option value="">{i18n.text("transactions-any")}</option>
                     {StatusFilter::ALL.into_iter().map(|s| {
                         let selected = query.status == s.as_str();
                         view! { <option value=s.as_str() selected=selected>{move || i18n.tr(&s.message_id())}</option> }
@@ -134,9 +134,9 @@ fn Filters(query: TransactionQuery, links: Vec<(i64, String)>) -> impl IntoView 
                 </select>
             </div>
             <div class="filter">
-                <label for="tx-method">{move || i18n.tr("payments-method")}</label>
+                <label for="tx-method">{i18n.text("payments-method")}</label>
                 <select id="tx-method" name="method">
-                    <option value="">{move || i18n.tr("transactions-any")}</option>
+                    <option value="">{i18n.text("transactions-any")}</option>
                     {Method::ALL.into_iter().map(|m| {
                         let selected = query.method == m.as_str();
                         view! { <option value=m.as_str() selected=selected>{move || i18n.tr(&format!("method-{}", m.as_str()))}</option> }
@@ -144,20 +144,20 @@ fn Filters(query: TransactionQuery, links: Vec<(i64, String)>) -> impl IntoView 
                 </select>
             </div>
             <div class="filter">
-                <label for="tx-from">{move || i18n.tr("transactions-from")}</label>
+                <label for="tx-from">{i18n.text("transactions-from")}</label>
                 <input id="tx-from" name="from" type="date" value=query.from.clone()/>
             </div>
             <div class="filter">
-                <label for="tx-to">{move || i18n.tr("transactions-to")}</label>
+                <label for="tx-to">{i18n.text("transactions-to")}</label>
                 <input id="tx-to" name="to" type="date" value=query.to.clone()/>
             </div>
             <div class="filter grow">
-                <label for="tx-q">{move || i18n.tr("transactions-search")}</label>
+                <label for="tx-q">{i18n.text("transactions-search")}</label>
                 <input id="tx-q" name="q" type="search" value=query.q.clone() placeholder="pay_… / taro@example.jp"/>
             </div>
             <div class="filter-actions">
-                <button type="submit" class="button primary">{move || i18n.tr("transactions-apply")}</button>
-                <a class="button" href="/dashboard/transactions">{move || i18n.tr("transactions-reset")}</a>
+                <button type="submit" class="button primary">{i18n.text("transactions-apply")}</button>
+                <a class="button" href="/dashboard/transactions">{i18n.text("transactions-reset")}</a>
             </div>
         </form>
     }
@@ -167,7 +167,7 @@ fn Filters(query: TransactionQuery, links: Vec<(i64, String)>) -> impl IntoView 
 fn TransactionsTable(page: TransactionPage, query: TransactionQuery) -> impl IntoView {
     let i18n = use_i18n();
     if page.rows.is_empty() {
-        return view! { <p class="empty">{move || i18n.tr("transactions-empty")}</p> }.into_any();
+        return view! { <p class="empty">{i18n.text("transactions-empty")}</p> }.into_any();
     }
     let rows = page
         .rows
@@ -193,19 +193,19 @@ fn TransactionsTable(page: TransactionPage, query: TransactionQuery) -> impl Int
         .collect_view();
     let next = page.next.map(|cursor| {
         let href = format!("/dashboard/transactions?{}", query.to_query_string(Some(&cursor)));
-        view! { <p><A href=href attr:class="button">{move || i18n.tr("links-next")}</A></p> }
+        view! { <p><A href=href attr:class="button">{i18n.text("links-next")}</A></p> }
     });
     view! {
         <div class="table-wrap card">
             <table class="payments transactions">
                 <thead><tr>
-                    <th scope="col">{move || i18n.tr("transactions-date")}</th>
-                    <th scope="col">{move || i18n.tr("payments-id")}</th>
-                    <th scope="col">{move || i18n.tr("transactions-link")}</th>
-                    <th scope="col">{move || i18n.tr("payments-customer")}</th>
-                    <th scope="col">{move || i18n.tr("payments-method")}</th>
-                    <th scope="col" class="num">{move || i18n.tr("payments-amount")}</th>
-                    <th scope="col">{move || i18n.tr("payments-status")}</th>
+                    <th scope="col">{i18n.text("transactions-date")}</th>
+                    <th scope="col">{i18n.text("payments-id")}</th>
+                    <th scope="col">{i18n.text("transactions-link")}</th>
+                    <th scope="col">{i18n.text("payments-customer")}</th>
+                    <th scope="col">{i18n.text("payments-method")}</th>
+                    <th scope="col" class="num">{i18n.text("payments-amount")}</th>
+                    <th scope="col">{i18n.text("payments-status")}</th>
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
@@ -260,7 +260,7 @@ fn PaymentDetailView(detail: PaymentWithHistory, act: ServerAction<PaymentAction
         .collect_view();
     view! {
         <Title text=p.public_id.clone()/>
-        <p><A href="/dashboard/transactions">{move || i18n.tr("transactions-back")}</A></p>
+        <p><A href="/dashboard/transactions">{i18n.text("transactions-back")}</A></p>
         <div class="page-head">
             <h1><code>{p.public_id.clone()}</code></h1>
             <span class=format!("badge payment-{}", badge.as_str()) data-status=badge.as_str() data-testid="payment-status">
@@ -271,7 +271,7 @@ fn PaymentDetailView(detail: PaymentWithHistory, act: ServerAction<PaymentAction
             <dl class="facts">
                 {row("payments-amount", Some(money(p.amount)))}
                 {row("transactions-refunded", (p.refunded_amount > 0).then(|| money(p.refunded_amount)))}
-                <dt>{move || i18n.tr("transactions-link")}</dt>
+                <dt>{i18n.text("transactions-link")}</dt>
                 <dd><A href=format!("/dashboard/links/{}", p.link_id)>{link_name}</A></dd>
                 {row("transactions-date", Some(display_datetime(p.created_at, false)))}
                 {row("transactions-captured-at", p.captured_at.map(|t| display_datetime(t, false)))}
@@ -285,12 +285,12 @@ fn PaymentDetailView(detail: PaymentWithHistory, act: ServerAction<PaymentAction
             </dl>
         </section>
         <section class="card">
-            <h2>{move || i18n.tr("payments-actions")}</h2>
+            <h2>{i18n.text("payments-actions")}</h2>
             <FormMessage error/>
             <PaymentActions payment=p.clone() act detailed=true/>
         </section>
         <section class="card">
-            <h2>{move || i18n.tr("transactions-history")}</h2>
+            <h2>{i18n.text("transactions-history")}</h2>
             <ol class="timeline" data-testid="timeline">{events}</ol>
         </section>
     }

@@ -87,27 +87,27 @@ pub fn Webhooks() -> impl IntoView {
     let created = move || create.value().get().and_then(Result::ok);
     view! {
         <section class="card" aria-labelledby="webhooks-title" data-testid="webhooks">
-            <h2 id="webhooks-title">{move || i18n.tr("settings-webhooks")}</h2>
-            <p class="hint">{move || i18n.tr("settings-webhooks-hint")}" "<a href="/docs/api#webhooks" rel="external">{move || i18n.tr("settings-webhooks-docs")}</a></p>
+            <h2 id="webhooks-title">{i18n.text("settings-webhooks")}</h2>
+            <p class="hint">{i18n.text("settings-webhooks-hint")}" "<a href="/docs/api#webhooks" rel="external">{i18n.text("settings-webhooks-docs")}</a></p>
             <Show when=move || created().is_some()>
                 <div class="notice" role="status">
-                    <p>{move || i18n.tr("settings-webhook-created")}</p>
+                    <p>{i18n.text("settings-webhook-created")}</p>
                     <code data-testid="new-webhook-secret" class="secret">{move || created().map(|c| c.secret).unwrap_or_default()}</code>
                 </div>
             </Show>
             <ActionForm action=create attr:class="stack webhook-form" attr:novalidate=true>
                 <FormMessage error/>
-                <label for="webhook-url">{move || i18n.tr("settings-webhook-url")}</label>
+                <label for="webhook-url">{i18n.text("settings-webhook-url")}</label>
                 <input id="webhook-url" name="url" type="url" inputmode="url" maxlength="2048" placeholder="https://shop.example.com/webhooks/paylinks" required/>
                 <FieldMessage error field="url"/>
                 <EventPicker field_id="webhook-events".to_owned() selected=vec![EventType::PaymentCaptured]/>
                 <FieldMessage error field="events"/>
-                <div><button type="submit" class="button primary">{move || i18n.tr("settings-webhook-add")}</button></div>
+                <div><button type="submit" class="button primary">{i18n.text("settings-webhook-add")}</button></div>
             </ActionForm>
             <Suspense fallback=|| ()>
                 {move || endpoints.get().and_then(Result::ok).map(|list| {
                     if list.is_empty() {
-                        return view! { <p class="empty">{move || i18n.tr("settings-webhooks-empty")}</p> }.into_any();
+                        return view! { <p class="empty">{i18n.text("settings-webhooks-empty")}</p> }.into_any();
                     }
                     view! {
                         <ul class="webhook-endpoints" data-testid="webhook-endpoints">
@@ -127,7 +127,7 @@ fn EventPicker(field_id: String, selected: Vec<EventType>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <fieldset class="event-picker" id=field_id>
-            <legend>{move || i18n.tr("settings-webhook-events")}</legend>
+            <legend>{i18n.text("settings-webhook-events")}</legend>
             {EventType::SUBSCRIBABLE.into_iter().map(|t| view! {
                 <label class="check">
                     <input type="checkbox" name="events[]" value=t.as_str() checked=selected.contains(&t)/>
@@ -192,35 +192,45 @@ fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpo
                 <code class="secret" data-testid="webhook-secret">{shown_secret}</code>
             </Show>
             <div class="webhook-actions">
-                <ActionForm action=test>{hidden_id()}<button type="submit" class="button">{move || i18n.tr("settings-webhook-test")}</button></ActionForm>
-                <ActionForm action=reveal>{hidden_id()}<button type="submit" class="button">{move || i18n.tr("settings-webhook-reveal")}</button></ActionForm>
-                <ActionForm action=rotate>{hidden_id()}<button type="submit" class="button">{move || i18n.tr("settings-webhook-rotate")}</button></ActionForm>
+                <ActionForm action=test>{hidden_id()}<button type="submit" class="button">{i18n.text("settings-webhook-test")}</button></ActionForm>
+                <ActionForm action=reveal>{hidden_id()}<button type="submit" class="button">{i18n.text("settings-webhook-reveal")}</button></ActionForm>
+                <ActionForm action=rotate>{hidden_id()}<button type="submit" class="button">{i18n.text("settings-webhook-rotate")}</button></ActionForm>
                 <button type="button" class="button" aria-expanded=move || log_open.get().to_string() on:click=move |_| log_open.update(|o| *o = !*o)>
-                    {move || i18n.tr("settings-webhook-log")}
+                    {i18n.text("settings-webhook-log")}
                 </button>
-                <ActionForm action=removed>{hidden_id()}<button type="submit" class="button danger">{move || i18n.tr("settings-webhook-remove")}</button></ActionForm>
+                <ActionForm action=removed>{hidden_id()}<button type="submit" class="button danger">{i18n.text("settings-webhook-remove")}</button></ActionForm>
             </div>
             <Show when=move || matches!(test.value().get(), Some(Ok(_)))>
-                <p class="success" role="status">{move || i18n.tr("settings-webhook-test-sent")}</p>
+                <p class="success" role="status">{i18n.text("settings-webhook-test-sent")}</p>
             </Show>
             <details class="advanced">
-                <summary>{move || i18n.tr("settings-webhook-edit")}</summary>
+                <summary>{i18n.text("settings-webhook-edit")}</summary>
                 <ActionForm action=update attr:class="stack" attr:novalidate=true>
                     <FormMessage error=update_error/>
                     {hidden_id()}
-                    <label for=format!("url-{}", id.get_value())>{move || i18n.tr("settings-webhook-url")}</label>
+                    <label for=format!("url-{}", id.get_value())>{i18n.text("settings-webhook-url")}</label>
                     <input id=format!("url-{}", id.get_value()) name="url" type="url" maxlength="2048" value=endpoint.url.clone() required/>
                     <FieldMessage error=update_error field="url"/>
                     <EventPicker field_id=format!("events-{}", id.get_value()) selected=endpoint.events.clone()/>
                     <FieldMessage error=update_error field="events"/>
-                    <div><button type="submit" class="button primary">{move || i18n.tr("settings-webhook-save")}</button></div>
+                    <div><button type="submit" class="button primary">{i18n.text("settings-webhook-save")}</button></div>
                 </ActionForm>
             </details>
             <Show when=move || log_open.get()>
-                <DeliveryLog endpoint=id.get_value() refresh=test.version()/>
+                {move || {
+                    let endpoint = id.get_value();
+                    Suspend::new(async move { delivery_log(endpoint, test.version()).await })
+                }}
             </Show>
         </li>
     }
+}
+
+/// The delivery log's code is fetched when a log is first opened (its own
+/// WASM file): most visits to the settings never open one.
+#[lazy]
+async fn delivery_log(endpoint: String, refresh: RwSignal<usize>) -> AnyView {
+    view! { <DeliveryLog endpoint refresh/> }.into_any()
 }
 
 #[component]
@@ -246,23 +256,23 @@ fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
     };
     view! {
         <div class="webhook-log">
-            <button type="button" class="button link" on:click=move |_| reload.update(|n| *n += 1)>{move || i18n.tr("settings-webhook-refresh")}</button>
+            <button type="button" class="button link" on:click=move |_| reload.update(|n| *n += 1)>{i18n.text("settings-webhook-refresh")}</button>
             <Transition fallback=|| ()>
                 {move || deliveries.get().and_then(Result::ok).map(|rows| {
                     if rows.is_empty() {
-                        return view! { <p class="empty">{move || i18n.tr("settings-webhook-log-empty")}</p> }.into_any();
+                        return view! { <p class="empty">{i18n.text("settings-webhook-log-empty")}</p> }.into_any();
                     }
                     let endpoint = endpoint.clone();
                     view! {
                         <div class="table-wrap">
                             <table data-testid="webhook-deliveries">
                                 <thead><tr>
-                                    <th scope="col">{move || i18n.tr("settings-webhook-event")}</th>
-                                    <th scope="col">{move || i18n.tr("settings-webhook-status")}</th>
-                                    <th scope="col">{move || i18n.tr("settings-webhook-answer")}</th>
-                                    <th scope="col">{move || i18n.tr("settings-webhook-attempts")}</th>
-                                    <th scope="col">{move || i18n.tr("settings-webhook-when")}</th>
-                                    <th scope="col"><span class="visually-hidden">{move || i18n.tr("settings-webhook-resend")}</span></th>
+                                    <th scope="col">{i18n.text("settings-webhook-event")}</th>
+                                    <th scope="col">{i18n.text("settings-webhook-status")}</th>
+                                    <th scope="col">{i18n.text("settings-webhook-answer")}</th>
+                                    <th scope="col">{i18n.text("settings-webhook-attempts")}</th>
+                                    <th scope="col">{i18n.text("settings-webhook-when")}</th>
+                                    <th scope="col"><span class="visually-hidden">{i18n.text("settings-webhook-resend")}</span></th>
                                 </tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|d| {
@@ -283,7 +293,7 @@ fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
                                                     <ActionForm action=resend>
                                                         <input type="hidden" name="id" value=endpoint/>
                                                         <input type="hidden" name="delivery" value=d.id.to_string()/>
-                                                        <button type="submit" class="button">{move || i18n.tr("settings-webhook-resend")}</button>
+                                                        <button type="submit" class="button">{i18n.text("settings-webhook-resend")}</button>
                                                     </ActionForm>
                                                 </td>
                                             </tr>

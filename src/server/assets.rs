@@ -14,7 +14,7 @@
 //! directory in the path (`/pkg/@<version>/paylinks.js`), which relative
 //! URLs keep.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::response::Response;
 use http::{header, HeaderMap, Method, StatusCode};
 use sha2::{Digest, Sha256};
@@ -27,11 +27,19 @@ const MAX_IN_MEMORY: u64 = 16 * 1024 * 1024;
 
 struct Asset {
     content_type: &'static str,
-    identity: Vec<u8>,
-    brotli: Option<Vec<u8>>,
-    gzip: Option<Vec<u8>>,
+    identity: Identity,
+    brotli: Option<Bytes>,
+    gzip: Option<Bytes>,
     /// First 16 hex digits of the SHA-256 of `identity`.
     version: String,
+}
+
+/// The uncompressed file. Browsers take the Brotli or gzip copy, so a file
+/// that has one is read from disk when asked for plainly (the WASM bundle
+/// alone is some 3 MB uncompressed).
+enum Identity {
+    Memory(Bytes),
+    Disk { path: std::path::PathBuf, len: u64 },
 }
 
 #[derive(Default)]
@@ -108,7 +116,13 @@ impl Assets {
                 newer.then(|| std::fs::read(&copy).ok()).flatten()
             };
             let version = hex::encode(&Sha256::digest(&identity)[..8]);
-            let asset = Asset { content_type: content_type(&url), brotli: fresh("br"), gzip: fresh("gz"), identity, version };
+            let (brotli, gzip) = (fresh("br").map(Bytes::from), fresh("gz").map(Bytes::from));
+            let identity = if brotli.is_some() || gzip.is_some() {
+                Identity::Disk { path: path.clone(), len: identity.len() as u64 }
+            } else {
+                Identity::Memory(Bytes::from(identity))
+            };
+            let asset = Asset { content_type: content_type(&url), brotli, gzip, identity, version };
             self.files.insert(url, asset);
         }
     }
@@ -142,10 +156,15 @@ impl Assets {
                     name.eq_ignore_ascii_case(coding) && !refused
                 })
         };
-        let (body, encoding) = match (&asset.brotli, &asset.gzip) {
-            (Some(br), _) if accepts("br") => (br, Some("br")),
-            (_, Some(gz)) if accepts("gzip") => (gz, Some("gzip")),
-            _ => (&asset.identity, None),
+        let (body, len, encoding) = match (&asset.brotli, &asset.gzip, &asset.identity) {
+            (Some(br), _, _) if accepts("br") => (Body::from(br.clone()), br.len() as u64, Some("br")),
+            (_, Some(gz), _) if accepts("gzip") => (Body::from(gz.clone()), gz.len() as u64, Some("gzip")),
+            (_, _, Identity::Memory(bytes)) => (Body::from(bytes.clone()), bytes.len() as u64, None),
+            (_, _, Identity::Disk { path, len }) => {
+                let path = path.clone();
+                let read = async move { tokio::fs::read(path).await.map(Bytes::from) };
+                (Body::from_stream(futures_util::stream::once(read)), *len, None)
+            }
         };
         let not_modified = headers
             .get(header::IF_NONE_MATCH)
@@ -162,8 +181,8 @@ impl Assets {
         if let Some(encoding) = encoding {
             builder = builder.header(header::CONTENT_ENCODING, encoding);
         }
-        builder = builder.header(header::CONTENT_LENGTH, body.len());
-        let body = if method == Method::HEAD { Body::empty() } else { Body::from(body.clone()) };
+        builder = builder.header(header::CONTENT_LENGTH, len);
+        let body = if method == Method::HEAD { Body::empty() } else { body };
         builder.body(body).ok()
     }
 
@@ -231,7 +250,11 @@ mod tests {
 
         let plain = get(&assets, "/pkg/app.js", Some("v=0000000000000000"), &[]).unwrap();
         assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(plain.headers()[header::CONTENT_LENGTH], "20");
         assert_eq!(plain.headers()[header::CACHE_CONTROL], "no-cache", "a stale version is not cached for a year");
+        let read = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let body = read.block_on(axum::body::to_bytes(plain.into_body(), usize::MAX)).unwrap();
+        assert_eq!(&body[..], b"console.log('hello')", "the plain file comes from disk");
 
         let etag: &'static str = Box::leak(format!("\"{version}\"").into_boxed_str());
         let again = get(&assets, "/pkg/app.js", None, &[("if-none-match", etag)]).unwrap();
@@ -240,7 +263,10 @@ mod tests {
         assert!(get(&assets, "/pkg/app.js.br", None, &[]).is_none(), "compressed copies are not files of their own");
         assert!(get(&assets, "/missing.js", None, &[]).is_none());
         assert!(assets.respond(&Method::POST, "/favicon.svg", None, &HeaderMap::new()).is_none());
-        assert_eq!(get(&assets, "/favicon.svg", None, &[]).unwrap().headers()[header::CONTENT_TYPE], "image/svg+xml");
+        let icon = get(&assets, "/favicon.svg", None, &[]).unwrap();
+        assert_eq!(icon.headers()[header::CONTENT_TYPE], "image/svg+xml");
+        let body = read.block_on(axum::body::to_bytes(icon.into_body(), usize::MAX)).unwrap();
+        assert_eq!(&body[..], b"<svg/>", "a file without compressed copies is served from memory");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
