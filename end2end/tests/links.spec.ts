@@ -11,7 +11,8 @@ const texts = {
 
 for (const [lang, t] of Object.entries(texts)) {
   test.describe(`in ${lang}`, () => {
-    test.use({ locale: lang });
+    // Japan time, the dashboard's clock for the times it shows.
+    test.use({ locale: lang, timezoneId: "Asia/Tokyo" });
 
     test(`create, quick-create, edit and deactivate links (${lang})`, async ({ page }) => {
       test.setTimeout(90_000);

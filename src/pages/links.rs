@@ -2,7 +2,7 @@
 use crate::domain::fields::url_encode;
 use crate::components::form::{action_error, FieldMessage, FormMessage};
 use crate::components::session::use_session;
-use crate::domain::link::{format_local_datetime, Availability, LinkInput, LinkPage, LinkStatus, LinkView};
+use crate::domain::link::{display_datetime, format_local_datetime, Availability, LinkInput, LinkPage, LinkStatus, LinkView};
 use crate::domain::money::format_minor;
 use crate::domain::fields::FieldError;
 use crate::domain::{Currency, Locale, Mode};
@@ -513,11 +513,9 @@ fn LinkDetail(link: LinkView, sales: super::payments::SalesOfLink, toggle: Serve
         Some(limit) => i18n.tr_args("link-usage", &[("used", used.into()), ("limit", limit.into())]),
         None => i18n.tr("link-no-limit"),
     };
-    // In the merchant's clock once hydrated, as the edit form shows it.
-    let tz = tz_offset_signal();
     let expires_at = link.expires_at;
     let expiry = move || match expires_at {
-        Some(at) => format_local_datetime(at, tz.get()).replace('T', " "),
+        Some(at) => display_datetime(at, false),
         None => i18n.tr("link-never-expires"),
     };
     view! {

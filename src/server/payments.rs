@@ -339,6 +339,11 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
             _ => None,
         };
         let captured = state.status() == PaymentStatus::Captured;
+        let events = transition.as_ref().map(|t| EventType::of_transition(t, state.status())).unwrap_or_default();
+        // Which of them the merchant's endpoints want, read before the write
+        // lock is taken: an endpoint added after this moment (after `now`)
+        // is not sent this payment's events.
+        let events = outbox::wanted(db.pool(), link.account_id, link.mode, &events).await?;
         let mut tx = db.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO payments (public_id, link_id, account_id, mode, idempotency_token, method, status, amount, currency, \
@@ -411,8 +416,7 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         } else {
             add_stats(&mut tx, link.id, id, delta).await?;
         }
-        let events = transition.as_ref().map(|t| EventType::of_transition(t, state.status())).unwrap_or_default();
-        let notify = outbox::payment_events(&mut tx, link.account_id, link.mode, id, &events, now).await?;
+        let notify = outbox::wanted_payment_events(&mut tx, link.account_id, link.mode, id, &events, now).await?;
         tx.commit().await?;
         if notify {
             super::merchant_webhooks::wake();

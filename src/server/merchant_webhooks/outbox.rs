@@ -14,14 +14,17 @@ use sqlx::Row;
 
 /// Of `types`, the ones an enabled endpoint of this merchant and mode
 /// subscribes to. One indexed read: merchants without endpoints pay nothing more.
-async fn wanted(tx: &mut WriteTx, account_id: i64, mode: Mode, types: &[EventType]) -> AppResult<Vec<EventType>> {
+pub(crate) async fn wanted<'c, E>(executor: E, account_id: i64, mode: Mode, types: &[EventType]) -> AppResult<Vec<EventType>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     if types.is_empty() {
         return Ok(Vec::new());
     }
     let rows = sqlx::query("SELECT events FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND disabled_at IS NULL")
         .bind(account_id)
         .bind(mode.as_str())
-        .fetch_all(&mut **tx)
+        .fetch_all(executor)
         .await?;
     let sets: Vec<EventSet> = rows.iter().map(|r| r.try_get::<String, _>(0).map(|s| EventSet::from_stored(&s))).collect::<Result<_, _>>()?;
     Ok(types.iter().copied().filter(|t| sets.iter().any(|s| s.contains(*t))).collect())
@@ -29,7 +32,13 @@ async fn wanted(tx: &mut WriteTx, account_id: i64, mode: Mode, types: &[EventTyp
 
 /// The events `types` of payment `payment_id` (as it is now, inside `tx`).
 pub(crate) async fn payment_events(tx: &mut WriteTx, account_id: i64, mode: Mode, payment_id: i64, types: &[EventType], now: i64) -> AppResult<bool> {
-    let types = wanted(tx, account_id, mode, types).await?;
+    let types = wanted(&mut **tx, account_id, mode, types).await?;
+    wanted_payment_events(tx, account_id, mode, payment_id, &types, now).await
+}
+
+/// [`payment_events`] for types already filtered by [`wanted`] (read before
+/// the transaction began, to hold the write lock for one statement less).
+pub(crate) async fn wanted_payment_events(tx: &mut WriteTx, account_id: i64, mode: Mode, payment_id: i64, types: &[EventType], now: i64) -> AppResult<bool> {
     if types.is_empty() {
         return Ok(false);
     }
@@ -41,7 +50,7 @@ pub(crate) async fn payment_events(tx: &mut WriteTx, account_id: i64, mode: Mode
     .fetch_one(&mut **tx)
     .await?;
     let payment = crate::server::payments::payment(&row)?;
-    for kind in types {
+    for &kind in types {
         let id = new_event_id();
         let body = PaymentWebhook { id: id.clone(), kind, mode, created_at: rfc3339(now), data: PaymentObject::new(&payment.view) };
         record(tx, account_id, mode, &id, kind, &to_json(&body)?, now, None).await?;
@@ -51,7 +60,7 @@ pub(crate) async fn payment_events(tx: &mut WriteTx, account_id: i64, mode: Mode
 
 /// The events `types` of `link` (as it is now, inside `tx`).
 pub(crate) async fn link_events(tx: &mut WriteTx, account_id: i64, link: &LinkView, public_url: &str, types: &[EventType], now: i64) -> AppResult<bool> {
-    let types = wanted(tx, account_id, link.mode, types).await?;
+    let types = wanted(&mut **tx, account_id, link.mode, types).await?;
     if types.is_empty() {
         return Ok(false);
     }
