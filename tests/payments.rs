@@ -476,3 +476,66 @@ async fn an_online_backup_is_consistent_and_restores() {
         let _ = std::fs::remove_file(&backup_path);
     }
 }
+
+/// A new attempt comes back as written (no second read): exactly what the
+/// database holds. A link read before it closed or got a usage limit is
+/// checked again where the payment is written: the capture becomes a
+/// failure, or is counted under the limit.
+#[tokio::test]
+async fn a_new_payment_is_what_was_stored_even_from_a_stale_link() {
+    use paylinks::domain::card::{CardBrand, CardSummary};
+    use paylinks::domain::payment::{DeclineReason, Method, Transition};
+    use paylinks::domain::Locale;
+    use payments::{Attempt, Facts};
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let state_db = &server.state.db;
+        let mut shop = merchant(&server, "written@example.com").await;
+        let (id, slug) = link(&mut shop, "Kukicha", "700", &[]).await;
+        let attempt = |token: String| Attempt {
+            token,
+            method: Method::Card,
+            locale: Locale::En,
+            customer_email: Some("hanako@example.jp".into()),
+            customer_name: Some("HANAKO".into()),
+            card: Some(CardSummary { brand: CardBrand::Visa, last4: "1111".into(), expiry: "12/34".into() }),
+            konbini_store: None,
+        };
+        let fresh = payments::checkout_link(state_db, &slug).await.unwrap();
+        for transition in [Transition::Capture, Transition::Fail { reason: DeclineReason::InsufficientFunds }] {
+            let token = payments::random_token();
+            let outcome = Some((transition, Facts::default()));
+            let (written, created) = payments::start_with(state_db, &fresh, &attempt(token.clone()), outcome.clone()).await.unwrap();
+            assert!(created);
+            let stored = payments::by_id(state_db, written.id).await.unwrap();
+            assert_eq!((written.account_id, &written.view), (stored.account_id, &stored.view), "{}", db.label);
+            // The same token again: the first payment, not a second one.
+            let (again, created) = payments::start_with(state_db, &fresh, &attempt(token), outcome).await.unwrap();
+            assert_eq!((again.id, created), (written.id, false), "{}", db.label);
+        }
+
+        // Read while unlimited; a limit of 2 (1 captured so far) comes before the payments.
+        let res = set_limit(&mut shop, id, "2").await;
+        assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
+        let mut outcomes = Vec::new();
+        for _ in 0..2 {
+            let (p, _) = payments::start_with(state_db, &fresh, &attempt(payments::random_token()), Some((Transition::Capture, Facts::default()))).await.unwrap();
+            outcomes.push((p.view.status.as_str(), p.view.failure_reason));
+        }
+        assert_eq!(outcomes, [("captured", None), ("failed", Some(DeclineReason::LinkUnavailable))], "{}", db.label);
+
+        // Read while active; deactivated before the payment.
+        let res = set_limit(&mut shop, id, "").await;
+        assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
+        let fresh = payments::checkout_link(state_db, &slug).await.unwrap();
+        let res = shop.call("set_link_status", &[("id", &id.to_string()), ("status", "inactive")]).await;
+        assert_eq!(res.status, 200);
+        let (p, _) = payments::start_with(state_db, &fresh, &attempt(payments::random_token()), Some((Transition::Capture, Facts::default()))).await.unwrap();
+        assert_eq!((p.view.status.as_str(), p.view.failure_reason), ("failed", Some(DeclineReason::LinkUnavailable)), "{}", db.label);
+        let stored = payments::by_id(state_db, p.id).await.unwrap();
+        assert_eq!(p.view, stored.view, "{}", db.label);
+        let sales = payments::sales(state_db, id).await.unwrap();
+        assert_eq!((sales.captured_payments, sales.captured_amount, sales.pending_payments), (2, 1400, 3), "{}", db.label);
+        assert_verified(&server, db.label).await;
+    }
+}

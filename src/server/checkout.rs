@@ -30,27 +30,20 @@ pub async fn pay(state: &AppState, form: &PayForm) -> AppResult<Payment> {
     if !payments::valid_token(&form.token) {
         return Err(AppError::BadRequest);
     }
-    if let Some(first) = payments::by_token(db, &form.token).await? {
-        if first.view.link_id != link.id {
-            return Err(AppError::BadRequest);
+    // A test payment's insert finds a repeat itself (by its token's conflict),
+    // so the first submission is looked up only when this one cannot start
+    // a payment. A live repeat must reuse KOMOJU's session: looked up first.
+    let looked_up = link.mode == Mode::Live || link.availability != crate::domain::link::Availability::Active;
+    if looked_up {
+        if let Some(first) = first_submission(state, &link, &form.token).await? {
+            return Ok(first);
         }
-        // A retry after KOMOJU did not answer in time: same idempotency key, same session.
-        return match link.mode {
-            Mode::Live => ensure_session(state, &link, first, &form.token).await,
-            Mode::Test => Ok(first),
-        };
     }
-    if link.availability != crate::domain::link::Availability::Active {
-        return Err(AppError::Gone);
-    }
-    let request = form.parse(this_month()).map_err(|(field, e)| AppError::invalid(field, e))?;
-    // Test links never reach KOMOJU; live links take nothing but KOMOJU.
-    if (link.mode == Mode::Live) != (request.method == Method::Komoju) {
-        return Err(AppError::invalid("method", crate::domain::fields::FieldError::NotAllowed));
-    }
-    if link.mode == Mode::Live && super::komoju::Komoju::settings(db, link.account_id).await?.is_none() {
-        return Err(AppError::Conflict("the seller has not connected a KOMOJU account".into()));
-    }
+    let request = match accepted(state, &link, form).await {
+        Ok(request) => request,
+        Err(refused) if !looked_up => return first_submission(state, &link, &form.token).await?.ok_or(refused),
+        Err(refused) => return Err(refused),
+    };
     let locale = Locale::from_tag(&form.lang).unwrap_or(link.language);
     let attempt = Attempt {
         token: form.token.clone(),
@@ -68,6 +61,37 @@ pub async fn pay(state: &AppState, form: &PayForm) -> AppResult<Payment> {
     // The simulator answers at once: the attempt and its outcome are one commit.
     let (payment, _) = payments::start_with(db, &link, &attempt, simulate_outcome(&request)).await?;
     Ok(payment)
+}
+
+/// The payment an earlier submission with `token` started, if any.
+async fn first_submission(state: &AppState, link: &CheckoutLink, token: &str) -> AppResult<Option<Payment>> {
+    let Some(first) = payments::by_token(&state.db, token).await? else {
+        return Ok(None);
+    };
+    if first.view.link_id != link.id {
+        return Err(AppError::BadRequest);
+    }
+    // A retry after KOMOJU did not answer in time: same idempotency key, same session.
+    match link.mode {
+        Mode::Live => ensure_session(state, link, first, token).await.map(Some),
+        Mode::Test => Ok(Some(first)),
+    }
+}
+
+/// The submission parsed, if this link can take it now.
+async fn accepted(state: &AppState, link: &CheckoutLink, form: &PayForm) -> AppResult<PayRequest> {
+    if link.availability != crate::domain::link::Availability::Active {
+        return Err(AppError::Gone);
+    }
+    let request = form.parse(this_month()).map_err(|(field, e)| AppError::invalid(field, e))?;
+    // Test links never reach KOMOJU; live links take nothing but KOMOJU.
+    if (link.mode == Mode::Live) != (request.method == Method::Komoju) {
+        return Err(AppError::invalid("method", crate::domain::fields::FieldError::NotAllowed));
+    }
+    if link.mode == Mode::Live && super::komoju::Komoju::settings(&state.db, link.account_id).await?.is_none() {
+        return Err(AppError::Conflict("the seller has not connected a KOMOJU account".into()));
+    }
+    Ok(request)
 }
 
 /// Gives a live attempt its KOMOJU session (once: the attempt's token is the

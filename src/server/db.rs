@@ -89,6 +89,10 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; \
      PRAGMA busy_timeout = 5000;";
 
+/// How long a pooled PostgreSQL connection may sit unused before it is
+/// pinged on its next use.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
 impl Db {
     /// Opens (creating if needed) the database at `url` and brings its schema
     /// up to date.
@@ -106,9 +110,19 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
-            // A local file cannot drop a connection: skip the ping before each
-            // use (a round trip to the connection's thread on every query).
-            .test_before_acquire(backend == Backend::Postgres)
+            // No ping before every use (a round trip per query): a local file
+            // cannot drop a connection, and a PostgreSQL connection is checked
+            // only after it sat idle long enough for the server or a proxy to
+            // have closed it. One that breaks in use is discarded by the pool.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for >= IDLE_BEFORE_PING {
+                        return Ok(sqlx::Connection::ping(conn).await.is_ok());
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

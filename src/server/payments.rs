@@ -7,13 +7,13 @@
 //! also re-checks the link (status, expiry, usage limit) in the same statement
 //! that counts it, so N concurrent customers on a limit of N capture exactly N.
 
-use super::db::{now_ms, Db, RowLock};
+use super::db::{now_ms, Backend, Db, RowLock};
 use crate::domain::card::{CardBrand, CardSummary, KonbiniStore};
 use crate::domain::link::{availability, Availability, LinkStatus};
 use crate::domain::payment::{
     DeclineReason, Method, PaymentEvent, PaymentState, PaymentStatus, PaymentView, SalesStats, Transition,
 };
-use crate::domain::webhook::EventType;
+use crate::domain::webhook::{EventSet, EventType};
 use crate::domain::{Currency, LinkSlug, Locale, Mode};
 use super::merchant_webhooks::outbox;
 use crate::error::{AppError, AppResult};
@@ -50,6 +50,10 @@ pub struct CheckoutLink {
     pub business_name: String,
     /// The merchant's public 特商法 page, once their application is approved.
     pub legal_public_id: Option<String>,
+    /// Every event type the merchant's active endpoints of this mode take
+    /// (`None`: no endpoint), read with the link: a payment's events go to
+    /// the endpoints there were when its link was read.
+    pub subscribed: Option<EventSet>,
 }
 
 pub async fn checkout_link(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
@@ -122,7 +126,9 @@ async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
     let row = sqlx::query(
         "SELECT l.id, l.account_id, l.slug, l.mode, l.name, l.description, l.amount, l.currency, l.language, l.status, \
          l.usage_limit, l.expires_at, l.captured_count, i.sha256 AS image_sha, a.business_name, a.public_id, \
-         (SELECT status FROM live_applications WHERE account_id = a.id) AS application \
+         (SELECT status FROM live_applications WHERE account_id = a.id) AS application, \
+         (SELECT string_agg(w.events, ' ') FROM webhook_endpoints w \
+          WHERE w.account_id = l.account_id AND w.mode = l.mode AND w.disabled_at IS NULL) AS subscribed \
          FROM links l JOIN accounts a ON a.id = l.account_id LEFT JOIN images i ON i.id = l.image_id WHERE l.slug = $1",
     )
     .bind(slug.as_str().to_owned())
@@ -147,6 +153,7 @@ async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
         image_sha: row.try_get("image_sha")?,
         business_name: row.try_get("business_name")?,
         legal_public_id: approved.then(|| row.try_get("public_id")).transpose()?,
+        subscribed: row.try_get::<Option<String>, _>("subscribed")?.as_deref().map(EventSet::from_stored),
     };
     Ok(LoadedLink {
         link,
@@ -325,6 +332,7 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         return Err(AppError::Gone);
     }
     let mut outcome = outcome;
+    let mut at_once_tried = false;
     loop {
         let now = now_ms();
         let pending = PaymentState::new(link.amount);
@@ -334,80 +342,79 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
             Some(t) => pending.apply(t).map_err(|e| AppError::Conflict(e.to_string()))?,
             None => pending.clone(),
         };
-        let reason = match &transition {
-            Some(Transition::Fail { reason }) => Some(reason.as_str().to_owned()),
-            _ => None,
-        };
+        let mut payment = new_payment(link, attempt, &state, transition.as_ref(), &facts, now);
         let captured = state.status() == PaymentStatus::Captured;
-        let events = transition.as_ref().map(|t| EventType::of_transition(t, state.status())).unwrap_or_default();
-        // Which of them the merchant's endpoints want, read before the write
-        // lock is taken: an endpoint added after this moment (after `now`)
-        // is not sent this payment's events.
-        let events = outbox::wanted(db.pool(), link.account_id, link.mode, &events).await?;
+        let enforce_link = !facts.provider_settled;
+        // Those of its events the merchant's endpoints take.
+        let events: Vec<EventType> = transition
+            .as_ref()
+            .map(|t| EventType::of_transition(t, state.status()))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| link.subscribed.as_ref().is_some_and(|set| set.contains(*t)))
+            .collect();
+        let delta = SalesStats::delta(None, &state);
+        let day = crate::domain::transactions::sales_day(now);
+        let detail = match &transition {
+            Some(Transition::Fail { reason }) => Some(reason.as_str().to_owned()),
+            _ => facts.note.clone(),
+        };
+        if let Some(t) = transition.as_ref().filter(|_| {
+            !at_once_tried && events.is_empty() && (!captured || (enforce_link && link.usage_limit.is_none()))
+        }) {
+            at_once_tried = true;
+            let first = FirstWrite { payment: &payment, token: &attempt.token, kind: t.kind(), detail: detail.clone(), delta, day };
+            match write_at_once(db, &first, captured).await? {
+                AtOnce::Written(id) => {
+                    payment.id = id;
+                    if captured {
+                        captured_on(link.id);
+                    }
+                    return Ok((payment, true));
+                }
+                AtOnce::Repeat => return first_with_token(db, link, &attempt.token).await,
+                // Closed, or given a usage limit since it was read: the
+                // statements below tell which, and count under the limit.
+                AtOnce::LinkClosed => {}
+            }
+        }
         let mut tx = db.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO payments (public_id, link_id, account_id, mode, idempotency_token, method, status, amount, currency, \
-             locale, customer_email, customer_name, card_brand, card_last4, card_expiry, konbini_store, deadline_at, \
-             created_at, updated_at, captured_at, failure_reason, konbini_number) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) \
-             ON CONFLICT (idempotency_token) DO NOTHING RETURNING id",
+        let inserted = bind_new_payment(
+            sqlx::query(&format!("INSERT INTO payments {NEW_PAYMENT_COLUMNS} VALUES {NEW_PAYMENT_VALUES} ON CONFLICT (idempotency_token) DO NOTHING RETURNING id")),
+            &payment,
+            &attempt.token,
         )
-        .bind(format!("pay_{}", random_token()))
-        .bind(link.id)
-        .bind(link.account_id)
-        .bind(link.mode.as_str())
-        .bind(attempt.token.clone())
-        .bind(attempt.method.as_str())
-        .bind(state.status().as_str())
-        .bind(link.amount)
-        .bind(link.currency.code())
-        .bind(attempt.locale.code())
-        .bind(attempt.customer_email.clone())
-        .bind(attempt.customer_name.clone())
-        .bind(attempt.card.as_ref().map(|c| c.brand.as_str().to_owned()))
-        .bind(attempt.card.as_ref().map(|c| c.last4.clone()))
-        .bind(attempt.card.as_ref().map(|c| c.expiry.clone()))
-        .bind(attempt.konbini_store.map(|s| s.as_str().to_owned()))
-        .bind(facts.deadline_at.unwrap_or(now + attempt.method.deadline_ms()))
-        .bind(now)
-        .bind(captured.then_some(now))
-        .bind(reason.clone())
-        .bind(facts.konbini_number.clone())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
             // Another request with this token won the race; its outcome is ours.
             tx.rollback().await?;
-            let existing = by_token(db, &attempt.token).await?.ok_or(AppError::Internal)?;
-            return same_link(existing, link).map(|p| (p, false));
+            return first_with_token(db, link, &attempt.token).await;
         };
         let id: i64 = row.try_get(0)?;
+        payment.id = id;
         match &transition {
             None => append_event(&mut tx, id, "created", None, PaymentStatus::Pending, None, Some(attempt.method.as_str()), now).await?,
             // Both events in one statement: the lock on the database is held for fewer round trips.
             Some(t) => {
-                sqlx::query(
-                    "INSERT INTO payment_events (payment_id, kind, from_status, to_status, amount, detail, created_at) \
-                     VALUES ($1, 'created', NULL, 'pending', NULL, $2, $3), ($1, $4, 'pending', $5, NULL, $6, $3)",
-                )
-                .bind(id)
-                .bind(attempt.method.as_str())
-                .bind(now)
-                .bind(t.kind())
-                .bind(state.status().as_str())
-                .bind(reason.or_else(|| facts.note.clone()))
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(&format!("INSERT INTO payment_events {EVENT_COLUMNS} VALUES ($1, 'created', NULL, 'pending', NULL, $2, $3), ($1, $4, 'pending', $5, NULL, $6, $3)"))
+                    .bind(id)
+                    .bind(attempt.method.as_str())
+                    .bind(now)
+                    .bind(t.kind())
+                    .bind(state.status().as_str())
+                    .bind(detail)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
-        let delta = SalesStats::delta(None, &state);
         if delta.captured_amount != 0 {
-            add_daily(&mut tx, link.id, id, crate::domain::transactions::sales_day(now), delta.captured_amount).await?;
+            add_daily(&mut tx, link.id, id, day, delta.captured_amount).await?;
         }
         // The link's counters last: a capture of a link with a usage limit
         // holds the link's row until the commit.
         if captured {
-            if !count_capture(&mut tx, link.id, id, delta, now, !facts.provider_settled, link.usage_limit.is_some()).await? {
+            if !count_capture(&mut tx, link.id, id, delta, now, enforce_link, link.usage_limit.is_some()).await? {
                 // The link stopped taking payments: the attempt fails instead.
                 tx.rollback().await?;
                 outcome = Some((Transition::Fail { reason: DeclineReason::LinkUnavailable }, facts));
@@ -424,8 +431,181 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         if captured {
             captured_on(link.id);
         }
-        return Ok((by_id(db, id).await?, true));
+        return Ok((payment, true));
     }
+}
+
+/// The payment a new attempt writes (its `id` once the insert gives one):
+/// what the caller gets back, without reading the row again.
+fn new_payment(link: &CheckoutLink, attempt: &Attempt, state: &PaymentState, transition: Option<&Transition>, facts: &Facts, now: i64) -> Payment {
+    let status = state.status();
+    Payment {
+        id: 0,
+        account_id: link.account_id,
+        provider_ref: None,
+        provider_session: None,
+        provider_url: None,
+        view: PaymentView {
+            public_id: format!("pay_{}", random_token()),
+            link_id: link.id,
+            link_slug: link.slug.clone(),
+            link_name: link.name.clone(),
+            mode: link.mode,
+            method: attempt.method,
+            status,
+            amount: link.amount,
+            refunded_amount: 0,
+            currency: link.currency,
+            locale: attempt.locale,
+            customer_email: attempt.customer_email.clone(),
+            customer_name: attempt.customer_name.clone(),
+            card: attempt.card.clone(),
+            konbini_store: attempt.konbini_store,
+            konbini_number: facts.konbini_number.clone(),
+            failure_reason: match transition {
+                Some(Transition::Fail { reason }) => Some(*reason),
+                _ => None,
+            },
+            deadline_at: facts.deadline_at.unwrap_or(now + attempt.method.deadline_ms()),
+            created_at: now,
+            captured_at: (status == PaymentStatus::Captured).then_some(now),
+        },
+    }
+}
+
+const NEW_PAYMENT_COLUMNS: &str = "(public_id, link_id, account_id, mode, idempotency_token, method, status, amount, currency, \
+     locale, customer_email, customer_name, card_brand, card_last4, card_expiry, konbini_store, deadline_at, \
+     created_at, updated_at, captured_at, failure_reason, konbini_number)";
+const NEW_PAYMENT_VALUES: &str = "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21)";
+const EVENT_COLUMNS: &str = "(payment_id, kind, from_status, to_status, amount, detail, created_at)";
+
+/// Binds [`NEW_PAYMENT_VALUES`] ($1 to $21) for `payment`, started with `token`.
+fn bind_new_payment<'q>(query: AnyQuery<'q>, payment: &Payment, token: &str) -> AnyQuery<'q> {
+    let view = &payment.view;
+    query
+        .bind(view.public_id.clone())
+        .bind(view.link_id)
+        .bind(payment.account_id)
+        .bind(view.mode.as_str())
+        .bind(token.to_owned())
+        .bind(view.method.as_str())
+        .bind(view.status.as_str())
+        .bind(view.amount)
+        .bind(view.currency.code())
+        .bind(view.locale.code())
+        .bind(view.customer_email.clone())
+        .bind(view.customer_name.clone())
+        .bind(view.card.as_ref().map(|c| c.brand.as_str().to_owned()))
+        .bind(view.card.as_ref().map(|c| c.last4.clone()))
+        .bind(view.card.as_ref().map(|c| c.expiry.clone()))
+        .bind(view.konbini_store.map(|s| s.as_str().to_owned()))
+        .bind(view.deadline_at)
+        .bind(view.created_at)
+        .bind(view.captured_at)
+        .bind(view.failure_reason.map(|r| r.as_str().to_owned()))
+        .bind(view.konbini_number.clone())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The payment an earlier request with `token` started: a repeat gets its outcome.
+async fn first_with_token(db: &Db, link: &CheckoutLink, token: &str) -> AppResult<(Payment, bool)> {
+    let existing = by_token(db, token).await?.ok_or(AppError::Internal)?;
+    same_link(existing, link).map(|p| (p, false))
+}
+
+/// What [`write_at_once`] writes besides the payment.
+struct FirstWrite<'a> {
+    payment: &'a Payment,
+    token: &'a str,
+    /// The outcome's event (after `created`).
+    kind: &'static str,
+    detail: Option<String>,
+    delta: SalesStats,
+    day: i64,
+}
+
+enum AtOnce {
+    Written(i64),
+    /// The token's payment already exists.
+    Repeat,
+    /// A capture whose link takes no payments, or has a usage limit, now.
+    LinkClosed,
+}
+
+/// A finished attempt (the simulator's), its two events, the chart's day and
+/// the counters in one round trip: on PostgreSQL one statement (its own
+/// transaction), on SQLite one batch of statements inside the write
+/// transaction (which holds the database's write lock for three round trips
+/// instead of six). A capture is written only while its link is active and
+/// without a usage limit, checked in the same transaction (on PostgreSQL
+/// under a share lock: a deactivation waits for the commit, as in
+/// `count_capture`); otherwise nothing is written. Not for attempts whose
+/// events a merchant's endpoint takes (their outbox rows need the payment).
+/// Parameters: [`NEW_PAYMENT_VALUES`] ($1 to $21), then $22 to $30 below.
+async fn write_at_once(db: &Db, first: &FirstWrite<'_>, captured: bool) -> AppResult<AtOnce> {
+    let open = if captured { "usage_limit IS NULL AND status = 'active' AND (expires_at IS NULL OR expires_at > $18)" } else { "TRUE" };
+    let values = &NEW_PAYMENT_VALUES[1..NEW_PAYMENT_VALUES.len() - 1];
+    let shards = COUNTER_SHARDS;
+    // A truth value both backends hand back alike (through `Any`).
+    const YES: &str = "CAST(1 AS BIGINT)";
+    const NO: &str = "CAST(0 AS BIGINT)";
+    let sql = match db.backend() {
+        Backend::Postgres => format!(
+            "WITH open AS (SELECT id FROM links WHERE id = $2 AND {open} FOR SHARE), \
+             p AS (INSERT INTO payments {NEW_PAYMENT_COLUMNS} SELECT {values} FROM open \
+                   ON CONFLICT (idempotency_token) DO NOTHING RETURNING id), \
+             e AS (INSERT INTO payment_events {EVENT_COLUMNS} \
+                   SELECT p.id, v.kind, v.from_status, v.to_status, CAST(NULL AS BIGINT), v.detail, $18 FROM p, \
+                   (VALUES ('created', NULL, 'pending', $6), ($22, 'pending', $7, $23)) AS v (kind, from_status, to_status, detail)), \
+             d AS (INSERT INTO link_daily_shards (link_id, day, shard, amount) SELECT $2, $24, p.id % {shards}, $25 FROM p WHERE $25 <> 0 \
+                   ON CONFLICT (link_id, day, shard) DO UPDATE SET amount = link_daily_shards.amount + excluded.amount), \
+             c AS (INSERT INTO link_counters {COUNTER_COLUMNS} SELECT $2, p.id % {shards}, $26, $27, $28, $29, $30 FROM p {ADD_COUNTERS}) \
+             SELECT (SELECT id FROM p), CASE WHEN EXISTS (SELECT 1 FROM open) THEN {YES} ELSE {NO} END"
+        ),
+        // The payment's fresh public id ($1) finds its row in the later
+        // statements; a repeated token inserts none, and so nothing else.
+        Backend::Sqlite => format!(
+            "INSERT INTO payments {NEW_PAYMENT_COLUMNS} SELECT {values} WHERE EXISTS (SELECT 1 FROM links WHERE id = $2 AND {open}) \
+             ON CONFLICT (idempotency_token) DO NOTHING; \
+             INSERT INTO payment_events {EVENT_COLUMNS} \
+             SELECT id, 'created', NULL, 'pending', NULL, $6, $18 FROM payments WHERE public_id = $1 \
+             UNION ALL SELECT id, $22, 'pending', $7, NULL, $23, $18 FROM payments WHERE public_id = $1; \
+             INSERT INTO link_daily_shards (link_id, day, shard, amount) SELECT $2, $24, id % {shards}, $25 FROM payments \
+             WHERE public_id = $1 AND $25 <> 0 \
+             ON CONFLICT (link_id, day, shard) DO UPDATE SET amount = link_daily_shards.amount + excluded.amount; \
+             INSERT INTO link_counters {COUNTER_COLUMNS} SELECT $2, id % {shards}, $26, $27, $28, $29, $30 FROM payments \
+             WHERE public_id = $1 {ADD_COUNTERS}; \
+             SELECT (SELECT id FROM payments WHERE public_id = $1), \
+             CASE WHEN EXISTS (SELECT 1 FROM links WHERE id = $2 AND {open}) THEN {YES} ELSE {NO} END"
+        ),
+    };
+    let d = first.delta;
+    let query = bind_new_payment(sqlx::query(&sql), first.payment, first.token)
+        .bind(first.kind)
+        .bind(first.detail.clone())
+        .bind(first.day)
+        .bind(d.captured_amount)
+        .bind(i64::from(captured))
+        .bind(d.captured_amount)
+        .bind(d.captured_payments)
+        .bind(d.pending_payments)
+        .bind(d.refunded_payments);
+    let row = match db.backend() {
+        Backend::Postgres => query.fetch_one(db.pool()).await?,
+        Backend::Sqlite => {
+            let mut tx = db.begin().await?;
+            // Every statement's results: a fetch of one row stops at the first statement.
+            let row = query.fetch_all(&mut *tx).await?.pop().ok_or(sqlx::Error::RowNotFound)?;
+            tx.commit().await?;
+            row
+        }
+    };
+    Ok(match (row.try_get::<Option<i64>, _>(0)?, row.try_get::<i64, _>(1)? == 1) {
+        (Some(id), _) => AtOnce::Written(id),
+        (None, true) => AtOnce::Repeat,
+        (None, false) => AtOnce::LinkClosed,
+    })
 }
 
 /// Shards of a link's counters (see migration 0011): concurrent payments of

@@ -36,8 +36,8 @@ pub(crate) async fn payment_events(tx: &mut WriteTx, account_id: i64, mode: Mode
     wanted_payment_events(tx, account_id, mode, payment_id, &types, now).await
 }
 
-/// [`payment_events`] for types already filtered by [`wanted`] (read before
-/// the transaction began, to hold the write lock for one statement less).
+/// [`payment_events`] for types already filtered (by [`wanted`], or by the
+/// subscriptions read with the link: one statement less under the lock).
 pub(crate) async fn wanted_payment_events(tx: &mut WriteTx, account_id: i64, mode: Mode, payment_id: i64, types: &[EventType], now: i64) -> AppResult<bool> {
     if types.is_empty() {
         return Ok(false);
