@@ -9,6 +9,7 @@ use crate::domain::{Currency, Locale, Mode};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -448,17 +449,33 @@ fn LinkFieldsView(
     }
 }
 
-#[component]
-fn CreateLinkForm(quick: bool) -> impl IntoView {
-    let i18n = use_i18n();
-    let action = ServerAction::<CreateLink>::new();
-    let error = action_error(action);
+/// The link id of the route (`/dashboard/links/:id…`); 0, which no link
+/// has, when it is not a number.
+fn link_id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
+    let params = use_params_map();
+    move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0)
+}
+
+/// Opens the link's page once `action` (create or update) saved it.
+fn open_saved_link<S>(action: ServerAction<S>)
+where
+    S: ServerFn<Output = LinkView> + Clone + Send + Sync + 'static,
+    S::Error: Clone + Send + Sync + 'static,
+{
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(link)) = action.value().get() {
             navigate(&format!("/dashboard/links/{}", link.id), Default::default());
         }
     });
+}
+
+#[component]
+fn CreateLinkForm(quick: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<CreateLink>::new();
+    let error = action_error(action);
+    open_saved_link(action);
     let (title, submit) = if quick { ("links-quick", "link-issue") } else { ("links-create", "link-save") };
     view! {
         <Title text=move || i18n.tr(title)/>
@@ -487,8 +504,7 @@ pub fn QuickLinkPage() -> impl IntoView {
 
 #[component]
 pub fn LinkDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let id = link_id_param();
     let toggle = ServerAction::<SetLinkStatus>::new();
     // The link and its sales in one resource: one boundary to hydrate.
     let link = Resource::new(move || (id(), toggle.version().get()), |(id, _)| link_overview(id));
@@ -554,8 +570,7 @@ fn LinkDetail(link: LinkView, sales: super::payments::SalesOfLink, toggle: Serve
 /// returns to the link.
 #[component]
 pub fn EditLinkPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let id = link_id_param();
     let link = Resource::new(id, get_link);
     view! {
         <Transition fallback=|| ()>
@@ -572,12 +587,7 @@ fn EditLinkForm(link: LinkView) -> impl IntoView {
     let i18n = use_i18n();
     let update = ServerAction::<UpdateLink>::new();
     let error = action_error(update);
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(link)) = update.value().get() {
-            navigate(&format!("/dashboard/links/{}", link.id), Default::default());
-        }
-    });
+    open_saved_link(update);
     let back = format!("/dashboard/links/{}", link.id);
     view! {
         <Title text=link.name.clone()/>
