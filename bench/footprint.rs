@@ -12,6 +12,11 @@ fn compressed(path: &Path, program: &str, args: &[&str]) -> Result<usize> {
     Ok(output.stdout.len())
 }
 
+/// `#[lazy]` functions a page calls right after hydrating (split name
+/// prefixes): part of that page's first load. (The link detail draws its QR
+/// code then; the webhook delivery log waits for a click.)
+const LOADED_AFTER_HYDRATION: &[(&str, &str)] = &[("__link_detail_route", "encode_qr_")];
+
 /// Item 7: the dashboard bundle, raw, gzip -9 and Brotli -q 11. The WASM is
 /// split per page (`cargo leptos build --split`): a visit fetches the main
 /// module and the files of the page shown (`__wasm_split_manifest.json`:
@@ -31,6 +36,14 @@ pub fn bundle(report: &mut Report, pkg: &Path) -> Result<()> {
     let mut sizes = std::collections::BTreeMap::new();
     let mut heaviest = (String::from("—"), main);
     for (split, files) in &splits {
+        // A page's files, with those of the lazy functions it calls as soon
+        // as it has hydrated (each file once).
+        let mut files: std::collections::BTreeSet<&String> = files.iter().collect();
+        for (page, lazy) in LOADED_AFTER_HYDRATION {
+            if split.starts_with(page) {
+                splits.iter().filter(|(name, _)| name.starts_with(lazy)).for_each(|(_, more)| files.extend(more));
+            }
+        }
         let mut page = main;
         for file in files {
             let size = match sizes.get(file) {
@@ -45,6 +58,6 @@ pub fn bundle(report: &mut Report, pkg: &Path) -> Result<()> {
     }
     let all: f64 = main + sizes.values().sum::<f64>();
     report.push(Row::new(format!("dashboard WASM, all {} files together, Brotli", sizes.len() + 1), all, "KB", Budget::None));
-    report.push(Row::new(format!("dashboard WASM, first load of the heaviest page ({}): main + its files, Brotli", heaviest.0), heaviest.1, "KB", Budget::AtMost(400.0)));
+    report.push(Row::new(format!("dashboard WASM, first load of the heaviest page ({}): main + its files + what it fetches on hydrating, Brotli", heaviest.0), heaviest.1, "KB", Budget::AtMost(400.0)));
     Ok(())
 }

@@ -74,7 +74,7 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href=crate::server::assets::url("/favicon.svg") type="image/svg+xml"/>
                 <link rel="stylesheet" href=crate::server::assets::url("/pkg/paylinks.css")/>
-                <Hydrate/>
+                <Hydrate lang/>
                 <MetaTags/>
             </head>
             <body>
@@ -90,12 +90,16 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
 /// the bundle is cached for a year and a new build is fetched at once.
 #[cfg(feature = "ssr")]
 #[component]
-fn Hydrate() -> impl IntoView {
+fn Hydrate(lang: crate::domain::Locale) -> impl IntoView {
     use crate::server::assets::bundle_url;
     let js = bundle_url("paylinks.js");
     let wasm = bundle_url("paylinks.wasm");
+    // The message catalog of the page's language comes beside the WASM (it
+    // carries none): fetched in parallel, cached under its version.
+    let catalog = crate::i18n::catalog_url(lang);
     let script = format!(
-        "const start=()=>import({js:?}).then(m=>m.default({{module_or_path:{wasm:?}}}).then(()=>m.hydrate()));\
+        "const text=fetch({catalog:?}).then(r=>{{if(!r.ok)throw new Error(r.status);return r.text()}});\
+         const start=()=>import({js:?}).then(m=>Promise.all([text,m.default({{module_or_path:{wasm:?}}})]).then(([t])=>m.hydrate(t)));\
          const idle=window.requestIdleCallback||(f=>setTimeout(f,1));\
          if(document.readyState==='complete')idle(start,{{timeout:1500}});\
          else addEventListener('load',()=>idle(start,{{timeout:1500}}),{{once:true}});"

@@ -1,50 +1,105 @@
 //! Fluent message catalogs (`locales/{ja,en,ko}/*.ftl`) and their use from views.
 //!
-//! The catalogs are compiled into the crate by `build.rs`, so the server and the
-//! hydrated client format the very same strings.
+//! The catalogs are compiled into the server by `build.rs`. The browser's
+//! WASM carries none: the page loader fetches the catalog of the language
+//! the page was rendered in (`/i18n/{lang}.ftl`, cached for a year under its
+//! version) and hands it to `hydrate`; another language is fetched when the
+//! merchant switches to it. Both sides format the very same strings.
 
 use crate::domain::Locale;
 use fluent_bundle::{concurrent::FluentBundle, FluentArgs, FluentResource, FluentValue};
-use std::sync::OnceLock;
 
 include!(concat!(env!("OUT_DIR"), "/catalogs.rs"));
 
 type Bundle = FluentBundle<FluentResource>;
 
-fn bundles() -> &'static [Bundle; 3] {
-    static BUNDLES: OnceLock<[Bundle; 3]> = OnceLock::new();
-    BUNDLES.get_or_init(|| Locale::ALL.map(build_bundle))
-}
-
-fn build_bundle(locale: Locale) -> Bundle {
+fn new_bundle(locale: Locale) -> Bundle {
     let langid = locale.code().parse().expect("locale codes are valid language ids");
     let mut bundle = Bundle::new_concurrent(vec![langid]);
     // Isolation marks (U+2068/U+2069) around placeables would end up in copied
     // amounts and URLs; our placeables are never right-to-left text.
     bundle.set_use_isolating(false);
-    // The checkout's messages are rendered by the server only: the browser
-    // bundle does not carry them.
-    #[cfg(feature = "ssr")]
-    let catalogs = CATALOGS.iter().chain(SERVER_CATALOGS);
-    #[cfg(not(feature = "ssr"))]
-    let catalogs = CATALOGS.iter();
-    for (_, file, source) in catalogs.filter(|(lang, _, _)| *lang == locale.code()) {
-        let resource = FluentResource::try_new((*source).to_owned())
-            .unwrap_or_else(|(_, errors)| panic!("locales/{locale}/{file}: {errors:?}"));
-        bundle
-            .add_resource(resource)
-            .unwrap_or_else(|errors| panic!("locales/{locale}/{file}: {errors:?}"));
-    }
     bundle
 }
 
-fn bundle(locale: Locale) -> &'static Bundle {
-    let index = Locale::ALL.iter().position(|l| *l == locale).expect("every locale has a bundle");
-    &bundles()[index]
+fn add_source(bundle: &mut Bundle, source: String) -> Result<(), String> {
+    let resource = FluentResource::try_new(source).map_err(|(_, errors)| format!("{errors:?}"))?;
+    bundle.add_resource(resource).map_err(|errors| format!("{errors:?}"))
 }
 
+fn index(locale: Locale) -> usize {
+    Locale::ALL.iter().position(|l| *l == locale).expect("every locale is in Locale::ALL")
+}
+
+/// Where the browser gets the catalog of `locale`.
+pub fn catalog_url(locale: Locale) -> String {
+    format!("/i18n/{}.ftl?v={CATALOG_VERSION}", locale.code())
+}
+
+#[cfg(feature = "ssr")]
+mod store {
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn bundles() -> &'static [Bundle; 3] {
+        static BUNDLES: OnceLock<[Bundle; 3]> = OnceLock::new();
+        BUNDLES.get_or_init(|| {
+            Locale::ALL.map(|locale| {
+                let mut bundle = new_bundle(locale);
+                // The checkout's messages too: only the server renders them.
+                for (_, file, source) in CATALOGS.iter().chain(SERVER_CATALOGS).filter(|(lang, _, _)| *lang == locale.code()) {
+                    add_source(&mut bundle, (*source).to_owned()).unwrap_or_else(|e| panic!("locales/{locale}/{file}: {e}"));
+                }
+                bundle
+            })
+        })
+    }
+
+    pub(super) fn bundle(locale: Locale) -> Option<&'static Bundle> {
+        Some(&bundles()[index(locale)])
+    }
+
+    /// The catalog the browser formats with in `locale` (what
+    /// [`catalog_url`] serves): every catalog but the checkout's.
+    pub fn browser_catalog(locale: Locale) -> &'static str {
+        static SOURCES: OnceLock<[String; 3]> = OnceLock::new();
+        let sources = SOURCES.get_or_init(|| {
+            Locale::ALL.map(|locale| {
+                CATALOGS.iter().filter(|(lang, _, _)| *lang == locale.code()).map(|(_, _, source)| *source).collect::<Vec<_>>().join("\n")
+            })
+        });
+        &sources[index(locale)]
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+mod store {
+    use super::*;
+    use std::sync::OnceLock;
+
+    static INSTALLED: [OnceLock<Bundle>; 3] = [const { OnceLock::new() }; 3];
+
+    pub(super) fn bundle(locale: Locale) -> Option<&'static Bundle> {
+        INSTALLED[index(locale)].get()
+    }
+
+    /// Makes `source` (as fetched from [`catalog_url`]) the catalog of `locale`.
+    pub fn install(locale: Locale, source: String) -> Result<(), String> {
+        let mut bundle = new_bundle(locale);
+        add_source(&mut bundle, source)?;
+        let _ = INSTALLED[index(locale)].set(bundle);
+        Ok(())
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use store::browser_catalog;
+#[cfg(not(feature = "ssr"))]
+pub use store::install;
+
 /// The message `id` in `locale`. A missing id renders as the id itself (and the
-/// catalog test fails), never as an empty string.
+/// catalog test fails), never as an empty string; so does any id of a
+/// language whose catalog the browser has not fetched.
 pub fn tr(locale: Locale, id: &str) -> String {
     format(locale, id, None)
 }
@@ -59,7 +114,9 @@ pub fn tr_args(locale: Locale, id: &str, args: &[(&str, FluentValue<'_>)]) -> St
 }
 
 fn format(locale: Locale, id: &str, args: Option<&FluentArgs>) -> String {
-    let bundle = bundle(locale);
+    let Some(bundle) = store::bundle(locale) else {
+        return id.to_owned();
+    };
     let (message_id, attribute) = match id.split_once('.') {
         Some((m, a)) => (m, Some(a)),
         None => (id, None),
@@ -109,7 +166,20 @@ mod view {
             self.locale.get()
         }
 
+        /// Switches the page to `locale`; in the browser once its catalog is
+        /// here (fetched the first time), so no view shows message ids.
         pub fn set_locale(&self, locale: Locale) {
+            #[cfg(feature = "hydrate")]
+            if super::store::bundle(locale).is_none() {
+                let signal = self.locale;
+                leptos::task::spawn_local(async move {
+                    match fetch_catalog(locale).await.and_then(|source| super::install(locale, source)) {
+                        Ok(()) => signal.set(locale),
+                        Err(error) => leptos::logging::error!("catalog {locale}: {error}"),
+                    }
+                });
+                return;
+            }
             self.locale.set(locale);
         }
 
@@ -140,7 +210,11 @@ mod view {
     /// `Accept-Language`), in the browser from the `<html lang>` the server
     /// rendered, so hydration sees exactly what the server saw.
     pub fn provide_i18n() -> I18n {
-        let i18n = I18n { locale: RwSignal::new(initial_locale()) };
+        #[cfg(feature = "ssr")]
+        let locale = initial_locale();
+        #[cfg(not(feature = "ssr"))]
+        let locale = page_locale();
+        let i18n = I18n { locale: RwSignal::new(locale) };
         provide_context(i18n);
         #[cfg(feature = "hydrate")]
         Effect::new(move |_| {
@@ -163,8 +237,23 @@ mod view {
             .unwrap_or_default()
     }
 
+    #[cfg(feature = "hydrate")]
+    async fn fetch_catalog(locale: Locale) -> Result<String, String> {
+        use wasm_bindgen::JsCast;
+        let failed = |e: wasm_bindgen::JsValue| format!("{e:?}");
+        let window = web_sys::window().ok_or("no window")?;
+        let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&super::catalog_url(locale))).await.map_err(failed)?;
+        let response: web_sys::Response = response.dyn_into().map_err(failed)?;
+        if !response.ok() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(failed)?).await.map_err(failed)?;
+        text.as_string().ok_or_else(|| "not text".to_owned())
+    }
+
+    /// The language the server rendered the page in (`<html lang>`).
     #[cfg(not(feature = "ssr"))]
-    fn initial_locale() -> Locale {
+    pub fn page_locale() -> Locale {
         document()
             .document_element()
             .and_then(|root| root.get_attribute("lang"))
@@ -174,6 +263,8 @@ mod view {
 }
 
 pub use view::{provide_i18n, use_i18n, I18n};
+#[cfg(not(feature = "ssr"))]
+pub use view::page_locale;
 
 #[cfg(test)]
 mod tests {

@@ -14,8 +14,12 @@ pub mod server;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
-pub fn hydrate() {
+pub fn hydrate(catalog: String) {
     console_error_panic_hook::set_once();
+    // The loader fetched the message catalog of the page's language beside the WASM.
+    if let Err(error) = i18n::install(i18n::page_locale(), catalog) {
+        leptos::logging::error!("message catalog: {error}");
+    }
     // Lazy (per-page) routes load their WASM before hydrating: the async variant waits for them.
     leptos::mount::hydrate_lazy(app::App);
 }

@@ -60,6 +60,34 @@ async fn the_bundle_is_linked_under_its_version_and_cached_for_a_year() {
     assert_eq!((stale.status, stale.header("cache-control")), (200, Some("no-cache")), "another build's URL is answered but not kept");
 }
 
+/// The browser's WASM carries no messages: the page's loader fetches the
+/// catalog of the language the page was rendered in, under its version.
+#[tokio::test]
+async fn the_pages_message_catalog_is_fetched_beside_the_bundle() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    let page = server.get("/", &[("Accept-Language", "ko")]).await;
+    let start = page.body.find("fetch(\"").expect("the loader fetches the catalog") + "fetch(\"".len();
+    let url = &page.body[start..start + page.body[start..].find('"').unwrap()];
+    assert_eq!(url, paylinks::i18n::catalog_url(paylinks::domain::Locale::Ko));
+    let res = server.get(url, &[("Accept-Encoding", "br")]).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(res.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    assert_eq!(res.header("content-encoding"), Some("br"), "compressed");
+    let ko = server.get(url, &[]).await;
+    assert!(ko.body.contains("바로 쓰는 결제 링크"), "the page's language");
+    assert!(!ko.body.contains("すぐに使える決済リンク") && !ko.body.contains("Payment links that just work"), "one language only");
+    let checkout_only = paylinks::i18n::tr(paylinks::domain::Locale::Ko, "checkout-test-banner");
+    assert_ne!(checkout_only, "checkout-test-banner", "a message of the checkout catalog");
+    assert!(!ko.body.contains("checkout-test-banner"), "the checkout's messages stay on the server");
+    let stale = server.get("/i18n/ko.ftl?v=0000000000000000", &[]).await;
+    assert_eq!((stale.status, stale.header("cache-control")), (200, Some("no-cache")));
+    for missing in ["/i18n/de.ftl", "/i18n/ko", "/i18n/..%2Fko.ftl"] {
+        assert_eq!(server.get(missing, &[]).await.status, 404, "{missing}");
+    }
+}
+
 #[tokio::test]
 async fn sign_in_page_renders_its_form() {
     let db = &test_databases().await[0];

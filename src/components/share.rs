@@ -15,7 +15,10 @@ pub fn SharePanel(url: String, name: String, slug: String, test: bool) -> impl I
     let caption = test.then_some("TEST");
     {
         let url = url.clone();
-        Effect::new(move |_| qr.set(QrMatrix::encode(&url)));
+        Effect::new(move |_| {
+            let url = url.clone();
+            leptos::task::spawn_local(async move { qr.set(encode_qr(url).await) });
+        });
     }
     let stem = file_stem(&name, &slug, test);
     let title = i18n.tr("share-qr-label");
@@ -95,6 +98,14 @@ pub fn SharePanel(url: String, name: String, slug: String, test: bool) -> impl I
             </p>
         </section>
     }
+}
+
+/// The QR encoder has its own WASM file, fetched when the panel is first
+/// drawn: the code is drawn after hydration anyway, so the page hydrates
+/// without waiting for it.
+#[lazy]
+async fn encode_qr(url: String) -> Option<QrMatrix> {
+    QrMatrix::encode(&url)
 }
 
 /// The browser side: clipboard, canvas and downloads. On the server these

@@ -18,6 +18,7 @@ pub fn router(state: AppState) -> Router {
     let pages = leptos_axum::file_and_error_handler::<AppState, _>(shell);
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/i18n/{file}", get(catalog))
         .route("/img/{sha}", get(super::images::serve))
         .route("/pay/{slug}", get(crate::pages::checkout::page))
         .route("/pay/{slug}/{payment}", get(crate::pages::checkout::result))
@@ -125,6 +126,19 @@ async fn healthz(State(db): State<Db>) -> impl IntoResponse {
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
         }
     }
+}
+
+/// The browser's message catalog of one language (`/i18n/ja.ftl?v=…`): cached
+/// for a year under the current version, revalidated under any other.
+async fn catalog(axum::extract::Path(file): axum::extract::Path<String>, uri: axum::http::Uri) -> axum::response::Response {
+    use axum::http::header;
+    let Some(locale) = file.strip_suffix(".ftl").and_then(|code| code.parse::<crate::domain::Locale>().ok()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let current = uri.query().is_some_and(|q| q.split('&').any(|pair| pair == format!("v={}", crate::i18n::CATALOG_VERSION)));
+    let cache = if current { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let headers = [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, cache)];
+    (headers, crate::i18n::browser_catalog(locale)).into_response()
 }
 
 /// `#[server]` functions answer every error with 500; give the client the
