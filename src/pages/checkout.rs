@@ -73,7 +73,7 @@ fn escape_attr(text: &str) -> String {
 
 /// `GET /pay/{slug}`
 pub async fn page(State(state): State<AppState>, Path(slug): Path<String>, Query(query): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let link = match payments::checkout_link_for_page(&state.db, &slug).await {
+    let link = match payments::checkout_link_cached(&state.db, &slug).await {
         Ok(link) => link,
         Err(AppError::NotFound) => return not_found(&headers),
         Err(_) => return internal_error(&headers),

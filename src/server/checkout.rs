@@ -26,7 +26,8 @@ pub fn this_month() -> (u16, u8) {
 /// back pending with the KOMOJU page to send the customer to.
 pub async fn pay(state: &AppState, form: &PayForm) -> AppResult<Payment> {
     let db = &state.db;
-    let link = payments::checkout_link(db, &form.slug).await?;
+    // The link as read at most a second ago: the payment's write checks it again.
+    let link = payments::checkout_link_cached(db, &form.slug).await?;
     if !payments::valid_token(&form.token) {
         return Err(AppError::BadRequest);
     }

@@ -60,12 +60,13 @@ pub async fn checkout_link(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
     Ok(load_checkout_link(db, slug).await?.at(now_ms()))
 }
 
-/// [`checkout_link`] for showing the page: may be up to [`PAGE_CACHE_TTL`]
-/// old (changes made through this process show at once). Taking a payment
-/// always reads the database.
-pub async fn checkout_link_for_page(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
+/// [`checkout_link`], up to [`LINK_CACHE_TTL`] old (changes made through
+/// this process show at once), for showing the page and for taking a
+/// payment: the payment's write checks the link's state itself, in its
+/// transaction (see [`start_with`]), so a link closed meanwhile takes nothing.
+pub async fn checkout_link_cached(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
     let now = std::time::Instant::now();
-    if let Some(hit) = link_cache().lock().ok().and_then(|cache| cache.get(slug).filter(|(at, _)| now.duration_since(*at) < PAGE_CACHE_TTL).map(|(_, l)| l.clone())) {
+    if let Some(hit) = link_cache().lock().ok().and_then(|cache| cache.get(slug).filter(|(at, _)| now.duration_since(*at) < LINK_CACHE_TTL).map(|(_, l)| l.clone())) {
         return Ok(hit.at(now_ms()));
     }
     let loaded = load_checkout_link(db, slug).await?;
@@ -80,7 +81,7 @@ pub async fn checkout_link_for_page(db: &Db, slug: &str) -> AppResult<CheckoutLi
 
 /// How long a checkout page may show a link as it was (another app server
 /// may have changed it meanwhile).
-pub const PAGE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+pub const LINK_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A link's row as read, before "now" decides whether it takes payments.
 #[derive(Clone)]
@@ -111,6 +112,14 @@ fn link_cache() -> &'static LinkCache {
 pub fn forget_checkout_link(id: i64) {
     if let Ok(mut cache) = link_cache().lock() {
         cache.retain(|_, (_, loaded)| loaded.link.id != id);
+    }
+}
+
+/// Drops the cached links of account `id` (its webhook endpoints changed:
+/// the links carry their subscriptions).
+pub fn forget_account_links(id: i64) {
+    if let Ok(mut cache) = link_cache().lock() {
+        cache.retain(|_, (_, loaded)| loaded.link.account_id != id);
     }
 }
 
@@ -373,9 +382,16 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
                     return Ok((payment, true));
                 }
                 AtOnce::Repeat => return first_with_token(db, link, &attempt.token).await,
-                // Closed, or given a usage limit since it was read: the
-                // statements below tell which, and count under the limit.
-                AtOnce::LinkClosed => {}
+                // Closed since it was read (on another server): nothing was
+                // written. A repeat still gets its first outcome.
+                AtOnce::LinkClosed => {
+                    return match by_token(db, &attempt.token).await? {
+                        Some(first) => same_link(first, link).map(|p| (p, false)),
+                        None => Err(AppError::Gone),
+                    };
+                }
+                // The statements below count it under the limit.
+                AtOnce::LinkLimited => {}
             }
         }
         let mut tx = db.begin().await?;
@@ -529,22 +545,25 @@ enum AtOnce {
     Written(i64),
     /// The token's payment already exists.
     Repeat,
-    /// A capture whose link takes no payments, or has a usage limit, now.
+    /// The link takes no payments now (inactive or expired).
     LinkClosed,
+    /// A capture whose link has a usage limit now (set since it was read).
+    LinkLimited,
 }
 
 /// A finished attempt (the simulator's), its two events, the chart's day and
 /// the counters in one round trip: on PostgreSQL one statement (its own
 /// transaction), on SQLite one batch of statements inside the write
 /// transaction (which holds the database's write lock for three round trips
-/// instead of six). A capture is written only while its link is active and
-/// without a usage limit, checked in the same transaction (on PostgreSQL
+/// instead of six). It is written only while its link takes payments (a
+/// capture: and has no usage limit), checked in the same transaction (on PostgreSQL
 /// under a share lock: a deactivation waits for the commit, as in
 /// `count_capture`); otherwise nothing is written. Not for attempts whose
 /// events a merchant's endpoint takes (their outbox rows need the payment).
 /// Parameters: [`NEW_PAYMENT_VALUES`] ($1 to $21), then $22 to $30 below.
 async fn write_at_once(db: &Db, first: &FirstWrite<'_>, captured: bool) -> AppResult<AtOnce> {
-    let open = if captured { "usage_limit IS NULL AND status = 'active' AND (expires_at IS NULL OR expires_at > $18)" } else { "TRUE" };
+    let takes_payments = "status = 'active' AND (expires_at IS NULL OR expires_at > $18)";
+    let open = if captured { format!("usage_limit IS NULL AND {takes_payments}") } else { takes_payments.to_owned() };
     let values = &NEW_PAYMENT_VALUES[1..NEW_PAYMENT_VALUES.len() - 1];
     let shards = COUNTER_SHARDS;
     // A truth value both backends hand back alike (through `Any`).
@@ -561,7 +580,8 @@ async fn write_at_once(db: &Db, first: &FirstWrite<'_>, captured: bool) -> AppRe
              d AS (INSERT INTO link_daily_shards (link_id, day, shard, amount) SELECT $2, $24, p.id % {shards}, $25 FROM p WHERE $25 <> 0 \
                    ON CONFLICT (link_id, day, shard) DO UPDATE SET amount = link_daily_shards.amount + excluded.amount), \
              c AS (INSERT INTO link_counters {COUNTER_COLUMNS} SELECT $2, p.id % {shards}, $26, $27, $28, $29, $30 FROM p {ADD_COUNTERS}) \
-             SELECT (SELECT id FROM p), CASE WHEN EXISTS (SELECT 1 FROM open) THEN {YES} ELSE {NO} END"
+             SELECT (SELECT id FROM p), CASE WHEN EXISTS (SELECT 1 FROM open) THEN {YES} ELSE {NO} END, \
+             CASE WHEN EXISTS (SELECT 1 FROM links WHERE id = $2 AND {takes_payments}) THEN {YES} ELSE {NO} END"
         ),
         // The payment's fresh public id ($1) finds its row in the later
         // statements; a repeated token inserts none, and so nothing else.
@@ -577,7 +597,8 @@ async fn write_at_once(db: &Db, first: &FirstWrite<'_>, captured: bool) -> AppRe
              INSERT INTO link_counters {COUNTER_COLUMNS} SELECT $2, id % {shards}, $26, $27, $28, $29, $30 FROM payments \
              WHERE public_id = $1 {ADD_COUNTERS}; \
              SELECT (SELECT id FROM payments WHERE public_id = $1), \
-             CASE WHEN EXISTS (SELECT 1 FROM links WHERE id = $2 AND {open}) THEN {YES} ELSE {NO} END"
+             CASE WHEN EXISTS (SELECT 1 FROM links WHERE id = $2 AND {open}) THEN {YES} ELSE {NO} END, \
+             CASE WHEN EXISTS (SELECT 1 FROM links WHERE id = $2 AND {takes_payments}) THEN {YES} ELSE {NO} END"
         ),
     };
     let d = first.delta;
@@ -601,10 +622,12 @@ async fn write_at_once(db: &Db, first: &FirstWrite<'_>, captured: bool) -> AppRe
             row
         }
     };
-    Ok(match (row.try_get::<Option<i64>, _>(0)?, row.try_get::<i64, _>(1)? == 1) {
-        (Some(id), _) => AtOnce::Written(id),
-        (None, true) => AtOnce::Repeat,
-        (None, false) => AtOnce::LinkClosed,
+    let flag = |i: usize| row.try_get::<i64, _>(i).map(|v| v == 1);
+    Ok(match (row.try_get::<Option<i64>, _>(0)?, flag(1)?, flag(2)?) {
+        (Some(id), _, _) => AtOnce::Written(id),
+        (None, true, _) => AtOnce::Repeat,
+        (None, false, false) => AtOnce::LinkClosed,
+        (None, false, true) => AtOnce::LinkLimited,
     })
 }
 

@@ -123,6 +123,7 @@ pub async fn create(db: &Db, secrets: &SecretBox, allow_private: bool, account: 
     .bind(now_ms())
     .execute(db.pool())
     .await?;
+    crate::server::payments::forget_account_links(account.id);
     let (_, endpoint) = find(db, account, &public_id).await?;
     Ok(EndpointSecret { endpoint, secret })
 }
@@ -138,6 +139,7 @@ pub async fn update(db: &Db, allow_private: bool, account: &Account, public_id: 
         .bind(id)
         .execute(db.pool())
         .await?;
+    crate::server::payments::forget_account_links(account.id);
     Ok(find(db, account, public_id).await?.1)
 }
 
@@ -179,6 +181,7 @@ pub async fn remove(db: &Db, account: &Account, public_id: &str) -> AppResult<()
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    crate::server::payments::forget_account_links(account.id);
     Ok(())
 }
 
