@@ -142,6 +142,11 @@ pub fn subscribed_pattern(t: EventType) -> String {
     format!("% {} %", t.as_str())
 }
 
+/// Of `types`, the ones at least one of `subscriptions` takes, in order.
+pub fn wanted_by(types: &[EventType], subscriptions: &[EventSet]) -> Vec<EventType> {
+    types.iter().copied().filter(|t| subscriptions.iter().any(|s| s.contains(*t))).collect()
+}
+
 /// Where deliveries go: an absolute http(s) URL. Live endpoints need https;
 /// addresses inside the server's own network are refused unless the operator
 /// allows them (a merchant must not make our server call its neighbours).
@@ -353,6 +358,16 @@ mod tests {
             assert_eq!(serde_json::to_value(t).unwrap(), serde_json::json!(t.as_str()));
         }
         assert_eq!(EventType::parse("payment.created"), None);
+    }
+
+    #[test]
+    fn an_event_is_wanted_when_any_endpoint_takes_it() {
+        let captured = EventSet::parse(&["payment.captured"]).unwrap();
+        let refunds = EventSet::parse(&["payment.refunded", "payment.failed"]).unwrap();
+        let types = [EventType::PaymentCaptured, EventType::PaymentFailed, EventType::PaymentExpired];
+        assert_eq!(wanted_by(&types, &[captured.clone(), refunds]), vec![EventType::PaymentCaptured, EventType::PaymentFailed]);
+        assert_eq!(wanted_by(&types, &[captured]), vec![EventType::PaymentCaptured]);
+        assert!(wanted_by(&types, &[]).is_empty());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::domain::link::{availability, Availability, LinkStatus};
 use crate::domain::payment::{
     DeclineReason, Method, PaymentEvent, PaymentState, PaymentStatus, PaymentView, SalesStats, Transition,
 };
-use crate::domain::webhook::{EventSet, EventType};
+use crate::domain::webhook::{wanted_by, EventSet, EventType};
 use crate::domain::{Currency, LinkSlug, Locale, Mode};
 use super::merchant_webhooks::outbox;
 use crate::error::{AppError, AppResult};
@@ -355,13 +355,10 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         let captured = state.status() == PaymentStatus::Captured;
         let enforce_link = !facts.provider_settled;
         // Those of its events the merchant's endpoints take.
-        let events: Vec<EventType> = transition
-            .as_ref()
-            .map(|t| EventType::of_transition(t, state.status()))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|t| link.subscribed.as_ref().is_some_and(|set| set.contains(*t)))
-            .collect();
+        let events = match &transition {
+            Some(t) => wanted_by(&EventType::of_transition(t, state.status()), link.subscribed.as_slice()),
+            None => Vec::new(),
+        };
         let delta = SalesStats::delta(None, &state);
         let day = crate::domain::transactions::sales_day(now);
         let detail = match &transition {
@@ -381,15 +378,10 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
                     }
                     return Ok((payment, true));
                 }
-                AtOnce::Repeat => return first_with_token(db, link, &attempt.token).await,
+                AtOnce::Repeat => return first_with_token(db, link, &attempt.token, AppError::Internal).await,
                 // Closed since it was read (on another server): nothing was
                 // written. A repeat still gets its first outcome.
-                AtOnce::LinkClosed => {
-                    return match by_token(db, &attempt.token).await? {
-                        Some(first) => same_link(first, link).map(|p| (p, false)),
-                        None => Err(AppError::Gone),
-                    };
-                }
+                AtOnce::LinkClosed => return first_with_token(db, link, &attempt.token, AppError::Gone).await,
                 // The statements below count it under the limit.
                 AtOnce::LinkLimited => {}
             }
@@ -405,7 +397,7 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         let Some(row) = inserted else {
             // Another request with this token won the race; its outcome is ours.
             tx.rollback().await?;
-            return first_with_token(db, link, &attempt.token).await;
+            return first_with_token(db, link, &attempt.token, AppError::Internal).await;
         };
         let id: i64 = row.try_get(0)?;
         payment.id = id;
@@ -524,9 +516,10 @@ fn bind_new_payment<'q>(query: AnyQuery<'q>, payment: &Payment, token: &str) -> 
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// The payment an earlier request with `token` started: a repeat gets its outcome.
-async fn first_with_token(db: &Db, link: &CheckoutLink, token: &str) -> AppResult<(Payment, bool)> {
-    let existing = by_token(db, token).await?.ok_or(AppError::Internal)?;
+/// The payment an earlier request with `token` started: a repeat gets its
+/// outcome. `missing` is the answer when there is none.
+async fn first_with_token(db: &Db, link: &CheckoutLink, token: &str, missing: AppError) -> AppResult<(Payment, bool)> {
+    let existing = by_token(db, token).await?.ok_or(missing)?;
     same_link(existing, link).map(|p| (p, false))
 }
 

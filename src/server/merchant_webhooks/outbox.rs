@@ -4,7 +4,7 @@
 //! it, the delivery worker finds the event however the process ended.
 
 use crate::domain::link::{rfc3339, LinkView};
-use crate::domain::webhook::{subscribed_pattern, EventSet, EventType};
+use crate::domain::webhook::{subscribed_pattern, wanted_by, EventSet, EventType};
 use crate::domain::Mode;
 use crate::error::AppResult;
 use crate::server::api::objects::{PaymentLinkObject, PaymentLinkWebhook, PaymentObject, PaymentWebhook, PingObject, PingWebhook};
@@ -14,25 +14,22 @@ use sqlx::Row;
 
 /// Of `types`, the ones an enabled endpoint of this merchant and mode
 /// subscribes to. One indexed read: merchants without endpoints pay nothing more.
-pub(crate) async fn wanted<'c, E>(executor: E, account_id: i64, mode: Mode, types: &[EventType]) -> AppResult<Vec<EventType>>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any>,
-{
+async fn wanted(tx: &mut WriteTx, account_id: i64, mode: Mode, types: &[EventType]) -> AppResult<Vec<EventType>> {
     if types.is_empty() {
         return Ok(Vec::new());
     }
     let rows = sqlx::query("SELECT events FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND disabled_at IS NULL")
         .bind(account_id)
         .bind(mode.as_str())
-        .fetch_all(executor)
+        .fetch_all(&mut **tx)
         .await?;
     let sets: Vec<EventSet> = rows.iter().map(|r| r.try_get::<String, _>(0).map(|s| EventSet::from_stored(&s))).collect::<Result<_, _>>()?;
-    Ok(types.iter().copied().filter(|t| sets.iter().any(|s| s.contains(*t))).collect())
+    Ok(wanted_by(types, &sets))
 }
 
 /// The events `types` of payment `payment_id` (as it is now, inside `tx`).
 pub(crate) async fn payment_events(tx: &mut WriteTx, account_id: i64, mode: Mode, payment_id: i64, types: &[EventType], now: i64) -> AppResult<bool> {
-    let types = wanted(&mut **tx, account_id, mode, types).await?;
+    let types = wanted(tx, account_id, mode, types).await?;
     wanted_payment_events(tx, account_id, mode, payment_id, &types, now).await
 }
 
@@ -60,7 +57,7 @@ pub(crate) async fn wanted_payment_events(tx: &mut WriteTx, account_id: i64, mod
 
 /// The events `types` of `link` (as it is now, inside `tx`).
 pub(crate) async fn link_events(tx: &mut WriteTx, account_id: i64, link: &LinkView, public_url: &str, types: &[EventType], now: i64) -> AppResult<bool> {
-    let types = wanted(&mut **tx, account_id, link.mode, types).await?;
+    let types = wanted(tx, account_id, link.mode, types).await?;
     if types.is_empty() {
         return Ok(false);
     }
