@@ -18,7 +18,7 @@ setup:
 	@scripts/setup
 
 build: setup
-	@$(ENV) && cargo leptos build --release --split && scripts/precompress
+	@$(ENV) && cargo leptos build --release --split && scripts/finish-site
 
 run: build
 	@$(ENV) && exec "$$PAYLINKS_BIN" serve

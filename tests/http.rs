@@ -60,6 +60,52 @@ async fn the_bundle_is_linked_under_its_version_and_cached_for_a_year() {
     assert_eq!((stale.status, stale.header("cache-control")), (200, Some("no-cache")), "another build's URL is answered but not kept");
 }
 
+/// `scripts/pack-splits`: each lazy split (a route, the QR encoder) is one
+/// file holding all its modules, and the loader fetches nothing else.
+#[tokio::test]
+async fn each_lazy_split_is_one_pack_of_its_modules() {
+    let db = &test_databases().await[0];
+    let server = start_server(&db.url).await;
+    let page = server.get("/", &[]).await;
+    let start = page.body.find("import(\"").unwrap() + "import(\"".len();
+    let js = &page.body[start..start + page.body[start..].find('"').unwrap()];
+    if !js.starts_with("/pkg/@") {
+        return; // No site is built (a bare `cargo test`).
+    }
+    let base = js.trim_end_matches("paylinks.js");
+    let loader = server.get(&format!("{base}__wasm_split.______________________.js"), &[]).await;
+    assert_eq!(loader.status, 200);
+    assert!(loader.body.contains("/* paylinks: packed splits */") && !loader.body.contains(".wasm\""), "the loader fetches packs only");
+    let manifest = server.get(&format!("{base}__wasm_split_manifest.json"), &[]).await;
+    let splits: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(&manifest.body).unwrap();
+    assert!(splits.keys().any(|s| s.starts_with("__link_detail_route")) && splits.keys().any(|s| s.starts_with("encode_qr")), "{splits:?}");
+    for (split, files) in &splits {
+        let path = format!("{base}split_{split}.pack");
+        assert!(loader.body.contains(&format!("inPack(\"{split}\"")), "{split}: its loader reads its pack");
+        let compressed = server.get(&path, &[("Accept-Encoding", "br")]).await;
+        assert_eq!((compressed.status, compressed.header("content-encoding")), (200, Some("br")), "{path}");
+        assert_eq!(compressed.header("cache-control"), Some("public, max-age=31536000, immutable"), "{path}");
+        // The pack: u32 count, then (u16 name length, name, u32 size) each, then the modules.
+        let pack = server.get(&path, &[]).await.bytes;
+        let u32_at = |at: usize| u32::from_le_bytes(pack[at..at + 4].try_into().unwrap()) as usize;
+        let mut at = 4;
+        let mut index = Vec::new();
+        for _ in 0..u32_at(0) {
+            let length = u16::from_le_bytes(pack[at..at + 2].try_into().unwrap()) as usize;
+            index.push((String::from_utf8(pack[at + 2..at + 2 + length].to_vec()).unwrap(), u32_at(at + 2 + length)));
+            at += 6 + length;
+        }
+        assert_eq!(&index.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>(), files, "{split}: the manifest's files, in order");
+        for (name, size) in index {
+            assert_eq!(&pack[at..at + 4], b"\0asm", "{split}: {name} is a WASM module");
+            at += size;
+        }
+        assert_eq!(at, pack.len(), "{split}: nothing after the last module");
+        let single = server.get(&format!("{base}{}.wasm", files[0]), &[]).await;
+        assert_eq!(single.status, 404, "{split}: the single files are gone");
+    }
+}
+
 /// The browser's WASM carries no messages: the page's loader fetches the
 /// catalog of the language the page was rendered in, under its version.
 #[tokio::test]
