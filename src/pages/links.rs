@@ -171,7 +171,7 @@ fn LinksTable(page: LinkPage, q: String) -> impl IntoView {
             let price = format_minor(link.amount, link.currency, i18n.locale());
             view! {
                 <tr data-link-id=link.id>
-                    <td><A href=format!("/dashboard/links/{}", link.id)>{link.name.clone()}</A></td>
+                    <td><a href=format!("/dashboard/links/{}", link.id)>{link.name.clone()}</a></td>
                     <td class="num">{price}</td>
                     <td><StatusBadge availability=link.availability/></td>
                     <td class="num">{link.captured_count}</td>
@@ -182,7 +182,7 @@ fn LinksTable(page: LinkPage, q: String) -> impl IntoView {
         .collect_view();
     let next = page.next.map(|cursor| {
         let href = format!("/dashboard/links?q={}&after={cursor}", url_encode(&q));
-        view! { <A href=href attr:class="button">{i18n.text("links-next")}</A> }
+        view! { <a href=href class="button">{i18n.text("links-next")}</a> }
     });
     view! {
         <div class="table-wrap">

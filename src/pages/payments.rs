@@ -136,7 +136,7 @@ fn PaymentRow(payment: PaymentView) -> impl IntoView {
     let shown = id.clone();
     view! {
         <tr data-payment=id.clone()>
-            <td><A href=format!("/dashboard/transactions/{id}")><code>{shown}</code></A></td>
+            <td><a href=format!("/dashboard/transactions/{id}")><code>{shown}</code></a></td>
             <td>{payment.customer_email.clone()}</td>
             <td>{method}</td>
             <td class="num">{amount}</td>

@@ -181,8 +181,8 @@ fn TransactionsTable(page: TransactionPage, query: TransactionQuery) -> impl Int
             view! {
                 <tr data-payment=id.clone()>
                     <td>{display_datetime(p.created_at, false)}</td>
-                    <td><A href=format!("/dashboard/transactions/{id}")><code>{shown}</code></A></td>
-                    <td><A href=format!("/dashboard/links/{}", p.link_id)>{name}</A></td>
+                    <td><a href=format!("/dashboard/transactions/{id}")><code>{shown}</code></a></td>
+                    <td><a href=format!("/dashboard/links/{}", p.link_id)>{name}</a></td>
                     <td>{p.customer_email.clone()}</td>
                     <td>{method}</td>
                     <td class="num">{amount}</td>
@@ -193,7 +193,7 @@ fn TransactionsTable(page: TransactionPage, query: TransactionQuery) -> impl Int
         .collect_view();
     let next = page.next.map(|cursor| {
         let href = format!("/dashboard/transactions?{}", query.to_query_string(Some(&cursor)));
-        view! { <p><A href=href attr:class="button">{i18n.text("links-next")}</A></p> }
+        view! { <p><a href=href class="button">{i18n.text("links-next")}</a></p> }
     });
     view! {
         <div class="table-wrap card">
