@@ -201,6 +201,7 @@ pub async fn serve_on(
         "Paylinks is listening"
     );
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    release_startup_memory();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     // A send cut short here is due again when its lease ends (on any server).
     if let Some(worker) = webhooks {
@@ -209,6 +210,15 @@ pub async fn serve_on(
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Start-up reads every static file (to hash it) and keeps only what browsers
+/// fetch: hand the freed pages back to the OS now. mimalloc returns a thread's
+/// free pages only when that thread allocates again, and this one (the
+/// accept loop's) rarely does, so ~7 MB stayed resident for the process's life.
+fn release_startup_memory() {
+    // SAFETY: no arguments to uphold; it only walks the allocator's own free lists.
+    unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
 async fn shutdown_signal() {
