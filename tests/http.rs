@@ -35,13 +35,18 @@ async fn landing_page_is_server_rendered_in_the_negotiated_language() {
     }
 }
 
+/// The URL of the bundle's script, as the page's hydration script imports it.
+fn bundle_script(page: &str) -> &str {
+    let start = page.find("import(\"").expect("the hydration script imports the bundle") + "import(\"".len();
+    &page[start..start + page[start..].find('"').unwrap()]
+}
+
 #[tokio::test]
 async fn the_bundle_is_linked_under_its_version_and_cached_for_a_year() {
     let db = &test_databases().await[0];
     let server = start_server(&db.url).await;
     let page = server.get("/", &[]).await;
-    let start = page.body.find("import(\"").expect("the hydration script imports the bundle") + "import(\"".len();
-    let js = &page.body[start..start + page.body[start..].find('"').unwrap()];
+    let js = bundle_script(&page.body);
     let Some(versioned) = js.strip_prefix("/pkg/@") else {
         // No site is built (a bare `cargo test`): the plain path, nothing to fetch.
         assert_eq!(js, "/pkg/paylinks.js");
@@ -67,8 +72,7 @@ async fn each_lazy_split_is_one_pack_of_its_modules() {
     let db = &test_databases().await[0];
     let server = start_server(&db.url).await;
     let page = server.get("/", &[]).await;
-    let start = page.body.find("import(\"").unwrap() + "import(\"".len();
-    let js = &page.body[start..start + page.body[start..].find('"').unwrap()];
+    let js = bundle_script(&page.body);
     if !js.starts_with("/pkg/@") {
         return; // No site is built (a bare `cargo test`).
     }
