@@ -477,30 +477,34 @@ async fn an_online_backup_is_consistent_and_restores() {
     }
 }
 
+/// A customer's card attempt (Visa ending 1111) with `token`, as the checkout makes it.
+fn card_attempt(token: String) -> payments::Attempt {
+    use paylinks::domain::card::{CardBrand, CardSummary};
+    payments::Attempt {
+        token,
+        method: paylinks::domain::payment::Method::Card,
+        locale: paylinks::domain::Locale::En,
+        customer_email: Some("hanako@example.jp".into()),
+        customer_name: Some("HANAKO".into()),
+        card: Some(CardSummary { brand: CardBrand::Visa, last4: "1111".into(), expiry: "12/34".into() }),
+        konbini_store: None,
+    }
+}
+
 /// A new attempt comes back as written (no second read): exactly what the
 /// database holds. A link read before it closed or got a usage limit is
 /// checked again where the payment is written: nothing is written, or the
 /// capture is counted under the limit.
 #[tokio::test]
 async fn a_new_payment_is_what_was_stored_even_from_a_stale_link() {
-    use paylinks::domain::card::{CardBrand, CardSummary};
-    use paylinks::domain::payment::{DeclineReason, Method, Transition};
-    use paylinks::domain::Locale;
-    use payments::{Attempt, Facts};
+    use paylinks::domain::payment::{DeclineReason, Transition};
+    use payments::Facts;
     for db in test_databases().await {
         let server = start_server(&db.url).await;
         let state_db = &server.state.db;
         let mut shop = merchant(&server, "written@example.com").await;
         let (id, slug) = link(&mut shop, "Kukicha", "700", &[]).await;
-        let attempt = |token: String| Attempt {
-            token,
-            method: Method::Card,
-            locale: Locale::En,
-            customer_email: Some("hanako@example.jp".into()),
-            customer_name: Some("HANAKO".into()),
-            card: Some(CardSummary { brand: CardBrand::Visa, last4: "1111".into(), expiry: "12/34".into() }),
-            konbini_store: None,
-        };
+        let attempt = card_attempt;
         let fresh = payments::checkout_link(state_db, &slug).await.unwrap();
         for transition in [Transition::Capture, Transition::Fail { reason: DeclineReason::InsufficientFunds }] {
             let token = payments::random_token();
@@ -540,5 +544,103 @@ async fn a_new_payment_is_what_was_stored_even_from_a_stale_link() {
         let sales = payments::sales(state_db, id).await.unwrap();
         assert_eq!((sales.captured_payments, sales.captured_amount, sales.pending_payments), (2, 1400, 2), "{}", db.label);
         assert_verified(&server, db.label).await;
+    }
+}
+
+/// Payments that arrive together are written together on PostgreSQL (one
+/// statement for many), each with its own outcome, exactly as one by one:
+/// repeats find their first payment, a link closed or limited since it was
+/// read takes nothing or counts under its limit, histories keep their order.
+#[tokio::test]
+async fn payments_written_together_each_get_their_own_outcome() {
+    use paylinks::domain::payment::{DeclineReason, Transition};
+    use payments::{Attempt, Facts};
+    use sqlx::Row;
+    for db in test_databases().await {
+        let server = start_server(&db.url).await;
+        let state_db = &server.state.db;
+        let mut shop = merchant(&server, "together@example.com").await;
+        let (open_id, open_slug) = link(&mut shop, "Sencha", "500", &[]).await;
+        let (closed_id, closed_slug) = link(&mut shop, "Bancha", "600", &[]).await;
+        let (limited_id, limited_slug) = link(&mut shop, "Matcha", "900", &[]).await;
+        // All three read while active and unlimited, then changed (as on another server).
+        let open = payments::checkout_link(state_db, &open_slug).await.unwrap();
+        let closed = payments::checkout_link(state_db, &closed_slug).await.unwrap();
+        let limited = payments::checkout_link(state_db, &limited_slug).await.unwrap();
+        let res = shop.call("set_link_status", &[("id", &closed_id.to_string()), ("status", "inactive")]).await;
+        assert_eq!(res.status, 200);
+        let res = shop.call("update_link", &[("id", &limited_id.to_string()), ("link[name]", "Matcha"), ("link[usage_limit]", "1")]).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+
+        let capture = || Some((Transition::Capture, Facts::default()));
+        let decline = || Some((Transition::Fail { reason: DeclineReason::InsufficientFunds }, Facts::default()));
+        let repeated = payments::random_token();
+        let mut calls = Vec::new();
+        for _ in 0..20 {
+            calls.push((&open, payments::random_token(), capture()));
+        }
+        for _ in 0..3 {
+            calls.push((&open, repeated.clone(), capture()));
+        }
+        for _ in 0..2 {
+            calls.push((&open, payments::random_token(), decline()));
+            calls.push((&closed, payments::random_token(), capture()));
+        }
+        for _ in 0..3 {
+            calls.push((&limited, payments::random_token(), capture()));
+        }
+        // Started together: on PostgreSQL they queue while the first are written.
+        let attempts: Vec<Attempt> = calls.iter().map(|(_, token, _)| card_attempt(token.clone())).collect();
+        let results = futures::future::join_all(
+            calls.iter().zip(&attempts).map(|((link, _, outcome), attempt)| payments::start_with(state_db, link, attempt, outcome.clone())),
+        )
+        .await;
+
+        let mut repeats = Vec::new();
+        let mut limited_outcomes = Vec::new();
+        for ((link, token, outcome), result) in calls.iter().zip(&results) {
+            if link.id == closed_id {
+                assert!(matches!(result, Err(paylinks::error::AppError::Gone)), "{}: {result:?}", db.label);
+                continue;
+            }
+            let (payment, _) = result.as_ref().unwrap_or_else(|e| panic!("{}: {e:?}", db.label));
+            let stored = payments::by_id(state_db, payment.id).await.unwrap();
+            assert_eq!(&payment.view, &stored.view, "{}", db.label);
+            if link.id == limited_id {
+                limited_outcomes.push(payment.view.status.as_str());
+            } else if *token == repeated {
+                repeats.push(payment.id);
+            } else {
+                let expected = if matches!(outcome, Some((Transition::Capture, _))) { "captured" } else { "failed" };
+                assert_eq!(payment.view.status.as_str(), expected, "{}", db.label);
+            }
+        }
+        assert!(repeats.iter().all(|id| *id == repeats[0]), "{}: one payment per token: {repeats:?}", db.label);
+        limited_outcomes.sort();
+        assert_eq!(limited_outcomes, ["captured", "failed", "failed"], "{}", db.label);
+
+        let sales = payments::sales(state_db, open_id).await.unwrap();
+        assert_eq!((sales.captured_payments, sales.captured_amount, sales.pending_payments), (21, 10_500, 2), "{}", db.label);
+        let sales = payments::sales(state_db, limited_id).await.unwrap();
+        assert_eq!((sales.captured_payments, sales.pending_payments), (1, 2), "{}", db.label);
+        assert_eq!(count_payments(&server).await, 26, "{}", db.label);
+        // Every history: two events, `created` first.
+        let out_of_order: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM payments p WHERE (SELECT COUNT(*) FROM payment_events e WHERE e.payment_id = p.id) <> 2 \
+             OR (SELECT kind FROM payment_events e WHERE e.payment_id = p.id ORDER BY id LIMIT 1) <> 'created'",
+        )
+        .fetch_one(state_db.pool())
+        .await
+        .unwrap()
+        .get(0);
+        assert_eq!(out_of_order, 0, "{}", db.label);
+        assert_verified(&server, db.label).await;
+
+        let (statements, together) = payments::written_together(state_db);
+        if db.label == "postgres" {
+            assert!(statements >= 1 && together >= 10, "{}: {statements} statements wrote {together} payments together", db.label);
+        } else {
+            assert_eq!((statements, together), (0, 0), "SQLite writes one at a time");
+        }
     }
 }

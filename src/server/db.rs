@@ -25,6 +25,19 @@ pub struct Db {
     /// SQLite takes one writer at a time: writers wait their turn here, in
     /// order, instead of in SQLite's busy handler (which sleeps and retries).
     writer: Arc<tokio::sync::Mutex<()>>,
+    shared: Shared,
+}
+
+/// State other modules keep per database (one value of each type), made on
+/// first use: e.g. the queue where concurrent payments wait to be written
+/// together (`payments::group_commit`).
+#[derive(Clone, Default)]
+struct Shared(Arc<std::sync::Mutex<Vec<Arc<dyn std::any::Any + Send + Sync>>>>);
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared")
+    }
 }
 
 /// A write transaction from [`Db::begin`]. Queries run on it as on a
@@ -134,7 +147,7 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open database {}", redact(&url)))?;
-        let db = Db { pool, backend, writer: Arc::new(tokio::sync::Mutex::new(())) };
+        let db = Db { pool, backend, writer: Arc::new(tokio::sync::Mutex::new(())), shared: Shared::default() };
         db.migrate().await?;
         Ok(db)
     }
@@ -168,6 +181,17 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// This database's value of type `T` (see [`Shared`]).
+    pub(crate) fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut values = self.shared.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(value) = values.iter().find_map(|v| v.clone().downcast::<T>().ok()) {
+            return value;
+        }
+        let value = Arc::new(T::default());
+        values.push(value.clone());
+        value
     }
 
     /// Cheap liveness check for `/healthz`.

@@ -19,6 +19,9 @@ use super::merchant_webhooks::outbox;
 use crate::error::{AppError, AppResult};
 use sqlx::Row;
 
+mod group_commit;
+pub use group_commit::written_together;
+
 /// A random 128-bit, URL-safe string (22 characters).
 pub fn random_token() -> String {
     let mut bytes = [0u8; 16];
@@ -369,8 +372,14 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
             !at_once_tried && events.is_empty() && (!captured || (enforce_link && link.usage_limit.is_none()))
         }) {
             at_once_tried = true;
-            let first = FirstWrite { payment: &payment, token: &attempt.token, kind: t.kind(), detail: detail.clone(), delta, day };
-            match write_at_once(db, &first, captured).await? {
+            let first = FirstWrite { payment: payment.clone(), token: attempt.token.clone(), kind: t.kind(), detail: detail.clone(), delta, day, captured };
+            let written = match db.backend() {
+                // Written together with the payments of other customers that wait meanwhile.
+                Backend::Postgres => group_commit::write(db, first).await?,
+                // SQLite takes one writer at a time anyway.
+                Backend::Sqlite => write_at_once(db, &first).await?,
+            };
+            match written {
                 AtOnce::Written(id) => {
                     payment.id = id;
                     if captured {
@@ -514,6 +523,23 @@ fn bind_new_payment<'q>(query: AnyQuery<'q>, payment: &Payment, token: &str) -> 
         .bind(view.konbini_number.clone())
 }
 
+/// Binds `first`'s 30 values: [`NEW_PAYMENT_VALUES`], then the outcome's
+/// event (kind, detail), the chart's day and amount, the usage count and the
+/// counters' change ([`write_at_once`]'s $22 to $30).
+fn bind_first<'q>(query: AnyQuery<'q>, first: &FirstWrite) -> AnyQuery<'q> {
+    let d = first.delta;
+    bind_new_payment(query, &first.payment, &first.token)
+        .bind(first.kind)
+        .bind(first.detail.clone())
+        .bind(first.day)
+        .bind(d.captured_amount)
+        .bind(i64::from(first.captured))
+        .bind(d.captured_amount)
+        .bind(d.captured_payments)
+        .bind(d.pending_payments)
+        .bind(d.refunded_payments)
+}
+
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// The payment an earlier request with `token` started: a repeat gets its
@@ -523,15 +549,18 @@ async fn first_with_token(db: &Db, link: &CheckoutLink, token: &str, missing: Ap
     same_link(existing, link).map(|p| (p, false))
 }
 
-/// What [`write_at_once`] writes besides the payment.
-struct FirstWrite<'a> {
-    payment: &'a Payment,
-    token: &'a str,
-    /// The outcome's event (after `created`).
+/// A finished attempt as [`write_at_once`] writes it: the payment, its
+/// token, its outcome's event (after `created`), the counters' change and
+/// the chart's day.
+struct FirstWrite {
+    payment: Payment,
+    token: String,
     kind: &'static str,
     detail: Option<String>,
     delta: SalesStats,
     day: i64,
+    /// Whether the outcome is a capture (counted against a usage limit).
+    captured: bool,
 }
 
 enum AtOnce {
@@ -554,7 +583,8 @@ enum AtOnce {
 /// `count_capture`); otherwise nothing is written. Not for attempts whose
 /// events a merchant's endpoint takes (their outbox rows need the payment).
 /// Parameters: [`NEW_PAYMENT_VALUES`] ($1 to $21), then $22 to $30 below.
-async fn write_at_once(db: &Db, first: &FirstWrite<'_>, captured: bool) -> AppResult<AtOnce> {
+async fn write_at_once(db: &Db, first: &FirstWrite) -> AppResult<AtOnce> {
+    let captured = first.captured;
     let takes_payments = "status = 'active' AND (expires_at IS NULL OR expires_at > $18)";
     let open = if captured { format!("usage_limit IS NULL AND {takes_payments}") } else { takes_payments.to_owned() };
     let values = &NEW_PAYMENT_VALUES[1..NEW_PAYMENT_VALUES.len() - 1];
@@ -594,17 +624,7 @@ async fn write_at_once(db: &Db, first: &FirstWrite<'_>, captured: bool) -> AppRe
              CASE WHEN EXISTS (SELECT 1 FROM links WHERE id = $2 AND {takes_payments}) THEN {YES} ELSE {NO} END"
         ),
     };
-    let d = first.delta;
-    let query = bind_new_payment(sqlx::query(&sql), first.payment, first.token)
-        .bind(first.kind)
-        .bind(first.detail.clone())
-        .bind(first.day)
-        .bind(d.captured_amount)
-        .bind(i64::from(captured))
-        .bind(d.captured_amount)
-        .bind(d.captured_payments)
-        .bind(d.pending_payments)
-        .bind(d.refunded_payments);
+    let query = bind_first(sqlx::query(&sql), first);
     let row = match db.backend() {
         Backend::Postgres => query.fetch_one(db.pool()).await?,
         Backend::Sqlite => {
