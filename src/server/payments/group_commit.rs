@@ -111,17 +111,15 @@ impl Drop for Place {
         if self.given_back {
             return;
         }
-        let waiting = {
-            let mut state = self.queue.lock();
-            state.writers -= 1;
-            let waiting = !state.waiting.is_empty();
-            if waiting {
-                state.writers += 1;
+        // Outside a runtime (one being dropped) nothing can be spawned.
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let mut state = self.queue.lock();
+        match runtime {
+            Some(runtime) if !state.waiting.is_empty() => {
+                // The place passes on to a new writer.
+                drop(runtime.spawn(writer(self.db.clone(), self.queue.clone())));
             }
-            waiting
-        };
-        if waiting {
-            tokio::spawn(writer(self.db.clone(), self.queue.clone()));
+            _ => state.writers -= 1,
         }
     }
 }
