@@ -589,9 +589,6 @@ async fn write_at_once(db: &Db, first: &FirstWrite) -> AppResult<AtOnce> {
     let open = if captured { format!("usage_limit IS NULL AND {takes_payments}") } else { takes_payments.to_owned() };
     let values = &NEW_PAYMENT_VALUES[1..NEW_PAYMENT_VALUES.len() - 1];
     let shards = COUNTER_SHARDS;
-    // A truth value both backends hand back alike (through `Any`).
-    const YES: &str = "CAST(1 AS BIGINT)";
-    const NO: &str = "CAST(0 AS BIGINT)";
     let sql = match db.backend() {
         Backend::Postgres => format!(
             "WITH open AS (SELECT id FROM links WHERE id = $2 AND {open} FOR SHARE), \
@@ -635,13 +632,26 @@ async fn write_at_once(db: &Db, first: &FirstWrite) -> AppResult<AtOnce> {
             row
         }
     };
-    let flag = |i: usize| row.try_get::<i64, _>(i).map(|v| v == 1);
-    Ok(match (row.try_get::<Option<i64>, _>(0)?, flag(1)?, flag(2)?) {
-        (Some(id), _, _) => AtOnce::Written(id),
-        (None, true, _) => AtOnce::Repeat,
-        (None, false, false) => AtOnce::LinkClosed,
-        (None, false, true) => AtOnce::LinkLimited,
-    })
+    AtOnce::read(&row, 0)
+}
+
+// Truth values both backends hand back alike (through `Any`).
+const YES: &str = "CAST(1 AS BIGINT)";
+const NO: &str = "CAST(0 AS BIGINT)";
+
+impl AtOnce {
+    /// The outcome from a row's columns `at..at + 3`: the new payment's id
+    /// (none if nothing was written), whether the link took this attempt
+    /// ([`YES`]/[`NO`]), whether it takes payments at all.
+    fn read(row: &sqlx::any::AnyRow, at: usize) -> AppResult<AtOnce> {
+        let flag = |i: usize| row.try_get::<i64, _>(at + i).map(|v| v == 1);
+        Ok(match (row.try_get::<Option<i64>, _>(at)?, flag(1)?, flag(2)?) {
+            (Some(id), _, _) => AtOnce::Written(id),
+            (None, true, _) => AtOnce::Repeat,
+            (None, false, false) => AtOnce::LinkClosed,
+            (None, false, true) => AtOnce::LinkLimited,
+        })
+    }
 }
 
 /// Shards of a link's counters (see migration 0011): concurrent payments of

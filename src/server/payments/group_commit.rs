@@ -13,7 +13,7 @@
 //! as before. If a batch's statement fails, its payments are written one by
 //! one, so one bad attempt cannot fail the others.
 
-use super::{bind_first, write_at_once, AtOnce, FirstWrite, COUNTER_COLUMNS, COUNTER_SHARDS, ADD_COUNTERS, EVENT_COLUMNS, NEW_PAYMENT_COLUMNS};
+use super::{bind_first, write_at_once, AtOnce, FirstWrite, ADD_COUNTERS, COUNTER_COLUMNS, COUNTER_SHARDS, EVENT_COLUMNS, NEW_PAYMENT_COLUMNS, NO, YES};
 use crate::error::{AppError, AppResult};
 use crate::server::db::Db;
 use sqlx::Row;
@@ -182,8 +182,6 @@ async fn write_together(db: &Db, firsts: &[&FirstWrite]) -> AppResult<Vec<AtOnce
         })
         .collect();
     let shards = COUNTER_SHARDS;
-    const YES: &str = "CAST(1 AS BIGINT)";
-    const NO: &str = "CAST(0 AS BIGINT)";
     let sql = format!(
         "WITH input {INPUT_COLUMNS} AS (VALUES {values}), \
          open AS (SELECT id, usage_limit IS NULL AS unlimited, expires_at FROM links \
@@ -209,8 +207,8 @@ async fn write_together(db: &Db, firsts: &[&FirstWrite]) -> AppResult<Vec<AtOnce
                SELECT link_id, id % {shards}, CAST(SUM(captured) AS BIGINT), CAST(SUM(captured_amount) AS BIGINT), \
                CAST(SUM(captured_payments) AS BIGINT), CAST(SUM(pending_payments) AS BIGINT), \
                CAST(SUM(refunded_payments) AS BIGINT) FROM w GROUP BY link_id, id % {shards} ORDER BY 1, 2 {ADD_COUNTERS}) \
-         SELECT i.public_id, w.id, CASE WHEN t.public_id IS NULL THEN {NO} ELSE {YES} END, \
-         CASE WHEN t.unlimited THEN {YES} ELSE {NO} END \
+         SELECT i.public_id, w.id, CASE WHEN t.public_id IS NOT NULL AND (t.unlimited OR i.captured = 0) THEN {YES} ELSE {NO} END, \
+         CASE WHEN t.public_id IS NULL THEN {NO} ELSE {YES} END \
          FROM input i LEFT JOIN w ON w.public_id = i.public_id LEFT JOIN takes t ON t.public_id = i.public_id",
         values = rows.join(", "),
     );
@@ -225,14 +223,7 @@ async fn write_together(db: &Db, firsts: &[&FirstWrite]) -> AppResult<Vec<AtOnce
             .iter()
             .find(|row| row.try_get::<String, _>(0).is_ok_and(|id| id == first.payment.view.public_id))
             .ok_or(sqlx::Error::RowNotFound)?;
-        let flag = |i: usize| row.try_get::<i64, _>(i).map(|v| v == 1);
-        outcomes.push(match (row.try_get::<Option<i64>, _>(1)?, flag(2)?, flag(3)?) {
-            (Some(id), _, _) => AtOnce::Written(id),
-            // Its link takes payments, and this one was allowed: the token's payment exists.
-            (None, true, unlimited) if unlimited || !first.captured => AtOnce::Repeat,
-            (None, true, _) => AtOnce::LinkLimited,
-            (None, false, _) => AtOnce::LinkClosed,
-        });
+        outcomes.push(AtOnce::read(row, 1)?);
     }
     Ok(outcomes)
 }
