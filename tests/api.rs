@@ -152,6 +152,11 @@ async fn payment_links_through_the_api_follow_the_dashboards_rules() {
         let updated = json(&res);
         assert_eq!((updated["name"].as_str(), updated["usage_limit"].as_i64()), (Some("Order #1001"), Some(3)));
         assert_eq!(updated["expires_at"], "2031-01-02T03:04:05Z");
+        // Any RFC 3339 offset is taken; the answer is in UTC.
+        let res = api(&server, k, "POST", &format!("/payment_links/{id}"), Some(body!({"expires_at": "2031-01-02T12:04:05+09:00"}))).await;
+        assert_eq!((res.status, json(&res)["expires_at"].as_str()), (200, Some("2031-01-02T03:04:05Z")), "{label}: {}", res.body);
+        let res = api(&server, k, "POST", &format!("/payment_links/{id}"), Some(body!({"expires_at": "2031-01-01T22:04:05-05:00"}))).await;
+        assert_eq!((res.status, json(&res)["expires_at"].as_str()), (200, Some("2031-01-02T03:04:05Z")), "{label}: {}", res.body);
         let res = api(&server, k, "POST", &format!("/payment_links/{id}"), Some(body!({"amount": 2000}))).await;
         assert_eq!((res.status, error_of(&res).1.as_str()), (422, "immutable"), "{label}");
 

@@ -397,6 +397,69 @@ async fn webhooks_are_verified_processed_once_and_drive_the_summary() {
 }
 
 #[tokio::test]
+async fn live_chargebacks_leave_the_summary_as_the_seed_defines_it() {
+    let (komoju, stub) = start_stub().await;
+    for db in test_databases().await {
+        let server = start_server_with(&db.url, &komoju).await;
+        let (_, link_id, slug) = live_shop(&server, "disputes@example.com").await;
+        let merchant = merchant_public_id(&server, "disputes@example.com").await;
+        // Two captured payments; the second is partly refunded.
+        let mut paid = Vec::new();
+        for (i, refunded) in [(0, 0), (1, 500)] {
+            start_live_payment(&server, &slug).await;
+            let payment = only_payment(&server).await;
+            let mut data = stub.lock().unwrap().pay(payment.provider_session.as_deref().unwrap(), "captured");
+            assert_eq!(webhook(&server, &merchant, &format!("c{i}"), "payment.captured", &data, Some(WEBHOOK_SECRET)).await.status, 200);
+            if refunded > 0 {
+                data["amount_refunded"] = json!(refunded);
+                assert_eq!(webhook(&server, &merchant, &format!("r{i}"), "payment.refund.created", &data, Some(WEBHOOK_SECRET)).await.status, 200);
+            }
+            paid.push((payment, data));
+        }
+        let sales = payments::sales(&server.state.db, link_id).await.unwrap();
+        assert_eq!((sales.captured_amount, sales.captured_payments), (5500, 2), "{}", db.label);
+
+        // An unsigned chargeback is refused and changes nothing.
+        let (first, first_data) = &paid[0];
+        assert_eq!(webhook(&server, &merchant, "cb0", "payment.chargeback", first_data, None).await.status, 401);
+        assert_eq!(payments::by_id(&server.state.db, first.id).await.unwrap().view.status.as_str(), "captured");
+
+        // The fixture events: a chargeback, its replay, and a second delivery of the same news.
+        let res = webhook(&server, &merchant, "cb1", "payment.chargeback", first_data, Some(WEBHOOK_SECRET)).await;
+        assert_eq!((res.status, res.body.as_str()), (200, "ok"), "{}", db.label);
+        let replay = webhook(&server, &merchant, "cb1", "payment.chargeback", first_data, Some(WEBHOOK_SECRET)).await;
+        assert_eq!(replay.body, "already processed");
+        let events = payments::events(&server.state.db, first.id).await.unwrap().len();
+        let again = webhook(&server, &merchant, "cb2", "payment.dispute.created", first_data, Some(WEBHOOK_SECRET)).await;
+        assert_eq!((again.status, again.body.as_str()), (200, "ok"), "the same news again is a no-op");
+        assert_eq!(payments::events(&server.state.db, first.id).await.unwrap().len(), events);
+        assert_eq!(payments::by_id(&server.state.db, first.id).await.unwrap().view.status.as_str(), "charged_back");
+
+        // The partly refunded one is lost in a dispute: only what was left is taken out.
+        let (second, second_data) = &paid[1];
+        assert_eq!(webhook(&server, &merchant, "cb3", "payment.dispute.lost", second_data, Some(WEBHOOK_SECRET)).await.status, 200);
+        assert_eq!(payments::by_id(&server.state.db, second.id).await.unwrap().view.status.as_str(), "charged_back");
+        let sales = payments::sales(&server.state.db, link_id).await.unwrap();
+        assert_eq!((sales.captured_amount, sales.captured_payments, sales.refunded_payments), (0, 0, 0), "{}", db.label);
+
+        // Later news of the capture does not resurrect it; a won dispute needs a person.
+        assert_eq!(webhook(&server, &merchant, "cb4", "payment.captured", first_data, Some(WEBHOOK_SECRET)).await.status, 200);
+        let won = webhook(&server, &merchant, "cb5", "payment.dispute.won", first_data, Some(WEBHOOK_SECRET)).await;
+        assert_eq!((won.status, won.body.as_str()), (200, "needs attention"));
+        assert_eq!(payments::by_id(&server.state.db, first.id).await.unwrap().view.status.as_str(), "charged_back");
+
+        // A chargeback of a payment that never captured is not applied.
+        start_live_payment(&server, &slug).await;
+        let open = only_payment(&server).await;
+        let open_data = stub.lock().unwrap().pay(open.provider_session.as_deref().unwrap(), "pending");
+        let res = webhook(&server, &merchant, "cb6", "payment.chargeback", &open_data, Some(WEBHOOK_SECRET)).await;
+        assert_eq!((res.status, res.body.as_str()), (200, "needs attention"));
+        assert_eq!(payments::by_id(&server.state.db, open.id).await.unwrap().view.status.as_str(), "pending");
+        assert_verified(&server, db.label).await;
+    }
+}
+
+#[tokio::test]
 async fn live_refunds_go_through_komoju() {
     let (komoju, stub) = start_stub().await;
     for db in test_databases().await {

@@ -61,7 +61,7 @@ async fn create_edit_list_and_deactivate() {
         let id = link["id"].as_i64().unwrap();
 
         // Quick Payment Link: name and price only; language follows the dashboard.
-        let quick = json(&create(&mut shop, &[("name", "Gift card"), ("amount", "10.50"), ("currency", "USD")]).await);
+        let quick = json(&create(&mut shop, &[("name", "Gift card"), ("amount", "1050"), ("currency", "USD")]).await);
         assert_eq!((quick["amount"].as_i64(), quick["language"].as_str()), (Some(1050), Some("en")));
 
         let res = update(&mut shop, id, &[("name", "Matcha set (large)"), ("language", "en"), ("status", "active"), ("usage_limit", "5")]).await;
@@ -160,11 +160,13 @@ async fn bad_link_input_is_refused_and_stores_nothing() {
         (&[("name", "Tea"), ("amount", "-100"), ("currency", "JPY")], "amount", "AmountMalformed"),
         (&[("name", "Tea"), ("amount", "0"), ("currency", "JPY")], "amount", "AmountBelowMinimum"),
         (&[("name", "Tea"), ("amount", "49"), ("currency", "JPY")], "amount", "AmountBelowMinimum"),
-        (&[("name", "Tea"), ("amount", "0.49"), ("currency", "USD")], "amount", "AmountBelowMinimum"),
+        (&[("name", "Tea"), ("amount", "49"), ("currency", "USD")], "amount", "AmountBelowMinimum"),
         (&[("name", "Tea"), ("amount", "99"), ("currency", "KRW")], "amount", "AmountBelowMinimum"),
         (&[("name", "Tea"), ("amount", "10000000"), ("currency", "JPY")], "amount", "AmountAboveMaximum"),
         (&[("name", "Tea"), ("amount", "99999999999999999999999"), ("currency", "JPY")], "amount", "AmountAboveMaximum"),
-        (&[("name", "Tea"), ("amount", "10.5"), ("currency", "JPY")], "amount", "AmountTooPrecise"),
+        (&[("name", "Tea"), ("amount", "10.5"), ("currency", "JPY")], "amount", "AmountNotWhole"),
+        (&[("name", "Tea"), ("amount", "10.50"), ("currency", "USD")], "amount", "AmountNotWhole"),
+        (&[("name", "Tea"), ("amount", "10,50"), ("currency", "EUR")], "amount", "AmountAmbiguous"),
         (&[("name", "Tea"), ("amount", "1e3"), ("currency", "JPY")], "amount", "AmountMalformed"),
         (&[("name", "Tea"), ("amount", "1000"), ("currency", "GBP")], "currency", "NotAllowed"),
         (&[("name", "Tea"), ("amount", "1000"), ("currency", "JPY"), ("language", "fr")], "language", "NotAllowed"),

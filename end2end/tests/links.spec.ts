@@ -4,9 +4,9 @@ import { test, expect, hydrated, signUp } from "./fixtures";
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
 const texts = {
-  ja: { quick: "クイック決済リンク", create: "決済リンクを作成", advanced: "詳細設定", issue: "保存してリンクを発行", save: "リンクを作成", active: "有効", inactive: "無効", deactivate: "無効にする", saveChanges: "変更を保存", edit: "リンクを編集", limit: "上限到達" },
-  en: { quick: "Quick payment link", create: "Create payment link", advanced: "Advanced settings", issue: "Save and issue link", save: "Create link", active: "Active", inactive: "Inactive", deactivate: "Deactivate", saveChanges: "Save changes", edit: "Edit link", limit: "Limit reached" },
-  ko: { quick: "빠른 결제 링크", create: "결제 링크 만들기", advanced: "고급 설정", issue: "저장하고 링크 발행", save: "링크 만들기", active: "활성", inactive: "비활성", deactivate: "비활성화", saveChanges: "변경 사항 저장", edit: "링크 편집", limit: "한도 도달" },
+  ja: { quick: "クイック決済リンク", create: "決済リンクを作成", advanced: "詳細設定", issue: "保存", save: "保存", active: "有効", inactive: "無効", deactivate: "無効にする", saveChanges: "保存", edit: "リンクを編集", limit: "上限到達" },
+  en: { quick: "Quick payment link", create: "Create payment link", advanced: "Advanced settings", issue: "Save", save: "Save", active: "Active", inactive: "Inactive", deactivate: "Deactivate", saveChanges: "Save", edit: "Edit link", limit: "Limit reached" },
+  ko: { quick: "빠른 결제 링크", create: "결제 링크 만들기", advanced: "고급 설정", issue: "저장", save: "저장", active: "활성", inactive: "비활성", deactivate: "비활성화", saveChanges: "저장", edit: "링크 편집", limit: "한도 도달" },
 } as const;
 
 for (const [lang, t] of Object.entries(texts)) {
@@ -28,7 +28,7 @@ for (const [lang, t] of Object.entries(texts)) {
       await page.locator("#link-language").selectOption("ja");
       await page.locator("#link-image-file").setInputFiles({ name: "matcha.png", mimeType: "image/png", buffer: PNG });
       await expect(page.locator(".image-preview img")).toHaveAttribute("src", /^\/img\/[0-9a-f]{64}$/);
-      await page.getByRole("button", { name: t.save }).click();
+      await page.getByRole("button", { name: t.save, exact: true }).click();
       await expect(page).toHaveURL(/\/dashboard\/links\/\d+$/);
       await expect(page.getByRole("heading", { level: 1 })).toHaveText("抹茶セット");
       await expect(page.locator(".link-summary .price")).toHaveText("¥1,500");
@@ -41,12 +41,13 @@ for (const [lang, t] of Object.entries(texts)) {
       await page.getByRole("link", { name: t.quick }).click();
       await expect(page).toHaveURL(/\/dashboard\/links\/quick$/);
       await page.locator("#link-name").fill("Gift card");
-      await page.locator("#link-amount").fill("10.50");
+      await page.locator("#link-amount").fill("1050");
+      await expect(page.locator("#amount-preview")).toHaveText("= $10.50");
       await page.locator("#link-currency").selectOption("USD");
       await page.getByText(t.advanced).click();
       await page.locator("#link-usage-limit").fill("1");
       await page.locator("#link-expires-at").fill("2030-12-31T23:59");
-      await page.getByRole("button", { name: t.issue }).click();
+      await page.getByRole("button", { name: t.issue, exact: true }).click();
       await expect(page).toHaveURL(/\/dashboard\/links\/\d+$/);
       await expect(page.locator(".link-summary .price")).toHaveText("$10.50");
       await expect(page.getByTestId("link-usage")).toContainText("1");
@@ -62,7 +63,7 @@ for (const [lang, t] of Object.entries(texts)) {
       await expect(page.locator("#link-amount")).toHaveCount(0);
       await expect(page.getByTestId("link-price")).toHaveText("$10.50");
       await page.locator("#link-name").fill("Gift card (digital)");
-      await page.getByRole("button", { name: t.saveChanges }).click();
+      await page.getByRole("button", { name: t.saveChanges, exact: true }).click();
       await expect(page).toHaveURL(/\/dashboard\/links\/\d+$/);
       await expect(page.getByRole("heading", { level: 1 })).toHaveText("Gift card (digital)");
 
@@ -105,12 +106,12 @@ test("a refused amount shows its localized reason next to the field", async ({ p
   await page.locator("#link-amount").fill("50");
   await expect(page.locator("#amount-error")).toHaveCount(0);
   await page.locator("#link-currency").selectOption("USD");
-  await page.locator("#link-amount").fill("0.4");
+  await page.locator("#link-amount").fill("40");
   await expect(page.locator("#amount-error")).toHaveText("The minimum is $0.50.");
   // …and refused by the server all the same.
   await page.locator("#link-currency").selectOption("JPY");
   await page.locator("#link-amount").fill("49");
-  await page.getByRole("button", { name: "Create link" }).click();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.locator("#amount-error")).toHaveText("The minimum is ¥50.");
   await expect(page).toHaveURL(/\/dashboard\/links\/new$/);
 });

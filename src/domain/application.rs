@@ -5,6 +5,51 @@ use super::fields::{self, FieldError};
 use super::ApplicationStatus;
 use serde::{Deserialize, Serialize};
 
+/// What Japan's Specified Commercial Transactions Act asks a sale to state,
+/// which a link's description must carry when the merchant's SCTA page does
+/// not (quantity and application period are per product: always asked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SctaItem {
+    Quantity,
+    TaxInclusion,
+    DeliveryTiming,
+    Cancellation,
+    ApplicationPeriod,
+}
+
+impl SctaItem {
+    pub const ALL: [SctaItem; 5] =
+        [SctaItem::Quantity, SctaItem::TaxInclusion, SctaItem::DeliveryTiming, SctaItem::Cancellation, SctaItem::ApplicationPeriod];
+
+    pub const fn message_id(self) -> &'static str {
+        match self {
+            SctaItem::Quantity => "scta-item-quantity",
+            SctaItem::TaxInclusion => "scta-item-tax",
+            SctaItem::DeliveryTiming => "scta-item-delivery",
+            SctaItem::Cancellation => "scta-item-cancellation",
+            SctaItem::ApplicationPeriod => "scta-item-period",
+        }
+    }
+
+    /// The SCTA page's field that covers this item for every product, if any.
+    const fn page_field(self) -> Option<&'static str> {
+        match self {
+            SctaItem::TaxInclusion => Some("scta_pricing"),
+            SctaItem::DeliveryTiming => Some("scta_delivery"),
+            SctaItem::Cancellation => Some("scta_returns"),
+            SctaItem::Quantity | SctaItem::ApplicationPeriod => None,
+        }
+    }
+
+    /// The items a link's description should state, given the SCTA page.
+    pub fn missing_from(page: &ApplicationForm) -> Vec<SctaItem> {
+        SctaItem::ALL
+            .into_iter()
+            .filter(|item| item.page_field().is_none_or(|field| page.get(field).trim().is_empty()))
+            .collect()
+    }
+}
+
 /// The form as typed; every field is text.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -193,5 +238,19 @@ mod tests {
         assert_eq!(phone.clean_submission(), Err(("phone", FieldError::InvalidPhone)));
         let site = ApplicationForm { website: "javascript:alert(1)".into(), ..complete() };
         assert_eq!(site.clean_submission(), Err(("website", FieldError::InvalidUrl)));
+    }
+
+    #[test]
+    fn description_hint_names_what_the_scta_page_lacks() {
+        use SctaItem::*;
+        assert_eq!(SctaItem::missing_from(&ApplicationForm::default()), SctaItem::ALL.to_vec(), "an empty page: every item");
+        let mut page = ApplicationForm::default();
+        page.set("scta_pricing", "税込価格で表示");
+        page.set("scta_returns", "到着後8日以内");
+        assert_eq!(SctaItem::missing_from(&page), vec![Quantity, DeliveryTiming, ApplicationPeriod]);
+        page.set("scta_delivery", "3営業日以内に発送");
+        assert_eq!(SctaItem::missing_from(&page), vec![Quantity, ApplicationPeriod], "per-product items stay");
+        page.set("scta_delivery", "   ");
+        assert!(SctaItem::missing_from(&page).contains(&DeliveryTiming), "blank is missing");
     }
 }

@@ -31,6 +31,10 @@ pub enum FieldError {
     AmountMalformed,
     #[error("too many decimals for the currency")]
     AmountTooPrecise,
+    #[error("a comma that does not group thousands")]
+    AmountAmbiguous,
+    #[error("not a whole number of the smallest unit ({example})")]
+    AmountNotWhole { example: String },
     #[error("below the minimum {min}")]
     AmountBelowMinimum { min: String },
     #[error("above the maximum {max}")]
@@ -89,6 +93,8 @@ impl FieldError {
             FieldError::WrongPassword => "error-password-wrong",
             FieldError::AmountMalformed => "error-amount-malformed",
             FieldError::AmountTooPrecise => "error-amount-too-precise",
+            FieldError::AmountAmbiguous => "error-amount-ambiguous",
+            FieldError::AmountNotWhole { .. } => "error-amount-not-whole",
             FieldError::AmountBelowMinimum { .. } => "error-amount-below-minimum",
             FieldError::AmountAboveMaximum { .. } => "error-amount-above-maximum",
             FieldError::DateInvalid => "error-date-invalid",

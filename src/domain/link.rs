@@ -77,6 +77,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn api_times_take_any_rfc3339_offset() {
+        let utc = parse_local_datetime("2026-12-31T15:00:00", 0).unwrap();
+        for text in ["2026-12-31T15:00:00Z", "2026-12-31T15:00:00z", "2026-12-31t15:00:00Z", "2026-12-31T15:00:00.250Z", "2026-12-31T15:00:00+00:00",
+            "2027-01-01T00:00:00+09:00", "2026-12-31T10:00:00-05:00", "2026-12-31T20:30:00+05:30", "2026-12-31T15:00:00-00:00"]
+        {
+            let (local, offset) = rfc3339_to_input(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(parse_local_datetime(&local, offset), Some(utc), "{text}");
+        }
+        for bad in ["2026-12-31T15:00:00", "2026-12-31T15:00Z", "2026-12-31 15:00:00Z", "2026-12-31T15:00:00+9:00", "2026-12-31T15:00:00+24:00",
+            "2026-12-31T15:00:00+09:60", "2026-12-31T15:00:00*09:00", "2026-12-31T15:00:00.Z", "2026-02-30T15:00:00Z", "tomorrow", "", "+09:00"]
+        {
+            assert_eq!(rfc3339_to_input(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn names_are_trimmed_and_bounded() {
         assert_eq!(ProductName::parse("  抹茶セット  ").unwrap().as_str(), "抹茶セット");
         assert_eq!(ProductName::parse(" "), Err(FieldError::Required));
@@ -209,7 +225,11 @@ mod input {
         pub availability: Availability,
         pub usage_limit: Option<i64>,
         pub expires_at: Option<i64>,
+        /// Captures ever made, the usage limit's count (a refund gives none back).
         pub captured_count: i64,
+        /// The Total Sales Summary's "captured payments": captured and not
+        /// since refunded or charged back.
+        pub captured_payments: i64,
         pub created_at: i64,
         /// `/img/{sha256}` of the product image, if any.
         pub image_url: Option<String>,
@@ -228,6 +248,7 @@ mod input {
     pub struct LinkInput {
         pub name: String,
         pub description: String,
+        /// The price in the currency's smallest unit (`1050` is $10.50).
         pub amount: String,
         pub currency: String,
         pub language: String,
@@ -257,7 +278,7 @@ mod input {
     impl LinkInput {
         pub fn money(&self) -> FieldResult<Money> {
             let currency: Currency = self.currency.trim().parse().map_err(|_| ("currency", FieldError::NotAllowed))?;
-            Money::parse(&self.amount, currency).map_err(|e| ("amount", e.field_error(currency)))
+            Money::parse_minor(&self.amount, currency).map_err(|e| ("amount", e.field_error(currency)))
         }
 
         /// Checks every editable field. `language` defaults to `fallback_language`
@@ -339,14 +360,36 @@ mod input {
         format!("{}:{:02}Z", format_local_datetime(ms, 0), ms.div_euclid(1000).rem_euclid(60))
     }
 
-    /// An RFC 3339 UTC timestamp (`Z`, optional fraction) → the form's
-    /// `YYYY-MM-DDTHH:MM:SS` at offset 0; `None` for anything else.
-    pub fn rfc3339_to_input(text: &str) -> Option<String> {
-        let text = text.strip_suffix('Z').or_else(|| text.strip_suffix("+00:00"))?;
-        let whole = text.split_once('.').map_or(text, |(whole, fraction)| {
-            if fraction.bytes().all(|b| b.is_ascii_digit()) { whole } else { "" }
+    /// An RFC 3339 timestamp (`Z` or any `±HH:MM` offset, optional
+    /// fraction) → the form's `YYYY-MM-DDTHH:MM:SS` and its offset in minutes
+    /// east of UTC; `None` for anything else.
+    pub fn rfc3339_to_input(text: &str) -> Option<(String, i64)> {
+        let text = text.trim().to_ascii_uppercase();
+        let (local, offset) = if let Some(local) = text.strip_suffix('Z') {
+            (local, 0)
+        } else {
+            let (local, zone) = text.split_at(text.len().checked_sub(6)?);
+            let (sign, hh_mm) = zone.split_at(1);
+            let (hh, mm) = hh_mm.split_once(':')?;
+            let digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+            if !digits(hh) || !digits(mm) {
+                return None;
+            }
+            let (hh, mm): (i64, i64) = (hh.parse().ok()?, mm.parse().ok()?);
+            if hh > 23 || mm > 59 {
+                return None;
+            }
+            let minutes = hh * 60 + mm;
+            match sign {
+                "+" => (local, minutes),
+                "-" => (local, -minutes),
+                _ => return None,
+            }
+        };
+        let whole = local.split_once('.').map_or(local, |(whole, fraction)| {
+            if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) { whole } else { "" }
         });
-        (whole.len() == 19 && parse_local_datetime(whole, 0).is_some()).then(|| whole.to_owned())
+        (whole.len() == 19 && parse_local_datetime(whole, offset).is_some()).then(|| (whole.to_owned(), offset))
     }
 
     /// For people, in the dashboard's time zone (JST, as the filters):
@@ -416,12 +459,14 @@ mod input {
         fn amount_errors_name_the_limits() {
             let low = LinkInput { amount: "49".into(), ..input() };
             assert_eq!(low.money(), Err(("amount", FieldError::AmountBelowMinimum { min: "¥50".into() })));
-            let usd = LinkInput { amount: "1000000".into(), currency: "USD".into(), ..input() };
+            let usd = LinkInput { amount: "100000000".into(), currency: "USD".into(), ..input() };
             assert_eq!(usd.money(), Err(("amount", FieldError::AmountAboveMaximum { max: "$999,999.99".into() })));
             let gbp = LinkInput { currency: "GBP".into(), ..input() };
             assert_eq!(gbp.money(), Err(("currency", FieldError::NotAllowed)));
             let frac = LinkInput { amount: "10.5".into(), ..input() };
-            assert_eq!(frac.money(), Err(("amount", FieldError::AmountTooPrecise)));
+            assert_eq!(frac.money(), Err(("amount", FieldError::AmountNotWhole { example: "1050 = ¥1,050".into() })));
+            let cents = LinkInput { amount: "1050".into(), currency: "USD".into(), ..input() };
+            assert_eq!(cents.money().map(|m| m.format(Locale::En)), Ok("$10.50".into()));
         }
 
         #[test]

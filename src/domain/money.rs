@@ -89,6 +89,10 @@ pub enum MoneyError {
     Malformed,
     #[error("more decimals than the currency has")]
     TooPrecise,
+    #[error("a comma that does not group thousands")]
+    Ambiguous,
+    #[error("a decimal point in a count of the smallest unit")]
+    NotWhole,
     #[error("below the minimum")]
     BelowMinimum,
     #[error("above the maximum")]
@@ -104,6 +108,8 @@ impl MoneyError {
         match self {
             MoneyError::Malformed | MoneyError::UnknownCurrency => FieldError::AmountMalformed,
             MoneyError::TooPrecise => FieldError::AmountTooPrecise,
+            MoneyError::Ambiguous => FieldError::AmountAmbiguous,
+            MoneyError::NotWhole => FieldError::AmountNotWhole { example: Money::example(currency) },
             MoneyError::BelowMinimum => FieldError::AmountBelowMinimum {
                 min: format_minor(currency.minimum(), currency, Locale::En),
             },
@@ -132,23 +138,33 @@ impl Money {
         }
     }
 
-    /// Parses what a merchant types, in major units: `1000` (yen), `10.50`
-    /// (dollars), `1,000`; full-width digits are accepted. No signs, no exponents.
+    /// Parses a price as the dashboard asks for it: a whole number of the
+    /// currency's smallest unit (`1050` is ¥1,050 or $10.50), optionally
+    /// grouped by thousands (`1,050`); full-width digits are accepted. A
+    /// decimal point is refused (the merchant is thinking in major units), and
+    /// so is a comma that does not group thousands (`10,50`).
+    pub fn parse_minor(input: &str, currency: Currency) -> Result<Money, MoneyError> {
+        let text = normalize(input);
+        if text.contains('.') {
+            return Err(if text.contains(',') { MoneyError::Ambiguous } else { MoneyError::NotWhole });
+        }
+        let whole = ungroup(&text)?;
+        Money::from_minor(whole_number(&whole)?, currency)
+    }
+
+    /// Parses an amount in major units: `1000` (yen), `10.50` (dollars),
+    /// `1,000.50`; full-width digits are accepted. No signs, no exponents. A
+    /// comma only groups thousands before the decimal point: `10,50` and
+    /// `1.050,00` (a decimal comma) are refused as ambiguous, never guessed.
     pub fn parse(input: &str, currency: Currency) -> Result<Money, MoneyError> {
-        let text: String = input
-            .trim()
-            .chars()
-            .map(|c| match c {
-                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-                '．' => '.',
-                '，' => ',',
-                c => c,
-            })
-            .filter(|c| *c != ',')
-            .collect();
+        let text = normalize(input);
         let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        if fraction.contains(',') {
+            return Err(MoneyError::Ambiguous);
+        }
+        let whole = ungroup(whole)?;
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(whole) || (text.contains('.') && !digits(fraction)) {
+        if !digits(&whole) || (text.contains('.') && !digits(fraction)) {
             return Err(MoneyError::Malformed);
         }
         let exponent = currency.exponent() as usize;
@@ -156,13 +172,9 @@ impl Money {
         if significant.len() > exponent {
             return Err(MoneyError::TooPrecise);
         }
-        // Too many digits cannot be a valid amount: refuse before any arithmetic.
-        if whole.trim_start_matches('0').len() > 12 {
-            return Err(MoneyError::AboveMaximum);
-        }
-        let whole: i64 = whole.parse().map_err(|_| MoneyError::Malformed)?;
+        let whole = whole_number(&whole)?;
         let fraction: i64 = if exponent == 0 { 0 } else { format!("{significant:0<exponent$}").parse().map_err(|_| MoneyError::Malformed)? };
-        let minor = whole * 10_i64.pow(exponent as u32) + fraction;
+        let minor = whole.checked_mul(10_i64.pow(exponent as u32)).and_then(|w| w.checked_add(fraction)).ok_or(MoneyError::AboveMaximum)?;
         Money::from_minor(minor, currency)
     }
 
@@ -174,14 +186,73 @@ impl Money {
         self.currency
     }
 
-    /// The amount as a merchant types it (`1000`, `10.50`): the inverse of `parse`.
+    /// The amount as a merchant types it in major units (`1000`, `10.50`):
+    /// the inverse of `parse`.
     pub fn to_input(self) -> String {
         major_units(self.minor, self.currency, false)
+    }
+
+    /// How a price is typed in the smallest unit, shown in hints and errors:
+    /// `1050 = $10.50`, `1050 = ¥1,050`.
+    pub fn example(currency: Currency) -> String {
+        format!("1050 = {}", format_minor(1050, currency, Locale::En))
     }
 
     pub fn format(self, locale: Locale) -> String {
         format_minor(self.minor, self.currency, locale)
     }
+}
+
+/// Trims and turns full-width digits and separators into ASCII.
+fn normalize(input: &str) -> String {
+    input
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '．' => '.',
+            '，' => ',',
+            c => c,
+        })
+        .collect()
+}
+
+/// Removes thousands separators, which must sit between groups of exactly
+/// three digits (`1,050`, `12,345,678`); any other comma makes the text
+/// ambiguous (`10,50` may be a decimal comma).
+fn ungroup(text: &str) -> Result<String, MoneyError> {
+    if !text.contains(',') {
+        return Ok(text.to_owned());
+    }
+    let mut groups = text.split(',');
+    let first = groups.next().unwrap_or_default();
+    let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if first.is_empty() || first.len() > 3 || !is_digits(first) {
+        return Err(if is_digits(first) && !first.is_empty() { MoneyError::Ambiguous } else { MoneyError::Malformed });
+    }
+    let mut whole = first.to_owned();
+    for group in groups {
+        if !is_digits(group) {
+            return Err(MoneyError::Malformed);
+        }
+        if group.len() != 3 {
+            return Err(MoneyError::Ambiguous);
+        }
+        whole.push_str(group);
+    }
+    Ok(whole)
+}
+
+/// A non-empty run of ASCII digits as a number; too many digits cannot be a
+/// valid amount, so they are refused before any arithmetic.
+fn whole_number(digits: &str) -> Result<i64, MoneyError> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(MoneyError::Malformed);
+    }
+    if digits.trim_start_matches('0').len() > 15 {
+        return Err(MoneyError::AboveMaximum);
+    }
+    digits.parse().map_err(|_| MoneyError::Malformed)
 }
 
 /// Formats any count of minor units (totals may exceed a single charge's
@@ -245,6 +316,53 @@ mod tests {
         }
         assert_eq!(Money::parse("1000.5", Jpy), Err(MoneyError::TooPrecise));
         assert_eq!(Money::parse("10.505", Usd), Err(MoneyError::TooPrecise));
+    }
+
+    #[test]
+    fn prices_are_typed_in_the_smallest_unit() {
+        assert_eq!(Money::parse_minor("1050", Usd).unwrap().format(Locale::En), "$10.50");
+        assert_eq!(Money::parse_minor("1050", Jpy).unwrap().format(Locale::En), "¥1,050");
+        assert_eq!(Money::parse_minor("1050", Krw).unwrap().format(Locale::En), "₩1,050");
+        assert_eq!(Money::parse_minor("１，０５０", Eur).unwrap().minor(), 1050, "full width");
+        assert_eq!(Money::parse_minor(" 12,345 ", Twd).unwrap().minor(), 12345);
+        for currency in Currency::ALL {
+            // `1,050` can only be grouping: the smallest unit has no decimals.
+            assert_eq!(Money::parse_minor("1,050", currency).map(Money::minor), Ok(1050), "{currency}");
+            assert_eq!(Money::parse_minor("10,50", currency), Err(MoneyError::Ambiguous), "{currency}");
+            assert_eq!(Money::parse_minor("1.050,00", currency), Err(MoneyError::Ambiguous), "{currency}");
+            assert_eq!(Money::parse_minor("10.50", currency), Err(MoneyError::NotWhole), "{currency}");
+            assert_eq!(Money::parse_minor("1050.00", currency), Err(MoneyError::NotWhole), "{currency}");
+            assert_eq!(Money::parse_minor("1,0500", currency), Err(MoneyError::Ambiguous), "{currency}");
+            assert_eq!(Money::parse_minor("1,050,", currency), Err(MoneyError::Ambiguous), "{currency}");
+            for bad in ["", ",050", "-1050", "+1050", "1e3", "abc", "10 50", "1,05a"] {
+                assert_eq!(Money::parse_minor(bad, currency), Err(MoneyError::Malformed), "{bad:?} {currency}");
+            }
+        }
+        assert_eq!(Money::parse_minor("49", Usd), Err(MoneyError::BelowMinimum));
+        assert_eq!(Money::parse_minor("100000000", Usd), Err(MoneyError::AboveMaximum));
+        assert_eq!(Money::parse_minor("99999999999999999999999", Jpy), Err(MoneyError::AboveMaximum), "no overflow");
+    }
+
+    #[test]
+    fn commas_only_group_thousands_in_major_units() {
+        for currency in Currency::ALL {
+            let scale = 10_i64.pow(currency.exponent());
+            assert_eq!(Money::parse("1,050", currency).map(Money::minor), Ok(1050 * scale), "{currency}");
+            assert_eq!(Money::parse("10,50", currency), Err(MoneyError::Ambiguous), "{currency}: a decimal comma is never guessed");
+            assert_eq!(Money::parse("1.050,00", currency), Err(MoneyError::Ambiguous), "{currency}");
+            assert_eq!(Money::parse("1,05", currency), Err(MoneyError::Ambiguous), "{currency}");
+        }
+        assert_eq!(Money::parse("1,000.50", Usd).map(Money::minor), Ok(100_050));
+        assert_eq!(Money::parse("12,345.6", Eur).map(Money::minor), Ok(1_234_560));
+        assert_eq!(Money::parse("1,0,0", Jpy), Err(MoneyError::Ambiguous));
+        assert_eq!(Money::parse(",100", Jpy), Err(MoneyError::Malformed));
+    }
+
+    #[test]
+    fn examples_name_the_smallest_unit() {
+        assert_eq!(Money::example(Usd), "1050 = $10.50");
+        assert_eq!(Money::example(Jpy), "1050 = ¥1,050");
+        assert_eq!(Money::example(Krw), "1050 = ₩1,050");
     }
 
     #[test]

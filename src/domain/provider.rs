@@ -93,6 +93,47 @@ pub fn catch_up(ours: &PaymentState, currency: &str, theirs: &ProviderPayment) -
     Ok(steps)
 }
 
+/// What a KOMOJU dispute event means for a captured payment. KOMOJU's public
+/// event list names no dispute events (disputes are handled in its
+/// dashboard); these are the names its platform sends for them, matched
+/// exactly so an unknown event never moves money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisputeNews {
+    /// The card network took the money back (or a dispute opened, which
+    /// holds it): the payment counts as charged back.
+    ChargedBack,
+    /// The merchant won the dispute: the money came back. A charge-back is
+    /// final in our records, so a person has to look.
+    Reversed,
+}
+
+impl DisputeNews {
+    pub fn of_event(kind: &str) -> Option<DisputeNews> {
+        match kind {
+            "payment.chargeback" | "payment.chargeback.created" | "payment.dispute.created" | "payment.dispute.lost" => {
+                Some(DisputeNews::ChargedBack)
+            }
+            "payment.chargeback.reversed" | "payment.dispute.won" => Some(DisputeNews::Reversed),
+            _ => None,
+        }
+    }
+
+    /// The transition that records this news, if any: nothing when the
+    /// payment is already charged back (a repeat), a conflict when it was
+    /// never captured or was already refunded in full (no money to take back).
+    pub fn step(self, ours: &PaymentState, currency: &str, theirs: &ProviderPayment) -> Result<Option<Transition>, SyncError> {
+        if theirs.amount != ours.amount() || !theirs.currency.eq_ignore_ascii_case(currency) {
+            return Err(SyncError::AmountMismatch { ours: ours.amount(), theirs: theirs.amount, currency: theirs.currency.clone() });
+        }
+        let diverged = || SyncError::Diverged { ours: ours.status(), theirs: theirs.status };
+        match (self, ours.status()) {
+            (DisputeNews::ChargedBack, PaymentStatus::ChargedBack) => Ok(None),
+            (DisputeNews::ChargedBack, _) => ours.apply(&Transition::ChargeBack).map(|_| Some(Transition::ChargeBack)).map_err(|_| diverged()),
+            (DisputeNews::Reversed, _) => Err(diverged()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +195,25 @@ mod tests {
             assert!(ProviderStatus::parse(s).is_some(), "{s}");
         }
         assert_eq!(ProviderStatus::parse("paid"), None);
+    }
+
+    #[test]
+    fn chargebacks_take_captured_money_back_once() {
+        let news = DisputeNews::of_event("payment.chargeback").unwrap();
+        let them = theirs(ProviderStatus::Captured, 0);
+        assert_eq!(news.step(&state(PaymentStatus::Captured, 0), "JPY", &them), Ok(Some(Transition::ChargeBack)));
+        assert_eq!(news.step(&state(PaymentStatus::Captured, 300), "JPY", &them), Ok(Some(Transition::ChargeBack)), "partially refunded");
+        assert_eq!(news.step(&state(PaymentStatus::ChargedBack, 0), "JPY", &them), Ok(None), "a repeat changes nothing");
+        for never_paid in [PaymentStatus::Pending, PaymentStatus::Authorized, PaymentStatus::Failed, PaymentStatus::Refunded] {
+            let ours = state(never_paid, if never_paid == PaymentStatus::Refunded { 1000 } else { 0 });
+            assert!(matches!(news.step(&ours, "JPY", &them), Err(SyncError::Diverged { .. })), "{never_paid:?}");
+        }
+        let other = ProviderPayment { amount: 999, ..them.clone() };
+        assert!(matches!(news.step(&state(PaymentStatus::Captured, 0), "JPY", &other), Err(SyncError::AmountMismatch { .. })));
+        let won = DisputeNews::of_event("payment.dispute.won").unwrap();
+        assert!(won.step(&state(PaymentStatus::ChargedBack, 0), "JPY", &them).is_err(), "needs a person");
+        for kind in ["payment.captured", "payment.refunded", "payment.chargebackx", "chargeback", "payment.marked.as.fraud"] {
+            assert_eq!(DisputeNews::of_event(kind), None, "{kind}");
+        }
     }
 }

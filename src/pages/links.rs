@@ -4,6 +4,7 @@ use crate::components::form::{action_error, FieldMessage, FormMessage};
 use crate::components::session::use_session;
 use crate::domain::link::{display_datetime, format_local_datetime, Availability, LinkInput, LinkPage, LinkStatus, LinkView};
 use crate::domain::money::format_minor;
+use crate::domain::application::SctaItem;
 use crate::domain::fields::FieldError;
 use crate::domain::{Currency, Locale, Mode};
 use crate::error::AppError;
@@ -62,6 +63,15 @@ pub async fn upload_image(data: leptos::server_fn::codec::MultipartData) -> Resu
     }
     let sha = images::store(request.db(), account.id, bytes).await?;
     Ok(UploadedImage { url: images::url(&sha), sha })
+}
+
+/// The SCTA items a description should state because the merchant's SCTA
+/// page does not (all of them while the page is empty).
+#[server(endpoint = "scta_gaps")]
+pub async fn scta_gaps() -> Result<Vec<SctaItem>, AppError> {
+    let (request, account) = merchant().await?;
+    let page = crate::server::accounts::application(request.db(), account.id).await?;
+    Ok(SctaItem::missing_from(&page.form))
 }
 
 #[server(endpoint = "update_link")]
@@ -174,7 +184,7 @@ fn LinksTable(page: LinkPage, q: String) -> impl IntoView {
                     <td><a href=format!("/dashboard/links/{}", link.id)>{link.name.clone()}</a></td>
                     <td class="num">{price}</td>
                     <td><StatusBadge availability=link.availability/></td>
-                    <td class="num">{link.captured_count}</td>
+                    <td class="num">{link.captured_payments}</td>
                     <td>{date(link.created_at)}</td>
                 </tr>
             }
@@ -263,6 +273,13 @@ fn ImagePicker(initial: Option<String>) -> impl IntoView {
     }
 }
 
+/// "State these in the description, as your SCTA page does not: …".
+fn scta_hint(i18n: crate::i18n::I18n, items: &[SctaItem]) -> String {
+    let separator = if i18n.locale() == Locale::Ja { "、" } else { ", " };
+    let names: Vec<String> = items.iter().map(|item| i18n.tr(item.message_id())).collect();
+    i18n.tr_args("link-description-hint", &[("items", names.join(separator).into())])
+}
+
 /// The fields shared by the create, quick and edit forms.
 #[component]
 fn LinkFieldsView(
@@ -274,7 +291,6 @@ fn LinkFieldsView(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let tz = tz_offset_signal();
-    let editing = link.is_some();
     // Instant feedback with the very parsers the server runs; the server still
     // decides. A local error shows until its field is fixed.
     let local = RwSignal::new(None::<AppError>);
@@ -292,14 +308,20 @@ fn LinkFieldsView(
     };
     let amount_ref = NodeRef::<leptos::html::Input>::new();
     let currency_ref = NodeRef::<leptos::html::Select>::new();
+    // The price as the customer will see it ("= $10.50"), since it is typed
+    // in the smallest unit.
+    let preview = RwSignal::new(String::new());
     let check_money = move || {
         let amount = amount_ref.get_untracked().map(|i| i.value()).unwrap_or_default();
         if amount.trim().is_empty() {
+            preview.set(String::new());
             return;
         }
         let currency = currency_ref.get_untracked().map(|s| s.value()).unwrap_or_default();
         let input = LinkInput { amount, currency, ..Default::default() };
-        report("amount", input.money().map(|_| ()));
+        let money = input.money();
+        preview.set(money.as_ref().map(|m| format!("= {}", m.format(i18n.locale()))).unwrap_or_default());
+        report("amount", money.map(|_| ()));
     };
     let check_name = move |value: String| {
         report("name", crate::domain::ProductName::parse(&value).map(|_| ()).map_err(|e| ("name", e)));
@@ -337,12 +359,16 @@ fn LinkFieldsView(
                     <input
                         id="link-amount"
                         name="link[amount]"
-                        inputmode="decimal"
+                        inputmode="numeric"
+                        aria-describedby="amount-hint amount-preview"
                         required
                         autocomplete="off"
                         node_ref=amount_ref
                         on:input=move |_| check_money()
                     />
+                    <output id="amount-preview" for="link-amount link-currency" class="amount-preview" aria-live="polite">
+                        {move || preview.get()}
+                    </output>
                     <FieldMessage error field="amount"/>
                 </div>
                 <div class="field">
@@ -353,10 +379,11 @@ fn LinkFieldsView(
                     <FieldMessage error field="currency"/>
                 </div>
             </div>
-            <p class="hint">{i18n.text("link-amount-hint")}</p>
+            <p class="hint" id="amount-hint">{i18n.text("link-amount-hint")}</p>
         }
         .into_any(),
     };
+    let scta = Resource::new(|| (), |_| scta_gaps());
     let language_options = Locale::ALL
         .map(|l| view! { <option value=l.code() selected=l == language>{l.native_name()}</option> })
         .into_iter()
@@ -366,7 +393,11 @@ fn LinkFieldsView(
         <div class="field">
             <label for="link-description">{i18n.text("link-field-description")}</label>
             <textarea id="link-description" name="link[description]" rows="5" maxlength="5000">{description}</textarea>
-            <p class="hint">{i18n.text("link-description-hint")}</p>
+            <Suspense fallback=|| ()>
+                {move || scta.get().and_then(Result::ok).filter(|items| !items.is_empty()).map(|items| {
+                    view! { <p class="hint" id="description-hint" data-testid="scta-hint">{move || scta_hint(i18n, &items)}</p> }
+                })}
+            </Suspense>
             <FieldMessage error field="description"/>
         </div>
         <div class="field">
@@ -398,35 +429,37 @@ fn LinkFieldsView(
             <FieldMessage error field="expires_at"/>
         </div>
     };
-    let status_field = editing.then(|| {
-        view! {
-            <div class="field">
-                <label for="link-status">{i18n.text("link-field-status")}</label>
-                <select id="link-status" name="link[status]">
-                    <option value="active" selected=status == LinkStatus::Active>{i18n.text("link-status-active")}</option>
-                    <option value="inactive" selected=status == LinkStatus::Inactive>{i18n.text("link-status-inactive")}</option>
-                </select>
-            </div>
-        }
-    });
-    let rest = if quick {
-        view! {
+    // Offered on every form (Active unless chosen otherwise): a merchant may
+    // prepare a link before opening it for payments.
+    let status_field = view! {
+        <div class="field">
+            <label for="link-status">{i18n.text("link-field-status")}</label>
+            <select id="link-status" name="link[status]">
+                <option value="active" selected=status == LinkStatus::Active>{i18n.text("link-status-active")}</option>
+                <option value="inactive" selected=status == LinkStatus::Inactive>{i18n.text("link-status-inactive")}</option>
+            </select>
+            <FieldMessage error field="status"/>
+        </div>
+    };
+    let (rest, status_up_front) = if quick {
+        let rest = view! {
             <details class="advanced">
                 <summary>{i18n.text("link-advanced")}</summary>
+                {status_field}
                 {details}
                 {advanced}
             </details>
-        }
-        .into_any()
+        };
+        (rest.into_any(), None)
     } else {
-        view! {
+        let rest = view! {
             {details}
             <fieldset>
                 <legend>{i18n.text("link-advanced")}</legend>
                 {advanced}
             </fieldset>
-        }
-        .into_any()
+        };
+        (rest.into_any(), Some(status_field))
     };
     view! {
         <FormMessage error/>
@@ -444,7 +477,7 @@ fn LinkFieldsView(
             <FieldMessage error field="name"/>
         </div>
         {money}
-        {status_field}
+        {status_up_front}
         {rest}
     }
 }
@@ -476,7 +509,7 @@ fn CreateLinkForm(quick: bool) -> impl IntoView {
     let action = ServerAction::<CreateLink>::new();
     let error = action_error(action);
     open_saved_link(action);
-    let (title, submit) = if quick { ("links-quick", "link-issue") } else { ("links-create", "link-save") };
+    let title = if quick { "links-quick" } else { "links-create" };
     view! {
         <Title text=move || i18n.tr(title)/>
         <h1>{move || i18n.tr(title)}</h1>
@@ -484,7 +517,7 @@ fn CreateLinkForm(quick: bool) -> impl IntoView {
             <LinkFieldsView error quick/>
             <div class="actions">
                 <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {move || i18n.tr(submit)}
+                    {i18n.text("link-save")}
                 </button>
                 <A href="/dashboard/links" attr:class="button">{i18n.text("link-cancel")}</A>
             </div>
@@ -597,7 +630,7 @@ fn EditLinkForm(link: LinkView) -> impl IntoView {
             <LinkFieldsView error link=link.clone()/>
             <div class="actions">
                 <button type="submit" class="button primary" disabled=move || update.pending().get()>
-                    {i18n.text("link-save-changes")}
+                    {i18n.text("link-save")}
                 </button>
                 <A href=back attr:class="button">{i18n.text("link-cancel")}</A>
             </div>

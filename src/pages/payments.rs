@@ -39,6 +39,17 @@ pub async fn link_sales(id: i64) -> Result<SalesOfLink, AppError> {
     sales_of(request.db(), &link).await
 }
 
+/// The summary's "pending payments" of a link, per status.
+#[server(endpoint = "pending_breakdown")]
+pub async fn pending_breakdown(id: i64) -> Result<Vec<(PaymentStatus, i64)>, AppError> {
+    use crate::server::{links, payments, request::Request};
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    account.require_merchant()?;
+    let link = links::get(request.db(), &request.state.config.public_url, &account, id).await?;
+    payments::incomplete_by_status(request.db(), link.id).await
+}
+
 /// The summary, chart and recent payments of a link the caller owns.
 #[cfg(feature = "ssr")]
 pub async fn sales_of(db: &crate::server::db::Db, link: &crate::domain::link::LinkView) -> Result<SalesOfLink, AppError> {
@@ -104,7 +115,11 @@ pub fn LinkSalesPanel(link_id: i64, sales: SalesOfLink) -> impl IntoView {
             <dl class="sales-figures">
                 <div><dt>{i18n.text("sales-captured-amount")}</dt><dd data-testid="captured-amount">{money(s.captured_amount)}</dd></div>
                 <div><dt>{i18n.text("sales-captured-payments")}</dt><dd data-testid="captured-payments">{s.captured_payments}</dd></div>
-                <div><dt>{i18n.text("sales-pending-payments")}</dt><dd data-testid="pending-payments">{s.pending_payments}</dd></div>
+                <div>
+                    <dt>{i18n.text("sales-pending-payments")}</dt>
+                    <dd data-testid="pending-payments">{s.pending_payments}</dd>
+                    <PendingBreakdown link_id/>
+                </div>
                 <div><dt>{i18n.text("sales-refunded-payments")}</dt><dd data-testid="refunded-payments">{s.refunded_payments}</dd></div>
             </dl>
             <DailyChart daily=sales.daily first_day=sales.first_day currency/>
@@ -114,6 +129,44 @@ pub fn LinkSalesPanel(link_id: i64, sales: SalesOfLink) -> impl IntoView {
             <h2 id="payments-title">{i18n.text("payments-title")}</h2>
             {recent}
         </section>
+    }
+}
+
+/// "Pending payments" explained: started but not completed, counted per
+/// status when opened, each a link to those transactions (whose "Awaiting
+/// customer" filter is only one of them).
+#[component]
+fn PendingBreakdown(link_id: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    let opened = RwSignal::new(false);
+    let counts = Resource::new(move || opened.get(), move |open| async move {
+        if open { pending_breakdown(link_id).await.map(Some) } else { Ok(None) }
+    });
+    view! {
+        <details class="pending-breakdown" on:toggle=move |_| opened.set(true)>
+            <summary>{i18n.text("sales-pending-explain")}</summary>
+            <Transition fallback=|| ()>
+                {move || counts.get().map(|result| match result {
+                    Err(e) => view! { <p class="error" role="alert">{i18n.error(&e)}</p> }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Ok(Some(counts)) => view! {
+                        <ul data-testid="pending-breakdown">
+                            {counts.into_iter().map(|(status, n)| {
+                                let label = format!("payment-status-{}", status.as_str());
+                                view! {
+                                <li>
+                                    <a href=format!("/dashboard/transactions?link={link_id}&status={}", status.as_str())>
+                                        {move || i18n.tr(&label)}
+                                    </a>
+                                    ": "<span data-status=status.as_str()>{n}</span>
+                                </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Transition>
+        </details>
     }
 }
 

@@ -44,7 +44,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
         for (name, amount, currency, description) in [
             ("抹茶セット（2缶）", "1500", "JPY", "宇治抹茶 30g × 2缶。税込。ご注文から3営業日以内に発送します。"),
             ("煎茶 お試しパック", "800", "JPY", "静岡県産 煎茶 50g。税込・送料別。"),
-            ("Tea ceremony workshop", "45.00", "USD", "90 minutes, Kyoto. Cancel up to 48 hours before for a full refund."),
+            ("Tea ceremony workshop", "4500", "USD", "90 minutes, Kyoto. Cancel up to 48 hours before for a full refund."),
         ] {
             let input = crate::domain::link::LinkInput {
                 name: name.into(),

@@ -10,7 +10,7 @@
 use super::db::{now_ms, Db};
 use super::payments::{self, Facts, Payment};
 use super::secrets::SecretBox;
-use crate::domain::provider::{catch_up, ProviderPayment, ProviderStatus, SyncError};
+use crate::domain::provider::{catch_up, DisputeNews, ProviderPayment, ProviderStatus, SyncError};
 use crate::error::{AppError, AppResult};
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -269,6 +269,28 @@ pub async fn follow(db: &Db, payment: &Payment, theirs: &ProviderPayment, note: 
         };
     }
     Ok(current)
+}
+
+/// Records KOMOJU's dispute news on `payment`: a charge-back takes the money
+/// out of the captured figures. Safe to call again with the same news.
+pub async fn follow_dispute(db: &Db, payment: &Payment, theirs: &ProviderPayment, news: DisputeNews, note: &str) -> AppResult<Payment> {
+    let ours = payment.state()?;
+    match news.step(&ours, payment.view.currency.code(), theirs) {
+        Ok(None) => Ok(payment.clone()),
+        Ok(Some(step)) => {
+            let facts = Facts { provider_ref: Some(theirs.id.clone()), provider_settled: true, note: Some(note.to_owned()), ..Facts::default() };
+            match payments::transition(db, payment.id, step, facts).await {
+                Ok(moved) => Ok(moved),
+                // A concurrent delivery recorded it first.
+                Err(AppError::Conflict(_)) => payments::by_id(db, payment.id).await,
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => {
+            tracing::error!(payment = %payment.view.public_id, provider_payment = %theirs.id, ?news, error = %e, "KOMOJU dispute news needs a person");
+            Err(AppError::Conflict(e.to_string()))
+        }
+    }
 }
 
 /// Whether a webhook delivery (`X-Komoju-ID`) already took effect.

@@ -23,7 +23,9 @@ pub const USAGE_COUNT: &str = usage_count!();
 
 const COLUMNS: &str = concat!(
     "l.id, l.slug, l.mode, l.name, l.description, l.amount, l.currency, l.language, l.status, \
-     l.usage_limit, l.expires_at, l.created_at, i.sha256 AS image_sha, ",
+     l.usage_limit, l.expires_at, l.created_at, i.sha256 AS image_sha, \
+     (SELECT CAST(COALESCE(SUM(c.sales_captured_payments), 0) AS BIGINT) \
+      FROM link_counters c WHERE c.link_id = l.id) AS captured_payments, ",
     usage_count!()
 );
 const FROM: &str = "links l LEFT JOIN images i ON i.id = l.image_id";
@@ -60,6 +62,7 @@ fn view(row: &sqlx::any::AnyRow, public_url: &str, now: i64) -> AppResult<LinkVi
         usage_limit,
         expires_at,
         captured_count,
+        captured_payments: row.try_get("captured_payments")?,
         created_at: row.try_get("created_at")?,
         image_url: row.try_get::<Option<String>, _>("image_sha")?.map(|sha| super::images::url(&sha)),
     })
@@ -135,7 +138,7 @@ pub fn input_of(link: &LinkView) -> LinkInput {
     LinkInput {
         name: link.name.clone(),
         description: link.description.clone(),
-        amount: crate::domain::money::Money::from_minor(link.amount, link.currency).map(|m| m.to_input()).unwrap_or_default(),
+        amount: link.amount.to_string(),
         currency: link.currency.code().to_owned(),
         language: link.language.code().to_owned(),
         status: link.status.as_str().to_owned(),

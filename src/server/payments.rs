@@ -1087,6 +1087,27 @@ pub async fn sales(db: &Db, link_id: i64) -> AppResult<SalesStats> {
     })
 }
 
+/// How many of a link's payments are in each "started but not completed"
+/// status, the summary's "pending payments" broken down (counted on demand,
+/// when the merchant opens the breakdown).
+pub async fn incomplete_by_status(db: &Db, link_id: i64) -> AppResult<Vec<(PaymentStatus, i64)>> {
+    let wanted: Vec<PaymentStatus> = PaymentStatus::ALL.into_iter().filter(|s| s.is_incomplete()).collect();
+    let placeholders: Vec<String> = (0..wanted.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM payments WHERE link_id = $1 AND status IN ({}) GROUP BY status",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(link_id);
+    for status in &wanted {
+        query = query.bind(status.as_str());
+    }
+    let mut counts: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for row in query.fetch_all(db.pool()).await? {
+        counts.insert(row.try_get("status")?, row.try_get("n")?);
+    }
+    Ok(wanted.into_iter().map(|s| (s, counts.get(s.as_str()).copied().unwrap_or(0))).collect())
+}
+
 /// What a merchant can do to one of their payments from the dashboard.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -5,6 +5,7 @@
 
 use super::komoju::{self, parse_payment, signature_valid};
 use super::payments;
+use crate::domain::provider::DisputeNews;
 use super::AppState;
 use crate::error::AppError;
 use axum::body::Bytes;
@@ -104,7 +105,11 @@ async fn process(state: &AppState, account_id: i64, kind: &str, event: &Value) -
         tracing::warn!(account_id, provider_payment = %theirs.id, "KOMOJU webhook for a payment we do not know");
         return Ok("unknown payment");
     };
-    match komoju::follow(&state.db, &ours, &theirs, kind).await {
+    let followed = match DisputeNews::of_event(kind) {
+        Some(news) => komoju::follow_dispute(&state.db, &ours, &theirs, news, kind).await,
+        None => komoju::follow(&state.db, &ours, &theirs, kind).await,
+    };
+    match followed {
         Ok(_) => Ok("ok"),
         Err(AppError::Conflict(_)) => Ok("needs attention"),
         Err(e) => Err(e),

@@ -237,7 +237,7 @@ impl LinkFields {
                 .parse()
                 .map_err(|_| ApiError::from(AppError::invalid("currency", FieldError::NotAllowed)))?;
             base.amount = Money::from_minor(amount, currency)
-                .map(Money::to_input)
+                .map(|money| money.minor().to_string())
                 .map_err(|e| ApiError::from(AppError::invalid("amount", e.field_error(currency))))?;
         }
         if let Some(language) = self.language {
@@ -253,9 +253,11 @@ impl LinkFields {
             None => {}
             Some("") => base.expires_at.clear(),
             Some(at) => {
-                base.expires_at = rfc3339_to_input(at)
-                    .ok_or_else(|| ApiError::invalid("expires_at", "date_invalid", "Use an RFC 3339 UTC time, e.g. 2026-12-31T15:00:00Z."))?;
-                base.tz_offset = "0".into();
+                let (local, offset) = rfc3339_to_input(at).ok_or_else(|| {
+                    ApiError::invalid("expires_at", "date_invalid", "Use an RFC 3339 time, e.g. 2026-12-31T15:00:00Z or 2027-01-01T00:00:00+09:00.")
+                })?;
+                base.expires_at = local;
+                base.tz_offset = offset.to_string();
             }
         }
         if let Some(image) = self.image {

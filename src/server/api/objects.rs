@@ -280,7 +280,8 @@ pub struct LinkFields {
     #[schema(minimum = 1)]
     #[serde(default, deserialize_with = "whole_number")]
     pub usage_limit: Option<i64>,
-    /// RFC 3339 UTC, in the future; an empty string removes the expiry.
+    /// RFC 3339 with any offset (`2031-01-02T12:04:05+09:00`), in the future;
+    /// answered in UTC. An empty string removes the expiry.
     pub expires_at: Option<String>,
     /// The `id` of an image uploaded with `POST /api/v1/images`; empty removes the image.
     #[schema(pattern = "^([0-9a-f]{64})?$")]
