@@ -15,6 +15,9 @@ pub enum AppError {
     InvalidCredentials,
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u32 },
+    /// The server is at capacity for this kind of work (password hashing); try again shortly.
+    #[error("busy")]
+    Busy { retry_after_secs: u32 },
     #[error("an account with this email exists")]
     EmailTaken,
     #[error("not signed in")]
@@ -57,6 +60,7 @@ impl AppError {
             AppError::Invalid { .. } => 422,
             AppError::InvalidCredentials | AppError::NotSignedIn => 401,
             AppError::RateLimited { .. } => 429,
+            AppError::Busy { .. } => 503,
             AppError::EmailTaken | AppError::Conflict(_) => 409,
             AppError::Forbidden | AppError::LiveNotApproved => 403,
             AppError::NotFound => 404,
@@ -74,6 +78,7 @@ impl AppError {
             AppError::Invalid { error, .. } => error.message_id(),
             AppError::InvalidCredentials => "error-invalid-credentials",
             AppError::RateLimited { .. } => "error-rate-limited",
+            AppError::Busy { .. } => "error-busy",
             AppError::EmailTaken => "error-email-taken",
             AppError::NotSignedIn => "error-not-signed-in",
             AppError::Forbidden => "error-forbidden",

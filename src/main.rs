@@ -26,11 +26,16 @@ async fn main() -> anyhow::Result<()> {
             println!("database is up to date");
             Ok(())
         }
-        Command::Demo => {
+        Command::Demo { force } => {
+            demo::check_public_url(&config.public_url, force)?;
             let state = http::build_state(config, leptos_options).await?;
             let result = demo::seed(&state.db).await;
             state.db.close().await;
-            result
+            let password = result?;
+            println!("demo merchant: {} / {password}", demo::MERCHANT_EMAIL);
+            println!("demo reviewer: {} / {password}", demo::REVIEWER_EMAIL);
+            println!("(a new password each run; shown only now)");
+            Ok(())
         }
         Command::Verify => {
             let state = http::build_state(config, leptos_options).await?;

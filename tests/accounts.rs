@@ -399,15 +399,18 @@ async fn demo_seed_is_repeatable_and_ready_for_live_mode() {
     use paylinks::server::demo;
     let db = &test_databases().await[0];
     let server = start_server(&db.url).await;
-    demo::seed(&server.state.db).await.unwrap();
-    demo::seed(&server.state.db).await.unwrap();
+    let first = demo::seed(&server.state.db).await.unwrap();
+    let password = demo::seed(&server.state.db).await.unwrap();
+    assert_ne!(first, password, "a new random password each run");
     assert_eq!(count(&server, "accounts").await, 2);
     let mut browser = server.browser();
-    let res = browser.call("sign_in", &[("email", demo::MERCHANT_EMAIL), ("password", demo::PASSWORD)]).await;
+    let res = browser.call("sign_in", &[("email", demo::MERCHANT_EMAIL), ("password", &first)]).await;
+    assert_eq!(res.status, 401, "the earlier password no longer works");
+    let res = browser.call("sign_in", &[("email", demo::MERCHANT_EMAIL), ("password", &password)]).await;
     assert_eq!(json(&res)["application"], "approved");
     let links = json(&browser.call("list_links", &[("q", ""), ("after", "")]).await);
     assert_eq!(links["links"].as_array().unwrap().len(), 3, "three demo links, seeded once");
     assert_eq!(browser.call("set_mode", &[("mode", "live")]).await.status, 200);
-    let res = server.browser().call("sign_in", &[("email", demo::REVIEWER_EMAIL), ("password", demo::PASSWORD)]).await;
+    let res = server.browser().call("sign_in", &[("email", demo::REVIEWER_EMAIL), ("password", &password)]).await;
     assert_eq!(json(&res)["role"], "reviewer");
 }

@@ -13,6 +13,7 @@ error-url-private = This address is inside the server's own network (localhost, 
 error-password-wrong = The current password is incorrect.
 error-invalid-credentials = Email or password is incorrect.
 error-rate-limited = Too many attempts. Try again in { $minutes } min.
+error-busy = The server is busy. Please try again in a few seconds.
 error-email-taken = An account with this email already exists.
 error-not-signed-in = Your session has ended. Please sign in again.
 error-forbidden = You are not allowed to do this.

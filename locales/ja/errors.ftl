@@ -13,6 +13,7 @@ error-url-private = サーバー内部のネットワークのアドレス（loc
 error-password-wrong = 現在のパスワードが正しくありません。
 error-invalid-credentials = メールアドレスまたはパスワードが正しくありません。
 error-rate-limited = 試行回数が多すぎます。{ $minutes }分後にもう一度お試しください。
+error-busy = サーバーが混み合っています。数秒後にもう一度お試しください。
 error-email-taken = このメールアドレスのアカウントはすでに存在します。
 error-not-signed-in = セッションが終了しました。もう一度ログインしてください。
 error-forbidden = この操作は許可されていません。

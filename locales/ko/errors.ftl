@@ -13,6 +13,7 @@ error-url-private = 서버 내부 네트워크의 주소(localhost, 사설, 링�
 error-password-wrong = 현재 비밀번호가 올바르지 않습니다.
 error-invalid-credentials = 이메일 또는 비밀번호가 올바르지 않습니다.
 error-rate-limited = 시도 횟수가 너무 많습니다. { $minutes }분 후에 다시 시도해 주세요.
+error-busy = 서버가 혼잡합니다. 몇 초 후에 다시 시도해 주세요.
 error-email-taken = 이 이메일로 등록된 계정이 이미 있습니다.
 error-not-signed-in = 세션이 종료되었습니다. 다시 로그인해 주세요.
 error-forbidden = 이 작업을 할 권한이 없습니다.

@@ -184,6 +184,13 @@ impl EndpointUrl {
         if !allow_private && host_is_private(&host) {
             return Err(FieldError::UrlPrivate);
         }
+        // The HTTP client reads hosts its own way (WHATWG URL: `2130706433`,
+        // `0x7f.1`, `0177.0.0.1` and `127.1` are all 127.0.0.1): decide on
+        // the host exactly as it will see it.
+        #[cfg(feature = "ssr")]
+        if !allow_private && !client_host_is_public(url) {
+            return Err(FieldError::UrlPrivate);
+        }
         Ok(EndpointUrl(url.to_owned()))
     }
 
@@ -214,6 +221,20 @@ fn host_of(authority: &str) -> Option<String> {
     shaped.then_some(host)
 }
 
+/// Whether the host the HTTP client will connect to (parsed by the `url`
+/// crate, the client's own parser) may be public: an address literal must be
+/// public, a name must not be one of the private names. Names are checked
+/// again when they resolve (every address, at connect time).
+#[cfg(feature = "ssr")]
+pub fn client_host_is_public(text: &str) -> bool {
+    match url::Url::parse(text).ok().as_ref().and_then(url::Url::host) {
+        Some(url::Host::Ipv4(ip)) => v4_is_public(ip),
+        Some(url::Host::Ipv6(ip)) => ip_is_public(IpAddr::V6(ip)),
+        Some(url::Host::Domain(name)) => !host_is_private(name) && name.parse::<IpAddr>().is_err(),
+        None => false,
+    }
+}
+
 /// A host name or address that points inside the server's own network.
 pub fn host_is_private(host: &str) -> bool {
     let host = host.trim_end_matches('.');
@@ -232,14 +253,18 @@ pub fn ip_is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return v4_is_public(v4);
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-                || (first == 0x0064 && v6.segments()[1] == 0xff9b)) // NAT64 to an IPv4 that may be private
+            let s = v6.segments();
+            // 6to4 carries an IPv4 address that may be private.
+            if s[0] == 0x2002 {
+                return v4_is_public(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8));
+            }
+            // Only global unicast (2000::/3) is public; inside it, the special ranges are not.
+            (s[0] & 0xe000) == 0x2000
+                && !(s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                && !(s[0] == 0x2001 && s[1] == 0x0000) // Teredo: tunnels to any IPv4
+                && !(s[0] == 0x2001 && s[1] == 0x0002 && s[2] == 0) // benchmarking
+                && !(s[0] == 0x2001 && (s[1] & 0xfff0) == 0x0010) // ORCHID
+                && !(s[0] == 0x3fff && s[1] < 0x1000) // documentation (2024)
         }
     }
 }
@@ -256,6 +281,8 @@ fn v4_is_public(ip: Ipv4Addr) -> bool {
         || a == 0
         || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
         || (a == 198 && (18..20).contains(&b)) // benchmarking
+        || (a == 192 && b == 0 && ip.octets()[2] == 0) // IETF protocol assignments
+        || (a == 192 && b == 88 && ip.octets()[2] == 99) // 6to4 relay anycast
         || a >= 240)
 }
 
@@ -404,6 +431,37 @@ mod tests {
     fn like(text: &str, pattern: &str) -> bool {
         let inner = pattern.trim_matches('%');
         text.contains(inner)
+    }
+
+    /// Hosts that reach the server's own network however they are written.
+    /// Each must be refused, in test and live mode alike.
+    const HOSTILE_HOSTS: &[&str] = &[
+        "2130706433", "127.1", "127.0.1", "0x7f.1", "0x7f000001", "0177.0.0.1", "0177.1", "017700000001", "0", "0.0.0.0", "0x0",
+        "127.000.000.001", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[::127.0.0.1]", "[::1]", "[::]", "[0:0:0:0:0:0:0:1]",
+        "[fe80::1]", "[fc00::1]", "[fd12:3456::1]", "[ff02::1]", "[64:ff9b::a00:1]", "[64:ff9b:1::1]", "[2002:7f00:1::1]",
+        "[2002:a00:1::]", "[2001:db8::1]", "[2001:0:4136:e378::1]", "[fec0::1]", "[100::1]", "10.0.0.1", "0xa.0.0.1",
+        "167772161", "172.16.0.1", "192.168.1.1", "0xc0.0xa8.1.1", "169.254.169.254", "0xa9fea9fe", "2852039166",
+        "100.64.0.1", "100.127.255.254", "192.0.0.8", "192.0.2.1", "198.51.100.7", "203.0.113.9", "198.18.0.1",
+        "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255", "localhost", "LOCALHOST", "localhost.",
+        "api.localhost", "metadata.google.internal", "printer.local", "127.0.0.1.", "[::ffff:169.254.169.254]",
+    ];
+
+    #[test]
+    #[cfg(feature = "ssr")]
+    fn endpoints_never_reach_inside_however_the_host_is_written() {
+        assert!(HOSTILE_HOSTS.len() >= 30);
+        for host in HOSTILE_HOSTS {
+            for (scheme, mode) in [("http", Mode::Test), ("https", Mode::Live)] {
+                let url = format!("{scheme}://{host}:8080/hook");
+                let refused = EndpointUrl::parse(&url, mode, false);
+                assert!(matches!(refused, Err(FieldError::UrlPrivate | FieldError::InvalidUrl)), "{url}: {refused:?}");
+                assert!(!client_host_is_public(&url), "{url}");
+            }
+        }
+        for public in ["https://8.8.8.8/", "https://[2606:4700::1111]/", "https://shop.example.com/h", "https://0x8.8.8.8/"] {
+            assert!(client_host_is_public(public), "{public}");
+            assert!(EndpointUrl::parse(public, Mode::Live, false).is_ok(), "{public}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod server {
     use crate::domain::fields::{self, Email, NewPassword};
     use crate::domain::Role;
     use crate::error::{AppError, AppResult};
-    use crate::server::{auth, locale, request::Request};
+    use crate::server::{auth, locale, request::Request, throttle};
     use http::header::SET_COOKIE;
 
     pub const BUSINESS_NAME_MAX: usize = 100;
@@ -37,6 +37,12 @@ mod server {
             .map_err(|e| AppError::invalid("business_name", e))?;
         let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
         let password = NewPassword::parse(password).map_err(|e| AppError::invalid("password", e))?;
+        // Counted before any hashing: each sign-up costs a 19 MiB Argon2 run.
+        let limit = throttle::Limit { max: i64::from(request.state.config.sign_up_limit), window_ms: 60 * throttle::MINUTE_MS };
+        throttle::take(request.db(), &format!("signup:{}", request.client_ip()), limit).await?;
+        if auth::account_exists(request.db(), email.as_str()).await? {
+            return Err(AppError::EmailTaken);
+        }
         let hash = auth::hash_password(&password).await?;
         // The dashboard starts in the language the visitor is browsing in.
         let language = locale::from_headers(&request.parts.headers);
@@ -51,23 +57,27 @@ mod server {
         // matches no account, like an unknown one.
         let key = email.trim().to_lowercase();
         let ip = request.client_ip();
-        auth::check_rate_limit(request.db(), &key, &ip).await?;
+        // Both counted before verifying, each in one statement: parallel
+        // guesses cannot all pass. Guesses back off per address and email, so
+        // a stranger never locks the merchant out of their own address.
+        let address = format!("signin-ip:{ip}");
+        let guesses = format!("signin:{ip}|{key}");
+        throttle::take(request.db(), &address, throttle::SIGN_IN_PER_ADDRESS).await?;
+        throttle::back_off(request.db(), &guesses).await?;
         let credentials = auth::credentials_by_email(request.db(), &key).await?;
         let (id, hash) = match credentials {
             Some((id, hash)) => (Some(id), Some(hash)),
             None => (None, None),
         };
-        let valid = auth::verify_password(hash, password).await;
+        let valid = auth::verify_password(hash, password).await?;
         match id.filter(|_| valid) {
             Some(id) => {
-                auth::clear_failures(request.db(), &key).await?;
+                throttle::clear(request.db(), &guesses).await?;
+                throttle::give_back(request.db(), &address).await?;
                 start_session(&request, id).await?;
                 Ok(id)
             }
-            None => {
-                auth::record_failure(request.db(), &key, &ip).await?;
-                Err(AppError::InvalidCredentials)
-            }
+            None => Err(AppError::InvalidCredentials),
         }
     }
 

@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::i18n::{tr, tr_args, tr_error};
 use crate::server::payments::{self, CheckoutLink};
 use crate::server::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use leptos::prelude::*;
@@ -412,7 +412,16 @@ fn TextField(
 }
 
 /// `GET /pay/{slug}/{payment}`: what happened to the customer's payment.
-pub async fn result(State(state): State<AppState>, Path((slug, public_id)): Path<(String, String)>, Query(query): Query<PageQuery>, headers: HeaderMap) -> Response {
+pub async fn result(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Path((slug, public_id)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = lookup_allowed(&state, peer, &headers) {
+        return refused;
+    }
     let (link, payment) = match load_full(&state, &slug, &public_id).await {
         Ok(found) => found,
         Err(AppError::NotFound) => return not_found(&headers),
@@ -524,7 +533,15 @@ async fn load_full(state: &AppState, slug: &str, public_id: &str) -> Result<(Che
 /// `GET /pay/{slug}/{payment}/return`: KOMOJU's `return_url`. Confirms with
 /// KOMOJU, then shows the result page; if KOMOJU cannot be asked right now,
 /// the result page says we are waiting (the webhook will tell us).
-pub async fn komoju_return(State(state): State<AppState>, Path((slug, public_id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+pub async fn komoju_return(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    Path((slug, public_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = lookup_allowed(&state, peer, &headers) {
+        return refused;
+    }
     match crate::server::checkout::komoju_return(&state, &slug, &public_id).await {
         Ok(_) | Err(AppError::ProviderUnavailable | AppError::ProviderRefused { .. } | AppError::Conflict(_)) => {}
         Err(AppError::NotFound) => return not_found(&headers),
@@ -630,7 +647,11 @@ fn form_error_url(form: &PayForm, error: &AppError) -> String {
 #[server(endpoint = "pay")]
 pub async fn pay(pay: PayForm) -> Result<String, AppError> {
     let request = crate::server::request::Request::current()?;
-    match crate::server::checkout::pay(&request.state, &pay).await {
+    let outcome = match submit_allowed(&request, &pay.slug) {
+        Ok(()) => crate::server::checkout::pay(&request.state, &pay).await,
+        Err(refused) => Err(refused),
+    };
+    match outcome {
         Ok(payment) => {
             let url = match &payment.provider_url {
                 // Live: off to KOMOJU's page (again, for a repeated submit).
@@ -647,6 +668,45 @@ pub async fn pay(pay: PayForm) -> Result<String, AppError> {
         }
         Err(error) => Err(error),
     }
+}
+
+/// One visitor (and everyone together on one link) may start only so many
+/// payments a minute: each is a row, and in live mode a KOMOJU session on the
+/// merchant's key.
+fn submit_allowed(request: &crate::server::request::Request, slug: &str) -> Result<(), AppError> {
+    let config = &request.state.config;
+    let now = crate::server::db::now_ms();
+    let visitor = format!("pay-ip:{}", request.client_ip());
+    let link = crate::domain::LinkSlug::parse(slug).map(|slug| format!("pay-link:{}", slug.as_str()));
+    let mut keys = vec![(visitor.as_str(), config.checkout_rate)];
+    if let Some(link) = &link {
+        keys.push((link.as_str(), config.checkout_link_rate));
+    }
+    request.state.limiter.hit_all(&keys, now).map_err(|wait| AppError::RateLimited { retry_after_secs: wait })
+}
+
+/// Result and return pages look payments up by id: a visitor may not walk
+/// through ids (or make us ask KOMOJU) faster than a person would.
+fn lookup_allowed(state: &AppState, peer: std::net::SocketAddr, headers: &HeaderMap) -> Result<(), Response> {
+    let client = crate::server::request::client_ip_from(&state.config.trusted_proxies, peer, headers);
+    let now = crate::server::db::now_ms();
+    state.limiter.hit(&format!("lookup-ip:{client}"), state.config.lookup_rate, now).map_err(|wait| too_many(headers, wait))
+}
+
+fn too_many(headers: &HeaderMap, wait_secs: u32) -> Response {
+    let locale = request_locale(headers);
+    let error = AppError::RateLimited { retry_after_secs: wait_secs };
+    let title = tr_error(locale, &error);
+    let html = render(view! {
+        <Document locale title=title.clone() og=None>
+            <main id="main" class="checkout">
+                <section class="checkout-message"><h1>{title}</h1></section>
+            </main>
+        </Document>
+    });
+    let mut response = html_response(StatusCode::TOO_MANY_REQUESTS, html);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_secs));
+    response
 }
 
 /// The customer's choice on the simulated PayPay page.

@@ -50,7 +50,8 @@ pub async fn change_password(
 ) -> Result<(), AppError> {
     let request = Request::current()?;
     let account = request.require_account().await?;
-    accounts::change_password(request.db(), &account, &current_password, &new_password, &confirm_password).await?;
+    let client = request.client_ip();
+    accounts::change_password(request.db(), &account, &client, &current_password, &new_password, &confirm_password).await?;
     // Other devices are signed out; this one stays.
     if let Some(token) = request.session_token() {
         crate::server::auth::delete_other_sessions(request.db(), account.id, &token).await?;

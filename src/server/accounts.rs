@@ -2,6 +2,7 @@
 
 use super::auth::{self, Account};
 use super::db::{now_ms, Db};
+use super::throttle;
 use crate::domain::application::{ApplicationForm, ApplicationView, ReviewItem, FIELDS};
 use crate::domain::fields::{self, FieldError, NewPassword};
 use crate::domain::{ApplicationStatus, Locale, Mode, Role};
@@ -24,18 +25,33 @@ pub async fn set_locale(db: &Db, account_id: i64, locale: Locale) -> AppResult<(
     Ok(())
 }
 
-/// Checks the current password, then stores the new one.
-pub async fn change_password(db: &Db, account: &Account, current: &str, new: &str, confirm: &str) -> AppResult<()> {
+/// Checks the current password, then stores the new one. Limited per client
+/// address, and guesses of the current password back off per account (a
+/// stolen session must not become a password oracle).
+pub async fn change_password(db: &Db, account: &Account, client: &str, current: &str, new: &str, confirm: &str) -> AppResult<()> {
     let new = NewPassword::parse(new).map_err(|e| AppError::invalid("new_password", e))?;
     if new.expose() != confirm {
         return Err(AppError::invalid("confirm_password", FieldError::Mismatch));
     }
+    throttle::take(db, &format!("password:{client}"), throttle::PASSWORD_CHANGES_PER_ADDRESS).await?;
+    let guesses = format!("password-account:{}", account.id);
+    throttle::back_off(db, &guesses).await?;
     let stored = auth::credentials_by_email(db, &account.email).await?.map(|(_, hash)| hash);
-    if !auth::verify_password(stored, current).await {
+    if !auth::verify_password(stored, current).await? {
         return Err(AppError::invalid("current_password", FieldError::WrongPassword));
     }
+    throttle::clear(db, &guesses).await?;
     let hash = auth::hash_password(&new).await?;
     sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2").bind(hash).bind(account.id).execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Replaces an account's password hash and ends its sessions.
+pub async fn set_password_hash(db: &Db, account_id: i64, hash: &str) -> AppResult<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2").bind(hash.to_owned()).bind(account_id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(account_id).execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(())
 }
 

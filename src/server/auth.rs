@@ -17,31 +17,51 @@ use sqlx::Row;
 pub const SESSION_COOKIE: &str = "pl_session";
 const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
 
-/// Sign-in failures allowed within the window, per email and per client address.
-pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
-pub const MAX_FAILURES_PER_IP: i64 = 20;
-pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Argon2 hashes computed at once. Each takes 19 MiB for its whole run, so
+/// the memory they need is bounded by this, however many requests want one;
+/// the others wait their turn (at most [`HASH_QUEUE_WAIT`]).
+fn hash_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores.clamp(2, 8))
+    })
+}
+
+/// How long a request waits for a hashing slot before it is answered 503.
+pub const HASH_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs one Argon2 computation on the blocking pool once a slot is free.
+async fn with_hash_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let permit = match tokio::time::timeout(HASH_QUEUE_WAIT, hash_slots().acquire()).await {
+        Ok(Ok(permit)) => permit,
+        _ => return Err(AppError::Busy { retry_after_secs: HASH_QUEUE_WAIT.as_secs() as u32 }),
+    };
+    let result = tokio::task::spawn_blocking(work).await.map_err(|e| anyhow::anyhow!(e))?;
+    drop(permit);
+    Ok(result)
+}
 
 /// Argon2id with a fresh random salt, in PHC string form.
 pub async fn hash_password(password: &NewPassword) -> AppResult<String> {
     let password = password.expose().to_owned();
-    tokio::task::spawn_blocking(move || {
+    with_hash_slot(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
     })
-    .await
-    .map_err(|e| anyhow::anyhow!(e))?
+    .await?
     .map_err(AppError::from)
 }
 
 /// Compares in constant time. With no stored hash (unknown email) it still does
 /// the work of one verification, so timing does not reveal which emails exist.
-pub async fn verify_password(stored_hash: Option<String>, candidate: &str) -> bool {
+/// `Err(Busy)` when no hashing slot came free in time.
+pub async fn verify_password(stored_hash: Option<String>, candidate: &str) -> AppResult<bool> {
     let candidate = candidate.to_owned();
-    tokio::task::spawn_blocking(move || {
+    with_hash_slot(move || {
         let verify = |hash: &str| {
             PasswordHash::new(hash)
                 .is_ok_and(|parsed| Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok())
@@ -55,7 +75,6 @@ pub async fn verify_password(stored_hash: Option<String>, candidate: &str) -> bo
         }
     })
     .await
-    .unwrap_or(false)
 }
 
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -270,6 +289,13 @@ pub async fn credentials_by_email(db: &Db, email: &str) -> AppResult<Option<(i64
     })
 }
 
+/// Whether an account has this (normalized) email: checked before a sign-up
+/// spends a password hash on it.
+pub async fn account_exists(db: &Db, email: &str) -> AppResult<bool> {
+    let row = sqlx::query("SELECT 1 FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?;
+    Ok(row.is_some())
+}
+
 /// Creates an account; `Err(EmailTaken)` if the email is in use (also under a race:
 /// the unique index decides).
 pub async fn create_account(
@@ -300,48 +326,3 @@ pub async fn create_account(
     }
 }
 
-/// Refuses when this email or this client address failed too often lately.
-pub async fn check_rate_limit(db: &Db, email: &str, ip: &str) -> AppResult<()> {
-    let since = now_ms() - FAILURE_WINDOW_MS;
-    let rows = sqlx::query(
-        "SELECT key, COUNT(*) AS n, MIN(at) AS oldest FROM signin_failures \
-         WHERE key IN ($1, $2) AND at > $3 GROUP BY key",
-    )
-    .bind(format!("email:{email}"))
-    .bind(format!("ip:{ip}"))
-    .bind(since)
-    .fetch_all(db.pool())
-    .await?;
-    for row in rows {
-        let key: String = row.try_get("key")?;
-        let count: i64 = row.try_get("n")?;
-        let oldest: i64 = row.try_get("oldest")?;
-        let limit = if key.starts_with("email:") { MAX_FAILURES_PER_ACCOUNT } else { MAX_FAILURES_PER_IP };
-        if count >= limit {
-            let retry_after_ms = (oldest + FAILURE_WINDOW_MS - now_ms()).max(1000);
-            return Err(AppError::RateLimited { retry_after_secs: (retry_after_ms / 1000) as u32 });
-        }
-    }
-    Ok(())
-}
-
-pub async fn record_failure(db: &Db, email: &str, ip: &str) -> AppResult<()> {
-    let now = now_ms();
-    let mut tx = db.begin().await?;
-    for key in [format!("email:{email}"), format!("ip:{ip}")] {
-        sqlx::query("INSERT INTO signin_failures (key, at) VALUES ($1, $2)")
-            .bind(key)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-    }
-    // Keep the table small: nothing older than the window matters.
-    sqlx::query("DELETE FROM signin_failures WHERE at <= $1").bind(now - FAILURE_WINDOW_MS).execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-pub async fn clear_failures(db: &Db, email: &str) -> AppResult<()> {
-    sqlx::query("DELETE FROM signin_failures WHERE key = $1").bind(format!("email:{email}")).execute(db.pool()).await?;
-    Ok(())
-}

@@ -18,8 +18,13 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
-    /// Seed a demo merchant and reviewer (prints their credentials), then exit.
-    Demo,
+    /// Seed a demo merchant and reviewer with a new random password (printed
+    /// once), then exit. Only on a loopback PAYLINKS_PUBLIC_URL unless forced.
+    Demo {
+        /// Seed even though PAYLINKS_PUBLIC_URL is not a loopback address
+        #[arg(long)]
+        force: bool,
+    },
     /// Recompute every link's sales statistics from its payments and compare;
     /// exits non-zero on any disagreement.
     Verify,
@@ -43,9 +48,31 @@ pub struct ConfigArgs {
     /// and QR codes [default: http://BIND]
     #[arg(long, env = "PAYLINKS_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Take the client address from X-Forwarded-For (only behind your own proxy)
-    #[arg(long, env = "PAYLINKS_TRUST_PROXY", default_value_t = false)]
-    pub trust_proxy: bool,
+    /// Your reverse proxies (addresses or networks, comma-separated, e.g.
+    /// `127.0.0.1,10.0.0.0/8`): only from these is X-Forwarded-For believed,
+    /// and the client is its rightmost hop that is not one of them
+    #[arg(long, env = "PAYLINKS_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Sign-ups allowed per client address per hour
+    #[arg(long, env = "PAYLINKS_SIGN_UP_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sign_up_limit: u32,
+    /// Checkout submits allowed per client address per minute (each may start
+    /// a payment, and in live mode a KOMOJU session on the merchant's key)
+    #[arg(long, env = "PAYLINKS_CHECKOUT_RATE_LIMIT", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub checkout_rate_limit: u32,
+    /// Checkout submits allowed per payment link per minute, from all visitors
+    #[arg(long, env = "PAYLINKS_CHECKOUT_LINK_RATE_LIMIT", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..))]
+    pub checkout_link_rate_limit: u32,
+    /// Result and return page lookups allowed per client address per minute
+    #[arg(long, env = "PAYLINKS_LOOKUP_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lookup_rate_limit: u32,
+    /// Connections served at once; more wait in the listen queue
+    #[arg(long, env = "PAYLINKS_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds a client may take to send a request's headers (also how long an
+    /// idle keep-alive connection stays open), and to send each part of its body
+    #[arg(long, env = "PAYLINKS_REQUEST_TIMEOUT", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub request_timeout_secs: u64,
     /// Seconds between runs of the job that expires unfinished payment attempts
     #[arg(long, env = "PAYLINKS_EXPIRY_INTERVAL", default_value_t = 30)]
     pub expiry_interval_secs: u64,
@@ -86,7 +113,14 @@ pub struct Config {
     pub database_url: String,
     /// Without a trailing slash, e.g. `https://pay.example.com`.
     pub public_url: String,
-    pub trust_proxy: bool,
+    pub trusted_proxies: super::client_ip::TrustedProxies,
+    pub sign_up_limit: u32,
+    /// Per minute: checkout submits per address and per link, page lookups per address.
+    pub checkout_rate: super::rate::Rate,
+    pub checkout_link_rate: super::rate::Rate,
+    pub lookup_rate: super::rate::Rate,
+    pub max_connections: u32,
+    pub request_timeout: std::time::Duration,
     /// 0 disables the job on this server (another one runs it).
     pub expiry_interval_secs: u64,
     pub secrets: super::secrets::SecretBox,
@@ -104,6 +138,8 @@ pub enum ConfigError {
     KomojuUrl(String),
     #[error("server key: {0}")]
     SecretKey(String),
+    #[error("PAYLINKS_TRUSTED_PROXIES: {0}")]
+    TrustedProxies(String),
 }
 
 impl ConfigArgs {
@@ -122,7 +158,13 @@ impl ConfigArgs {
             bind,
             database_url: self.database_url,
             public_url,
-            trust_proxy: self.trust_proxy,
+            trusted_proxies: super::client_ip::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError::TrustedProxies)?,
+            sign_up_limit: self.sign_up_limit,
+            checkout_rate: super::rate::Rate::per_minute(self.checkout_rate_limit),
+            checkout_link_rate: super::rate::Rate::per_minute(self.checkout_link_rate_limit),
+            lookup_rate: super::rate::Rate::per_minute(self.lookup_rate_limit),
+            max_connections: self.max_connections,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
             expiry_interval_secs: self.expiry_interval_secs,
             secrets,
             komoju_url,

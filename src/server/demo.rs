@@ -1,5 +1,7 @@
 //! `paylinks demo`: a demo merchant (approved for live mode) and a reviewer,
-//! so a fresh install has something to sign in to. Safe to run again.
+//! so a fresh install has something to sign in to. Safe to run again. Each
+//! run sets a new random password on both (printed once): a reviewer with a
+//! published password approves anyone's live mode.
 
 use super::{accounts, auth, db::Db};
 use crate::domain::application::{ApplicationForm, FIELDS};
@@ -9,10 +11,42 @@ use crate::error::AppError;
 
 pub const MERCHANT_EMAIL: &str = "demo@paylinks.test";
 pub const REVIEWER_EMAIL: &str = "reviewer@paylinks.test";
-pub const PASSWORD: &str = "paylinks-demo-2026";
 
-pub async fn seed(db: &Db) -> anyhow::Result<()> {
-    let password = NewPassword::parse(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
+/// Refuses to seed a server that customers can reach, unless forced: the
+/// demo accounts are for trying Paylinks on one's own machine.
+pub fn check_public_url(public_url: &str, force: bool) -> anyhow::Result<()> {
+    if force || is_loopback_url(public_url) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to create demo accounts on {public_url}: PAYLINKS_PUBLIC_URL is not a loopback address \
+         (a demo reviewer can approve live mode). Use `paylinks demo --force` if you really mean it."
+    )
+}
+
+/// `http://127.0.0.1:3000`, `http://localhost`, `http://[::1]:8080`.
+pub fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// 20 random characters from an alphabet without look-alikes (~115 bits).
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    getrandom::getrandom(&mut bytes).expect("the OS provides randomness");
+    bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
+}
+
+/// Seeds (or refreshes) the demo, returning the new password of both accounts.
+pub async fn seed(db: &Db) -> anyhow::Result<String> {
+    let text = random_password();
+    let password = NewPassword::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
     let hash = auth::hash_password(&password).await.map_err(app)?;
     let merchant = ensure_account(db, MERCHANT_EMAIL, "Paylinks Demo Tea Shop", &hash, Role::Merchant, Locale::Ja).await?;
     ensure_account(db, REVIEWER_EMAIL, "Paylinks Review", &hash, Role::Reviewer, Locale::En).await?;
@@ -59,16 +93,17 @@ pub async fn seed(db: &Db) -> anyhow::Result<()> {
             }
         }
     }
-    println!("demo merchant: {MERCHANT_EMAIL} / {PASSWORD}");
-    println!("demo reviewer: {REVIEWER_EMAIL} / {PASSWORD}");
-    Ok(())
+    Ok(text)
 }
 
 async fn ensure_account(db: &Db, email: &str, name: &str, hash: &str, role: Role, locale: Locale) -> anyhow::Result<i64> {
     match auth::create_account(db, email, name, hash, role, locale).await {
         Ok(id) => Ok(id),
         Err(AppError::EmailTaken) => {
-            accounts::account_id_by_email(db, email).await.map_err(app)?.map(|(id, _)| id).ok_or_else(|| anyhow::anyhow!("{email} vanished"))
+            let id = accounts::account_id_by_email(db, email).await.map_err(app)?.map(|(id, _)| id).ok_or_else(|| anyhow::anyhow!("{email} vanished"))?;
+            // A new password each run; sessions opened with the old one end.
+            accounts::set_password_hash(db, id, hash).await.map_err(app)?;
+            Ok(id)
         }
         Err(e) => Err(app(e)),
     }
@@ -76,4 +111,28 @@ async fn ensure_account(db: &Db, email: &str, name: &str, hash: &str, role: Role
 
 fn app(e: AppError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_servers_get_a_demo() {
+        for url in ["http://127.0.0.1:3000", "http://localhost", "http://LOCALHOST:8080/", "http://[::1]:3000", "http://127.8.9.1"] {
+            assert!(check_public_url(url, false).is_ok(), "{url}");
+        }
+        for url in ["https://pay.example.com", "http://0.0.0.0:3000", "http://192.168.1.20:3000", "http://localhost.example.com", "http://[::2]"] {
+            assert!(check_public_url(url, false).is_err(), "{url}");
+            assert!(check_public_url(url, true).is_ok(), "{url} forced");
+        }
+    }
+
+    #[test]
+    fn demo_passwords_are_random_and_acceptable() {
+        let (a, b) = (random_password(), random_password());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 20);
+        assert!(NewPassword::parse(&a).is_ok());
+    }
 }

@@ -161,7 +161,7 @@ async fn server_fn_error_status(request: axum::extract::Request, next: axum::mid
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::RateLimited { retry_after_secs } = error {
+        if let AppError::RateLimited { retry_after_secs } | AppError::Busy { retry_after_secs } = error {
             parts.headers.insert(http::header::RETRY_AFTER, retry_after_secs.into());
         }
     }
@@ -172,7 +172,7 @@ async fn server_fn_error_status(request: axum::extract::Request, next: axum::mid
 pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
     let komoju = super::komoju::Komoju::new(&config.komoju_url, config.secrets.clone());
-    Ok(AppState { leptos_options, db, config: Arc::new(config), komoju })
+    Ok(AppState { leptos_options, db, config: Arc::new(config), komoju, limiter: Arc::default() })
 }
 
 /// Serves on the configured address until SIGINT or SIGTERM.
@@ -200,9 +200,10 @@ pub async fn serve_on(
         backend = ?db.backend(),
         "Paylinks is listening"
     );
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let limits = ConnectionLimits { max_connections: state.config.max_connections as usize, request_timeout: state.config.request_timeout };
+    let app = router(state);
     release_startup_memory();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    accept_loop(listener, app, limits, shutdown).await;
     // A send cut short here is due again when its lease ends (on any server).
     if let Some(worker) = webhooks {
         worker.abort();
@@ -210,6 +211,87 @@ pub async fn serve_on(
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What one slow or idle client may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// Connections served at once; the rest wait in the kernel's listen queue.
+    pub max_connections: usize,
+    /// For a request's headers (and an idle keep-alive connection), and
+    /// between two parts of a request's body.
+    pub request_timeout: std::time::Duration,
+}
+
+/// How long shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Accepts connections until `shutdown`, each served by hyper with a header
+/// read timeout (which also closes idle keep-alive connections), a body
+/// timeout between frames, and at most `max_connections` at once: a client
+/// that trickles bytes (slowloris) holds one connection for a bounded time,
+/// and cannot run the server out of file descriptors.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.request_timeout).keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.request_timeout)
+        .keep_alive_timeout(limits.request_timeout);
+    let builder = Arc::new(builder);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors, or the peer left before accept: keep going.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let body_timeout = limits.request_timeout;
+        let service = hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            let request = request.map(|body| axum::body::Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, body)));
+            let mut app = app.clone();
+            // Router is always ready: call without poll_ready, as axum::serve does.
+            tower::Service::call(&mut app, request)
+        });
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(connection).await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway"),
+    }
 }
 
 /// Start-up reads every static file (to hash it) and keeps only what browsers

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod checkout;
+pub mod client_ip;
 pub mod config;
 pub mod csrf;
 pub mod demo;
@@ -19,7 +20,9 @@ pub mod locale;
 pub mod merchant_webhooks;
 pub mod payments;
 pub mod request;
+pub mod rate;
 pub mod secrets;
+pub mod throttle;
 pub mod transactions;
 pub mod webhooks;
 
@@ -36,4 +39,6 @@ pub struct AppState {
     pub config: Arc<config::Config>,
     /// The live-mode connector (holds the server key that opens merchants' KOMOJU keys).
     pub komoju: komoju::Komoju,
+    /// The checkout's per-visitor and per-link request limits (this server's share).
+    pub limiter: Arc<rate::Limiter>,
 }

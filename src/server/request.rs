@@ -7,6 +7,20 @@ use http::request::Parts;
 use leptos::prelude::{expect_context, use_context};
 use std::net::SocketAddr;
 
+/// The client's address of any request (see [`super::client_ip`]).
+pub fn client_ip_of(proxies: &super::client_ip::TrustedProxies, parts: &Parts) -> String {
+    match parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
+        Some(info) => client_ip_from(proxies, info.0, &parts.headers),
+        None => "unknown".to_owned(),
+    }
+}
+
+/// The client's address from the socket's peer and the request's headers.
+pub fn client_ip_from(proxies: &super::client_ip::TrustedProxies, peer: SocketAddr, headers: &http::HeaderMap) -> String {
+    let forwarded: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    proxies.client(peer.ip(), &forwarded).to_string()
+}
+
 pub struct Request {
     pub state: AppState,
     pub parts: Parts,
@@ -23,24 +37,10 @@ impl Request {
         &self.state.db
     }
 
-    /// The peer address (or, behind a trusted proxy, the first X-Forwarded-For hop).
+    /// The client's address: the peer, or behind a trusted proxy the rightmost
+    /// X-Forwarded-For hop that is not one (see `client_ip`).
     pub fn client_ip(&self) -> String {
-        if self.state.config.trust_proxy {
-            if let Some(first) = self
-                .parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-            {
-                return first.trim().to_owned();
-            }
-        }
-        self.parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_owned())
+        client_ip_of(&self.state.config.trusted_proxies, &self.parts)
     }
 
     pub fn session_token(&self) -> Option<String> {

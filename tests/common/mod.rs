@@ -85,7 +85,15 @@ pub async fn start_server_configured(database_url: &str, configure: impl FnOnce(
         bind: Some(addr),
         database_url: database_url.to_owned(),
         public_url: None,
-        trust_proxy: false,
+        trusted_proxies: String::new(),
+        // High enough for a test's sign-ups; the limit's own test lowers it.
+        sign_up_limit: 1_000,
+        // Tests pay in bulk from 127.0.0.1; the limits' own test lowers them.
+        checkout_rate_limit: 1_000_000,
+        checkout_link_rate_limit: 1_000_000,
+        lookup_rate_limit: 1_000_000,
+        max_connections: 4096,
+        request_timeout_secs: 15,
         expiry_interval_secs: 0,
         secret_key: Some(paylinks::server::secrets::SecretBox::generate_hex()),
         secret_key_file: "unused".into(),
@@ -339,6 +347,10 @@ impl ServerProcess {
             .env("PAYLINKS_WEBHOOK_RETRY_BASE_MS", "200")
             .env("PAYLINKS_WEBHOOK_TIMEOUT", "2")
             .env("PAYLINKS_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+            .env("PAYLINKS_SIGN_UP_LIMIT", "100000")
+            .env("PAYLINKS_CHECKOUT_RATE_LIMIT", "1000000")
+            .env("PAYLINKS_CHECKOUT_LINK_RATE_LIMIT", "1000000")
+            .env("PAYLINKS_LOOKUP_RATE_LIMIT", "1000000")
             .env("RUST_LOG", "error")
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -351,6 +363,10 @@ impl ServerProcess {
             assert!(std::time::Instant::now() < deadline, "the server did not come up on {addr}");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Resident memory of the process, in KiB.

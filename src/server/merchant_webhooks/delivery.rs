@@ -92,12 +92,17 @@ struct Worker {
     client: reqwest::Client,
 }
 
+/// The most of an endpoint's answer that is read (and then dropped).
+const ANSWER_READ_MAX: usize = 64 * 1024;
+
 fn client(settings: &Settings) -> reqwest::Client {
     let builder = reqwest::Client::builder()
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
         // A redirect could lead anywhere (inside our network, too): a 3xx is a failed attempt.
         .redirect(reqwest::redirect::Policy::none())
+        // HTTP(S)_PROXY would connect somewhere else than the checked address.
+        .no_proxy()
         .user_agent(concat!("Paylinks-Webhooks/", env!("CARGO_PKG_VERSION")));
     let builder = if settings.allow_private { builder } else { builder.dns_resolver(Arc::new(PublicOnly)) };
     builder.build().expect("the webhook HTTP client builds")
@@ -246,10 +251,20 @@ impl Worker {
             .send()
             .await;
         match result {
-            Ok(response) => {
+            Ok(mut response) => {
                 let code = response.status().as_u16();
-                // Read (a little of) the answer so the connection can be reused.
-                let _ = tokio::time::timeout(Duration::from_secs(1), response.bytes()).await;
+                // Read a little of the answer so the connection can be reused,
+                // never more than ANSWER_READ_MAX (an endpoint may send gigabytes).
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    let mut read = 0;
+                    while let Ok(Some(chunk)) = response.chunk().await {
+                        read += chunk.len();
+                        if read > ANSWER_READ_MAX {
+                            break;
+                        }
+                    }
+                })
+                .await;
                 let error = (!(200..300).contains(&code)).then(|| format!("answered HTTP {code}"));
                 Outcome { status_code: Some(code), latency_ms: elapsed(), error }
             }
