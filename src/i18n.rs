@@ -143,6 +143,8 @@ pub fn tr_error(locale: Locale, error: &crate::error::AppError) -> String {
         AppError::Invalid { error: FieldError::AmountBelowMinimum { min }, .. } => vec![("min", min.clone().into())],
         AppError::Invalid { error: FieldError::AmountAboveMaximum { max }, .. } => vec![("max", max.clone().into())],
         AppError::Invalid { error: FieldError::AmountNotWhole { example }, .. } => vec![("example", example.clone().into())],
+        AppError::Invalid { error: FieldError::TooManyKeys { max }, .. } => vec![("max", (*max).into())],
+        AppError::Invalid { error: FieldError::ImageQuota { max_mb }, .. } => vec![("max", (*max_mb).into())],
         AppError::Invalid { error: FieldError::LimitBelowCaptured { captured }, .. } => vec![("captured", (*captured).into())],
         AppError::RateLimited { retry_after_secs } => vec![("minutes", retry_after_secs.div_ceil(60).max(1).into())],
         AppError::ProviderRefused { message } => vec![("message", message.clone().into())],

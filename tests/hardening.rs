@@ -110,6 +110,10 @@ async fn sign_ups_and_password_changes_are_limited_per_address() {
     }
 }
 
+fn call(form: &[(String, String)]) -> Vec<(&str, &str)> {
+    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
 /// Peak resident memory of the process, in KiB.
 fn peak_rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -259,4 +263,238 @@ async fn one_visitor_cannot_flood_a_link_with_payments() {
         assert!(page.body.contains("Too many attempts") || page.body.contains("試行回数"), "{label}: a localized page");
         assert_eq!(server.get(&path, &[("X-Forwarded-For", "198.51.100.10")]).await.status, 200, "{label}: others still see theirs");
     }
+}
+
+/// One raw request with exactly these headers (no Host added for us).
+async fn raw(server: &TestServer, head: &str, body: &str) -> u16 {
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let request = format!("{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    common::try_parse_response(&answer, false).expect("an answer").status
+}
+
+#[tokio::test]
+async fn forms_are_same_origin_with_the_public_url_not_the_host_header() {
+    let db = &test_databases().await[0];
+    let server = start_server_configured(&db.url, |args| args.public_url = Some("https://pay.example.com".into())).await;
+    let form = encode_form(&[("business_name", "Tea"), ("email", "proxied@example.com"), ("password", PASSWORD)]);
+    let post = |host: &str, origin: &str| {
+        format!("POST /api/sign_up HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nContent-Type: application/x-www-form-urlencoded\r\n")
+    };
+    // Behind nginx's default proxying the Host is the upstream's, the Origin the site's.
+    assert_eq!(raw(&server, &post(&server.addr.to_string(), "https://pay.example.com"), &form).await, 200);
+    // A page on another site whose request claims that site as Host too.
+    let forged = encode_form(&[("business_name", "Evil"), ("email", "evil@example.com"), ("password", PASSWORD)]);
+    assert_eq!(raw(&server, &post("evil.example", "http://evil.example"), &forged).await, 403);
+    assert_eq!(raw(&server, &post("pay.example.com", "http://pay.example.com"), &forged).await, 403, "another scheme");
+    assert_eq!(raw(&server, &post("pay.example.com", "https://pay.example.com:8443"), &forged).await, 403, "another port");
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_and_are_purged() {
+    use paylinks::server::auth;
+    use sqlx::Row;
+    for db in test_databases().await {
+        let server = start_server_configured(&db.url, |_| {}).await;
+        let mut shop = merchant(&server, "owner@example.com").await;
+        let pool = server.state.db.pool();
+        let deadline = || async { sqlx::query("SELECT expires_at FROM sessions").fetch_one(pool).await.unwrap().get::<i64, _>(0) };
+        // Used a while ago: using it moves the idle deadline a day ahead again.
+        let soon = paylinks::server::db::now_ms() + 5 * 60 * 1000;
+        sqlx::query("UPDATE sessions SET expires_at = $1").bind(soon).execute(pool).await.unwrap();
+        assert_eq!(shop.call("list_links", &[("q", ""), ("after", "")]).await.status, 200, "{}", db.label);
+        assert!(deadline().await > soon + auth::SESSION_IDLE_MS / 2, "{}: touched", db.label);
+        // Never past fourteen days from sign-in, however busy.
+        let old = paylinks::server::db::now_ms() - auth::SESSION_TTL_MS + 60_000;
+        sqlx::query("UPDATE sessions SET created_at = $1, expires_at = $2").bind(old).bind(soon).execute(pool).await.unwrap();
+        assert_eq!(shop.call("list_links", &[("q", ""), ("after", "")]).await.status, 200);
+        assert!(deadline().await <= old + auth::SESSION_TTL_MS, "{}: capped at the absolute end", db.label);
+        // Idle for a day: signed out, and the periodic job deletes the row.
+        sqlx::query("UPDATE sessions SET expires_at = $1").bind(paylinks::server::db::now_ms() - 1).execute(pool).await.unwrap();
+        assert_eq!(shop.call("list_links", &[("q", ""), ("after", "")]).await.status, 401, "{}", db.label);
+        assert_eq!(auth::purge_sessions(&server.state.db, paylinks::server::db::now_ms()).await.unwrap(), 1, "{}", db.label);
+    }
+}
+
+#[tokio::test]
+async fn https_sessions_use_a_host_prefixed_cookie() {
+    let db = &test_databases().await[0];
+    let server = start_server_configured(&db.url, |args| args.public_url = Some("https://pay.example.com".into())).await;
+    let form = encode_form(&[("business_name", "Tea"), ("email", "secure@example.com"), ("password", PASSWORD)]);
+    let res = server.request("POST", "/api/sign_up", &[("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "https://pay.example.com")], &form).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let cookie = res.header("set-cookie").unwrap().lines().find(|l| l.contains("pl_session=")).unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-pl_session="), "{cookie}");
+    assert!(cookie.contains("; Path=/") && cookie.contains("; Secure") && !cookie.contains("Domain"), "{cookie}");
+    let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    let body = encode_form(&[("q", ""), ("after", "")]);
+    let ask = |cookie: String| {
+        let server = &server;
+        let body = body.clone();
+        async move {
+            let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "https://pay.example.com"), ("Cookie", cookie.as_str())];
+            server.request("POST", "/api/list_links", &headers, &body).await.status
+        }
+    };
+    assert_eq!(ask(format!("__Host-pl_session={token}")).await, 200);
+    assert_eq!(ask(format!("pl_session={token}")).await, 401, "the unprefixed name (settable by a subdomain) is not read");
+}
+
+#[tokio::test]
+async fn api_keys_per_account_are_capped() {
+    for db in test_databases().await {
+        let server = start_server_configured(&db.url, |_| {}).await;
+        let mut shop = merchant(&server, "owner@example.com").await;
+        let max = paylinks::server::api_keys::MAX_ACTIVE_KEYS;
+        let mut first = None;
+        for i in 0..max {
+            let res = shop.call("create_api_key", &[("name", &format!("key {i}"))]).await;
+            assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
+            first.get_or_insert(json(&res)["key"]["id"].as_i64().unwrap());
+        }
+        let res = shop.call("create_api_key", &[("name", "one too many")]).await;
+        assert_eq!(res.status, 422, "{}: {}", db.label, res.body);
+        assert_eq!(json(&res)["Invalid"]["error"]["TooManyKeys"]["max"], max, "{}", db.label);
+        let res = shop.call("revoke_api_key", &[("id", &first.unwrap().to_string())]).await;
+        assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
+        assert_eq!(shop.call("create_api_key", &[("name", "in its place")]).await.status, 200, "{}", db.label);
+    }
+}
+
+/// An endpoint that answers after `delay`, counting what arrived and when.
+async fn endpoint(delay: Duration) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Instant>>>) {
+    use axum::routing::post;
+    let arrivals: std::sync::Arc<std::sync::Mutex<Vec<Instant>>> = Default::default();
+    let seen = arrivals.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move || {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push(Instant::now());
+                tokio::time::sleep(delay).await;
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, arrivals)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_endpoint_does_not_hold_up_other_merchants() {
+    use common::shop::{card_form, page_token, pay};
+    let db = &test_databases().await[0];
+    let server = start_server_configured(&db.url, |args| args.webhook_timeout_secs = 10).await;
+    let (slow_url, slow_seen) = endpoint(Duration::from_secs(10)).await;
+    let (fast_url, fast_seen) = endpoint(Duration::ZERO).await;
+    let subscribe = |url: &str| vec![("url".to_owned(), url.to_owned()), ("events[]".to_owned(), "payment.captured".to_owned())];
+
+    let mut slow_shop = merchant(&server, "slow@example.com").await;
+    assert_eq!(slow_shop.call("create_webhook_endpoint", &call(&subscribe(&slow_url))).await.status, 200);
+    let (_, slow_slug) = common::shop::link(&mut slow_shop, "Slow tea", "1000", &[]).await;
+    let mut fast_shop = merchant(&server, "fast@example.com").await;
+    assert_eq!(fast_shop.call("create_webhook_endpoint", &call(&subscribe(&fast_url))).await.status, 200);
+    let (_, fast_slug) = common::shop::link(&mut fast_shop, "Fast tea", "1000", &[]).await;
+
+    // Twenty events for the slow endpoint first: more than all the worker's slots.
+    for _ in 0..20 {
+        let res = pay(&server, &card_form(&slow_slug, &page_token(&server, &slow_slug).await, "4111111111111111")).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let paid = Instant::now();
+    let res = pay(&server, &card_form(&fast_slug, &page_token(&server, &fast_slug).await, "4111111111111111")).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let deadline = paid + Duration::from_secs(5);
+    while fast_seen.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the other merchant's event waited behind the slow endpoint");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The slow endpoint gets one delivery at a time, not every slot.
+    assert_eq!(slow_seen.lock().unwrap().len(), 1, "one at a time per endpoint");
+}
+
+/// A POST whose body is sent chunked (no Content-Length): `total` bytes of `fill`.
+async fn chunked_post(server: &TestServer, path: &str, content_type: &str, cookie: &str, prefix: &[u8], total: usize) -> u16 {
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {}\r\nContent-Type: {content_type}\r\nCookie: {cookie}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        server.addr,
+        server.origin()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut sent = 0;
+    let mut first = true;
+    while sent < total {
+        let chunk: Vec<u8> = if first { prefix.to_vec() } else { vec![b'a'; 64 * 1024] };
+        first = false;
+        let framed = [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk.clone(), b"\r\n".to_vec()].concat();
+        if stream.write_all(&framed).await.is_err() {
+            break; // the server stopped reading: refused mid-stream
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    common::try_parse_response(&answer, false).map_or(0, |r| r.status)
+}
+
+#[tokio::test]
+async fn chunked_bodies_are_cut_off_at_each_routes_limit() {
+    let db = &test_databases().await[0];
+    let server = start_server_configured(&db.url, |_| {}).await;
+    let shop = merchant(&server, "owner@example.com").await;
+    let cookie: String = shop.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    // A form 4 MB long (its limit is 256 KB): refused, nothing stored.
+    let status = chunked_post(&server, "/api/create_link", "application/x-www-form-urlencoded", &cookie, b"link[name]=", 4 << 20).await;
+    assert!(matches!(status, 0 | 400 | 413), "form: {status}");
+    // An upload 6 MB long (its limit is 2 MB and change).
+    let status = chunked_post(&server, "/api/upload_image", "multipart/form-data; boundary=x", &cookie, b"--x\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n", 6 << 20).await;
+    assert!(matches!(status, 0 | 400 | 413 | 422), "upload: {status}");
+    use sqlx::Row;
+    let stored: i64 = sqlx::query("SELECT COUNT(*) FROM links").fetch_one(server.state.db.pool()).await.unwrap().get(0);
+    assert_eq!(stored, 0);
+    assert_eq!(server.get("/healthz", &[]).await.status, 200);
+}
+
+#[tokio::test]
+async fn images_are_stored_without_their_metadata_within_a_quota() {
+    let db = &test_databases().await[0];
+    let server = start_server_configured(&db.url, |_| {}).await;
+    let mut shop = merchant(&server, "owner@example.com").await;
+    // A JPEG with a comment segment saying where it was taken.
+    let plain = common::shop::jpeg();
+    let note = b"GPS 35.6586N 139.7454E taken at home";
+    let mut marked = plain[..2].to_vec();
+    marked.extend_from_slice(&[0xff, 0xfe]);
+    marked.extend_from_slice(&((note.len() + 2) as u16).to_be_bytes());
+    marked.extend_from_slice(note);
+    marked.extend_from_slice(&plain[2..]);
+    let res = shop.upload("upload_image", "image", "photo.jpg", "image/jpeg", &marked).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let url = json(&res)["url"].as_str().unwrap().to_owned();
+    let served = server.get(&url, &[]).await;
+    assert_eq!(served.status, 200);
+    assert!(!served.bytes.windows(note.len()).any(|w| w == note), "the comment was stripped");
+    assert!(served.bytes.starts_with(&[0xff, 0xd8]), "still a JPEG");
+    // Past the account's quota: refused with the localized reason.
+    use sqlx::Row;
+    let account: i64 = sqlx::query("SELECT id FROM accounts").fetch_one(server.state.db.pool()).await.unwrap().get(0);
+    let filler = vec![0u8; paylinks::server::images::QUOTA_BYTES as usize];
+    sqlx::query("INSERT INTO images (account_id, sha256, content_type, width, height, bytes, created_at) VALUES ($1, $2, 'image/png', 1, 1, $3, 0)")
+        .bind(account)
+        .bind("f".repeat(64))
+        .bind(filler)
+        .execute(server.state.db.pool())
+        .await
+        .unwrap();
+    let res = shop.upload("upload_image", "image", "another.png", "image/png", &common::shop::png(5, 5)).await;
+    assert_eq!(res.status, 422, "{}", res.body);
+    assert!(res.body.contains("ImageQuota"), "{}", res.body);
 }

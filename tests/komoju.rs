@@ -384,6 +384,28 @@ async fn webhooks_are_verified_processed_once_and_drive_the_summary() {
         let sales = payments::sales(&server.state.db, link_id).await.unwrap();
         assert_eq!((sales.captured_amount, sales.captured_payments, sales.refunded_payments), (0, 0, 1), "{}", db.label);
 
+        // A captured request replayed later: under another delivery id the
+        // event id gives it away; an old event is refused outright.
+        let body = json!({"id": "evt_d5", "type": "payment.refunded", "resource": "event", "data": data}).to_string();
+        let signature = komoju_signature(WEBHOOK_SECRET, body.as_bytes());
+        let headers = [("Content-Type", "application/json"), ("X-Komoju-ID", "replayed"), ("X-Komoju-Signature", signature.as_str())];
+        let res = server.request("POST", &format!("/webhooks/komoju/{merchant}"), &headers, &body).await;
+        assert_eq!((res.status, res.body.as_str()), (200, "already processed"), "{}", db.label);
+        let events_now = payments::events(&server.state.db, payment.id).await.unwrap().len();
+        for created_at in [json!("2020-01-01T00:00:00Z"), json!(1_577_836_800), json!("2020-01-01T09:00:00+09:00")] {
+            let body = json!({"id": "evt_old", "type": "payment.captured", "resource": "event", "data": data, "created_at": created_at}).to_string();
+            let signature = komoju_signature(WEBHOOK_SECRET, body.as_bytes());
+            let headers = [("Content-Type", "application/json"), ("X-Komoju-ID", "old"), ("X-Komoju-Signature", signature.as_str())];
+            let res = server.request("POST", &format!("/webhooks/komoju/{merchant}"), &headers, &body).await;
+            assert_eq!((res.status, res.body.as_str()), (400, "event too old"), "{}: {created_at}", db.label);
+        }
+        assert_eq!(payments::events(&server.state.db, payment.id).await.unwrap().len(), events_now);
+        let fresh = json!({"id": "evt_fresh", "type": "payment.refunded", "resource": "event", "data": data,
+            "created_at": paylinks::domain::link::rfc3339(paylinks::server::db::now_ms() - 60_000)}).to_string();
+        let signature = komoju_signature(WEBHOOK_SECRET, fresh.as_bytes());
+        let headers = [("Content-Type", "application/json"), ("X-Komoju-ID", "fresh"), ("X-Komoju-Signature", signature.as_str())];
+        assert_eq!(server.request("POST", &format!("/webhooks/komoju/{merchant}"), &headers, &fresh).await.status, 200, "a minute old is fine");
+
         // A different amount than ours is never applied.
         start_live_payment(&server, &slug).await;
         let other = only_payment(&server).await;

@@ -61,6 +61,8 @@ pub enum FieldError {
     ImageCorrupt,
     #[error("image too large in pixels")]
     ImageDimensions,
+    #[error("image storage quota of {max_mb} MB used up")]
+    ImageQuota { max_mb: u32 },
     #[error("not a valid card number")]
     CardNumberInvalid,
     #[error("not a card expiry")]
@@ -75,6 +77,8 @@ pub enum FieldError {
     UrlNotHttps,
     #[error("an address inside the server's own network")]
     UrlPrivate,
+    #[error("already {max} active keys")]
+    TooManyKeys { max: u32 },
 }
 
 impl FieldError {
@@ -108,6 +112,7 @@ impl FieldError {
             FieldError::ImageType => "error-image-type",
             FieldError::ImageCorrupt => "error-image-corrupt",
             FieldError::ImageDimensions => "error-image-dimensions",
+            FieldError::ImageQuota { .. } => "error-image-quota",
             FieldError::CardNumberInvalid => "error-card-number",
             FieldError::CardExpiryInvalid => "error-card-expiry",
             FieldError::CardExpired => "error-card-expired",
@@ -115,6 +120,7 @@ impl FieldError {
             FieldError::KomojuKeyInvalid => "error-komoju-key",
             FieldError::UrlNotHttps => "error-url-https",
             FieldError::UrlPrivate => "error-url-private",
+            FieldError::TooManyKeys { .. } => "error-too-many-keys",
         }
     }
 }

@@ -4,7 +4,8 @@ use super::auth::{token_hash, Account};
 use super::db::{now_ms, Db};
 use super::payments::random_token;
 use crate::domain::api_key::{key_prefix, ApiKeyView, NewApiKey};
-use crate::domain::{fields, Mode};
+use crate::domain::fields::{self, FieldError};
+use crate::domain::Mode;
 use crate::error::{AppError, AppResult};
 use sqlx::Row;
 
@@ -26,6 +27,9 @@ fn view(row: &sqlx::any::AnyRow) -> AppResult<ApiKeyView> {
 const COLUMNS: &str = "id, name, prefix, mode, created_at, last_used_at, revoked_at";
 
 /// A new key in the dashboard's current mode; live keys only once live mode is approved.
+/// Active (unrevoked) keys an account may hold per mode: each is a way in.
+pub const MAX_ACTIVE_KEYS: i64 = 20;
+
 pub async fn create(db: &Db, account: &Account, name: &str) -> AppResult<NewApiKey> {
     account.require_merchant()?;
     let name = fields::text(name, NAME_MAX, false).map_err(|e| AppError::invalid("name", e))?;
@@ -35,8 +39,12 @@ pub async fn create(db: &Db, account: &Account, name: &str) -> AppResult<NewApiK
     // 256 random bits after the mode prefix.
     let secret = format!("{}{}{}", key_prefix(account.mode), random_token(), random_token());
     let prefix: String = secret.chars().take(key_prefix(account.mode).len() + 4).collect();
+    // Written only while the account has room (one statement: count and insert).
     let row = sqlx::query(&format!(
-        "INSERT INTO api_keys (account_id, mode, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+        "INSERT INTO api_keys (account_id, mode, name, prefix, key_hash, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM api_keys \
+           WHERE account_id = $1 AND mode = $2 AND revoked_at IS NULL) < $7 \
+         RETURNING {COLUMNS}"
     ))
     .bind(account.id)
     .bind(account.mode.as_str())
@@ -44,8 +52,10 @@ pub async fn create(db: &Db, account: &Account, name: &str) -> AppResult<NewApiK
     .bind(prefix)
     .bind(token_hash(&secret))
     .bind(now_ms())
-    .fetch_one(db.pool())
+    .bind(MAX_ACTIVE_KEYS)
+    .fetch_optional(db.pool())
     .await?;
+    let row = row.ok_or(AppError::invalid("name", FieldError::TooManyKeys { max: MAX_ACTIVE_KEYS as u32 }))?;
     Ok(NewApiKey { secret, key: view(&row)? })
 }
 

@@ -15,7 +15,12 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 pub const SESSION_COOKIE: &str = "pl_session";
-const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
+/// A session ends 14 days after sign-in at the latest…
+pub const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
+/// …and after a day without use.
+pub const SESSION_IDLE_MS: i64 = 24 * 3600 * 1000;
+/// A session's idle deadline moves at most this often (one write a minute, not one per request).
+const SESSION_TOUCH_MS: i64 = 60 * 1000;
 
 /// Argon2 hashes computed at once. Each takes 19 MiB for its whole run, so
 /// the memory they need is bounded by this, however many requests want one;
@@ -103,7 +108,7 @@ pub async fn create_session(db: &Db, account_id: i64) -> AppResult<String> {
         .bind(token_hash(&token))
         .bind(account_id)
         .bind(now)
-        .bind(now + SESSION_TTL_MS)
+        .bind(now + SESSION_IDLE_MS)
         .execute(db.pool())
         .await?;
     Ok(token)
@@ -124,29 +129,42 @@ pub async fn delete_other_sessions(db: &Db, account_id: i64, keep: &str) -> AppR
     Ok(())
 }
 
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The session cookie's name: on HTTPS with the `__Host-` prefix, which
+/// browsers accept only from a secure origin, for the whole site, without a
+/// Domain, so a sibling subdomain cannot plant or overwrite it.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-pl_session"
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let prefix = format!("{}=", session_cookie_name(secure));
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("pl_session="))
+        .find_map(|pair| pair.trim().strip_prefix(prefix.as_str()))
         .filter(|t| !t.is_empty() && t.len() <= 64)
         .map(str::to_owned)
 }
 
 pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
+    let flag = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        "{}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{flag}",
+        session_cookie_name(secure),
         SESSION_TTL_MS / 1000
     ))
     .expect("token is URL-safe base64")
 }
 
 pub fn clear_session_cookie(secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"))
+    let flag = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{flag}", session_cookie_name(secure)))
         .expect("static cookie")
 }
 
@@ -258,13 +276,42 @@ pub async fn account_by_session(db: &Db, token: &str) -> AppResult<Option<Accoun
     let row = sqlx::query(&format!(
         "SELECT {ACCOUNT_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id \
          LEFT JOIN live_applications l ON l.account_id = a.id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2"
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3"
     ))
     .bind(token_hash(token))
     .bind(now_ms())
+    .bind(now_ms() - SESSION_TTL_MS)
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref().map(account_from_row).transpose()
+    let Some(row) = row else { return Ok(None) };
+    touch_session(db, token).await?;
+    account_from_row(&row).map(Some)
+}
+
+/// Moves a used session's idle deadline (never past its absolute end).
+async fn touch_session(db: &Db, token: &str) -> AppResult<()> {
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE sessions SET expires_at = CASE WHEN created_at + $2 < $3 THEN created_at + $2 ELSE $3 END \
+         WHERE token_hash = $1 AND expires_at < $4",
+    )
+    .bind(token_hash(token))
+    .bind(SESSION_TTL_MS)
+    .bind(now + SESSION_IDLE_MS)
+    .bind(now + SESSION_IDLE_MS - SESSION_TOUCH_MS)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Deletes sessions that ended (idle or too old); run by the periodic job.
+pub async fn purge_sessions(db: &Db, now: i64) -> AppResult<u64> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR created_at <= $2")
+        .bind(now)
+        .bind(now - SESSION_TTL_MS)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn account_by_id(db: &Db, id: i64) -> AppResult<Option<Account>> {

@@ -66,6 +66,10 @@ pub struct ConfigArgs {
     /// Result and return page lookups allowed per client address per minute
     #[arg(long, env = "PAYLINKS_LOOKUP_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..))]
     pub lookup_rate_limit: u32,
+    /// Minutes after which a KOMOJU webhook event (by its created_at) is
+    /// refused as a possible replay
+    #[arg(long, env = "PAYLINKS_KOMOJU_WEBHOOK_MAX_AGE_MINUTES", default_value_t = 3 * 24 * 60, value_parser = clap::value_parser!(i64).range(1..))]
+    pub komoju_webhook_max_age_minutes: i64,
     /// Connections served at once; more wait in the listen queue
     #[arg(long, env = "PAYLINKS_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -119,6 +123,7 @@ pub struct Config {
     pub checkout_rate: super::rate::Rate,
     pub checkout_link_rate: super::rate::Rate,
     pub lookup_rate: super::rate::Rate,
+    pub komoju_webhook_max_age_ms: i64,
     pub max_connections: u32,
     pub request_timeout: std::time::Duration,
     /// 0 disables the job on this server (another one runs it).
@@ -163,6 +168,7 @@ impl ConfigArgs {
             checkout_rate: super::rate::Rate::per_minute(self.checkout_rate_limit),
             checkout_link_rate: super::rate::Rate::per_minute(self.checkout_link_rate_limit),
             lookup_rate: super::rate::Rate::per_minute(self.lookup_rate_limit),
+            komoju_webhook_max_age_ms: self.komoju_webhook_max_age_minutes * 60 * 1000,
             max_connections: self.max_connections,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
             expiry_interval_secs: self.expiry_interval_secs,
@@ -186,7 +192,7 @@ fn parse_public_url(url: &str) -> Result<String, ConfigError> {
         .or_else(|| url.strip_prefix("http://"))
         .ok_or_else(bad)?;
     let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() || url.contains(['?', '#', ' ']) {
+    if host.is_empty() || url.contains(['?', '#', ' ']) || super::csrf::SiteOrigin::parse(url).is_none() {
         return Err(bad());
     }
     Ok(url.trim_end_matches('/').to_owned())

@@ -113,9 +113,9 @@ impl Db {
         sqlx::any::install_default_drivers();
         let (backend, url) = normalize_url(url)?;
         if backend == Backend::Sqlite {
-            create_parent_dir(&url)?;
+            prepare_sqlite_file(&url)?;
         }
-        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("bad DATABASE_URL {url:?}"))?;
+        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("bad DATABASE_URL {:?}", redact(&url)))?;
         let max_connections = match backend {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,
@@ -248,28 +248,67 @@ fn normalize_url(url: &str) -> anyhow::Result<(Backend, String)> {
     }
 }
 
-fn create_parent_dir(url: &str) -> anyhow::Result<()> {
+/// Creates the SQLite file's folder, and the file itself readable by this
+/// user only (0600): it holds password hashes and customers' details. SQLite
+/// gives its -wal and -shm files the same permissions.
+fn prepare_sqlite_file(url: &str) -> anyhow::Result<()> {
     let path = url.trim_start_matches("sqlite://");
     let path = path.split('?').next().unwrap_or_default();
-    if path == ":memory:" {
+    if path == ":memory:" || path.is_empty() {
         return Ok(());
     }
-    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let path = std::path::Path::new(path);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+    }
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            // Another process created it a moment ago: theirs stands.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+        }
     }
     Ok(())
 }
 
-/// Hides the password of a database URL for logs and errors.
+/// Hides the password of a database URL for logs and errors (in the user
+/// info and in a `password=` parameter).
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
+            let userinfo = &base[scheme_end + 3..at];
             let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{}://{user}:***{}", &url[..scheme_end], &url[at..])
+            format!("{}://{user}:***{}", &base[..scheme_end], &base[at..])
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 /// Current time in Unix milliseconds, the one time format in the database.
@@ -297,5 +336,28 @@ mod tests {
     fn passwords_are_redacted() {
         assert_eq!(redact("postgres://app:s3cret@db:5432/pay"), "postgres://app:***@db:5432/pay");
         assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+        assert_eq!(redact("postgres://db/pay?user=app&password=s3cret&sslmode=require"), "postgres://db/pay?user=app&password=***&sslmode=require");
+        assert_eq!(redact("postgres://app:p@ss@db/pay"), "postgres://app:***@db/pay");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("paylinks-perm-{}-{}", std::process::id(), now_ms()));
+        let file = dir.join("nested").join("p.db");
+        let db = Db::connect(&format!("sqlite://{}", file.display())).await.unwrap();
+        db.close().await;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600, "the database file");
+        assert_eq!(mode(file.parent().unwrap()), 0o700, "the folder it created");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn connection_errors_never_show_the_password() {
+        let error = Db::connect("postgres://app:hunter2-secret@127.0.0.1:1/pay").await.err().unwrap();
+        let text = format!("{error:#}");
+        assert!(!text.contains("hunter2-secret"), "{text}");
     }
 }

@@ -14,6 +14,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let https = state.config.public_url.starts_with("https://");
+    let site = Arc::new(csrf::SiteOrigin::parse(&state.config.public_url).expect("the public URL was checked at start-up"));
     let assets = super::assets::Assets::load(std::path::Path::new(&*options.site_root));
     let pages = leptos_axum::file_and_error_handler::<AppState, _>(shell);
     Router::new()
@@ -38,7 +39,7 @@ pub fn router(state: AppState) -> Router {
             }
         })
         .layer(axum::middleware::from_fn(server_fn_error_status))
-        .layer(axum::middleware::from_fn(csrf::same_origin_only))
+        .layer(axum::middleware::from_fn(move |req, next| csrf::same_origin_only(site.clone(), req, next)))
         // Uploads are at most 2 MB of image plus the multipart envelope; a
         // larger body is cut off while streaming, never buffered whole.
         .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
@@ -58,6 +59,19 @@ const FORM_LIMIT: usize = 256 * 1024;
 /// Refuses a declared-too-large body before reading any of it, with the app's
 /// error (413) so the page can say why in the visitor's language. Bodies
 /// without a length are still cut off at `UPLOAD_LIMIT` while streaming.
+fn is_upload(path: &str) -> bool {
+    path == "/api/upload_image" || path == "/api/v1/images"
+}
+
+/// The largest body a route takes.
+fn body_limit(path: &str) -> usize {
+    if is_upload(path) {
+        UPLOAD_LIMIT
+    } else {
+        FORM_LIMIT
+    }
+}
+
 async fn refuse_oversized_bodies(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     let declared = request
         .headers()
@@ -65,8 +79,8 @@ async fn refuse_oversized_bodies(request: axum::extract::Request, next: axum::mi
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     let path = request.uri().path();
-    let upload = path == "/api/upload_image" || path == "/api/v1/images";
-    let limit = if upload { UPLOAD_LIMIT } else { FORM_LIMIT };
+    let upload = is_upload(path);
+    let limit = body_limit(path);
     match declared {
         Some(length) if length > limit => {
             let error = if upload {
@@ -272,7 +286,12 @@ async fn accept_loop(
         let body_timeout = limits.request_timeout;
         let service = hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-            let request = request.map(|body| axum::body::Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, body)));
+            // Every body is cut off at its route's limit while it streams, with
+            // or without a Content-Length (a chunked upload cannot run on).
+            let limit = body_limit(request.uri().path());
+            let request = request.map(|body| {
+                axum::body::Body::new(http_body_util::Limited::new(tower_http::timeout::TimeoutBody::new(body_timeout, body), limit))
+            });
             let mut app = app.clone();
             // Router is always ready: call without poll_ready, as axum::serve does.
             tower::Service::call(&mut app, request)

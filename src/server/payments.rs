@@ -970,6 +970,12 @@ pub fn spawn_expiry_job(db: Db, every: std::time::Duration) {
             if let Err(e) = super::merchant_webhooks::purge(&db, now_ms()).await {
                 tracing::warn!(error = %e, "could not purge old webhook events; retrying next tick");
             }
+            if let Err(e) = super::auth::purge_sessions(&db, now_ms()).await {
+                tracing::warn!(error = %e, "could not purge ended sessions; retrying next tick");
+            }
+            if let Err(e) = super::throttle::purge(&db).await {
+                tracing::warn!(error = %e, "could not purge old attempt counters; retrying next tick");
+            }
         }
     });
 }

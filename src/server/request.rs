@@ -44,7 +44,7 @@ impl Request {
     }
 
     pub fn session_token(&self) -> Option<String> {
-        auth::session_token(&self.parts.headers)
+        auth::session_token(&self.parts.headers, self.secure_cookies())
     }
 
     pub async fn account(&self) -> AppResult<Option<auth::Account>> {

@@ -48,8 +48,13 @@ impl SecretBox {
     /// Several app servers must share one key: give them `PAYLINKS_SECRET_KEY`.
     pub fn load_or_create(path: &Path) -> anyhow::Result<SecretBox> {
         if !path.exists() {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+                // Only this user may list the folder that holds the key (and the database).
+                let mut builder = std::fs::DirBuilder::new();
+                builder.recursive(true);
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+                builder.create(dir)?;
             }
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);

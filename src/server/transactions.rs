@@ -223,7 +223,8 @@ pub async fn export_csv(
     headers: http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let account = match super::auth::session_token(&headers) {
+    let secure = state.config.public_url.starts_with("https://");
+    let account = match super::auth::session_token(&headers, secure) {
         Some(token) => super::auth::account_by_session(&state.db, &token).await.ok().flatten(),
         None => None,
     };

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 use sqlx::Row;
+use super::db::now_ms;
 
 /// The URL a merchant pastes into KOMOJU's webhook settings.
 pub fn komoju_url(public_url: &str, merchant_public_id: &str) -> String {
@@ -56,24 +57,55 @@ pub async fn komoju(State(state): State<AppState>, Path(merchant): Path<String>,
         return answer(StatusCode::BAD_REQUEST, "not JSON");
     };
     let kind = event.get("type").and_then(Value::as_str).unwrap_or_else(|| header("x-komoju-event")).to_owned();
-    match komoju::delivery_seen(db, account_id, delivery).await {
-        Ok(false) => {}
-        Ok(true) => return answer(StatusCode::OK, "already processed"),
-        Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE, "try again"),
+    // No timestamp is signed, so a captured request could be replayed later:
+    // events older than the window are refused, and each event id (as well
+    // as each delivery id) takes effect once.
+    if let Some(age_ms) = event_age_ms(&event, now_ms()) {
+        if age_ms > state.config.komoju_webhook_max_age_ms {
+            tracing::warn!(account_id, delivery, age_ms, "KOMOJU webhook older than the replay window refused");
+            return answer(StatusCode::BAD_REQUEST, "event too old");
+        }
+    }
+    let event_key = event.get("id").and_then(Value::as_str).filter(|id| !id.is_empty() && id.len() <= 200).map(|id| format!("event:{id}"));
+    for key in std::iter::once(delivery.to_owned()).chain(event_key.clone()) {
+        match komoju::delivery_seen(db, account_id, &key).await {
+            Ok(false) => {}
+            Ok(true) => return answer(StatusCode::OK, "already processed"),
+            Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE, "try again"),
+        }
     }
     // Processing is idempotent (`komoju::follow`), so the delivery is recorded
     // only once it took effect: a crash in between means KOMOJU's retry is
     // applied (as a no-op if the change had committed), never skipped.
     match process(&state, account_id, &kind, &event).await {
-        Ok(text) => match komoju::record_delivery(db, account_id, delivery, &kind).await {
-            Ok(()) => answer(StatusCode::OK, text),
-            Err(_) => answer(StatusCode::SERVICE_UNAVAILABLE, "try again"),
-        },
+        Ok(text) => {
+            for key in std::iter::once(delivery.to_owned()).chain(event_key) {
+                if komoju::record_delivery(db, account_id, &key, &kind).await.is_err() {
+                    return answer(StatusCode::SERVICE_UNAVAILABLE, "try again");
+                }
+            }
+            answer(StatusCode::OK, text)
+        }
         Err(e) => {
             tracing::error!(account_id, delivery, error = %e, "KOMOJU webhook failed; KOMOJU will retry");
             answer(StatusCode::SERVICE_UNAVAILABLE, "try again")
         }
     }
+}
+
+/// How old an event says it is: `created_at` as RFC 3339 text or Unix
+/// seconds; `None` when it does not say (then only the ids guard it).
+fn event_age_ms(event: &Value, now: i64) -> Option<i64> {
+    let created = event.get("created_at")?;
+    let at_ms = match created {
+        Value::String(text) => {
+            let (local, offset) = crate::domain::link::rfc3339_to_input(text)?;
+            crate::domain::link::parse_local_datetime(&local, offset)?
+        }
+        Value::Number(n) => n.as_i64()?.checked_mul(1000)?,
+        _ => return None,
+    };
+    Some(now - at_ms)
 }
 
 /// What one event means for our records. Disagreements that need a person

@@ -92,6 +92,7 @@ pub async fn start_server_configured(database_url: &str, configure: impl FnOnce(
         checkout_rate_limit: 1_000_000,
         checkout_link_rate_limit: 1_000_000,
         lookup_rate_limit: 1_000_000,
+        komoju_webhook_max_age_minutes: 3 * 24 * 60,
         max_connections: 4096,
         request_timeout_secs: 15,
         expiry_interval_secs: 0,

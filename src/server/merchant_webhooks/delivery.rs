@@ -58,7 +58,7 @@ pub fn spawn_worker(db: Db, secrets: SecretBox, settings: Settings) -> Option<to
         return None;
     }
     let task = tokio::spawn(async move {
-        let worker = Arc::new(Worker { client: client(&settings), db, secrets, settings });
+        let worker = Arc::new(Worker { client: client(&settings), db, secrets, settings, busy: std::sync::Mutex::default() });
         // Dropped with this task when the server stops: sends in flight end too.
         let mut sending = tokio::task::JoinSet::new();
         loop {
@@ -90,7 +90,43 @@ struct Worker {
     secrets: SecretBox,
     settings: Settings,
     client: reqwest::Client,
+    /// What this worker is sending to right now.
+    busy: std::sync::Mutex<Busy>,
 }
+
+/// Fairness: one delivery at a time per endpoint, and at most half of the
+/// worker's slots per merchant, so a slow endpoint (or a merchant with many)
+/// holds only its own share while everyone else's events keep leaving.
+#[derive(Default)]
+struct Busy {
+    endpoints: std::collections::HashSet<i64>,
+    accounts: std::collections::HashMap<i64, usize>,
+}
+
+impl Busy {
+    fn admits(&self, endpoint: i64, account: i64, per_account: usize) -> bool {
+        !self.endpoints.contains(&endpoint) && self.accounts.get(&account).copied().unwrap_or(0) < per_account
+    }
+
+    fn take(&mut self, endpoint: i64, account: i64) {
+        self.endpoints.insert(endpoint);
+        *self.accounts.entry(account).or_default() += 1;
+    }
+
+    fn release(&mut self, endpoint: i64, account: i64) {
+        self.endpoints.remove(&endpoint);
+        if let Some(n) = self.accounts.get_mut(&account) {
+            *n -= 1;
+            if *n == 0 {
+                self.accounts.remove(&account);
+            }
+        }
+    }
+}
+
+/// Endpoints with something due, looked at per pass: more than the slots, so
+/// those that are busy or over their merchant's share can be skipped.
+const CANDIDATE_ENDPOINTS: i64 = 256;
 
 /// The most of an endpoint's answer that is read (and then dropped).
 const ANSWER_READ_MAX: usize = 64 * 1024;
@@ -145,22 +181,45 @@ struct Outcome {
 }
 
 impl Worker {
-    /// Claims up to `room` due deliveries and starts sending them; returns how many started.
+    /// Claims up to `room` due deliveries, the oldest due first but at most
+    /// one per endpoint and a share per merchant (see [`Busy`]), and starts
+    /// sending them; returns how many started.
     async fn start_due(self: Arc<Self>, room: usize, sending: &mut tokio::task::JoinSet<()>) -> AppResult<usize> {
-        let due = sqlx::query(
-            "SELECT id, next_attempt_at FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
-             ORDER BY next_attempt_at LIMIT $2",
+        let now = now_ms();
+        let endpoints = sqlx::query(
+            "SELECT d.endpoint_id, e.account_id, MIN(d.next_attempt_at) AS first_due \
+             FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+             GROUP BY d.endpoint_id, e.account_id ORDER BY first_due LIMIT $2",
         )
-        .bind(now_ms())
-        .bind(room as i64)
+        .bind(now)
+        .bind(CANDIDATE_ENDPOINTS)
         .fetch_all(self.db.pool())
         .await?;
+        let per_account = (self.settings.concurrency / 2).max(1);
         let mut started = 0;
-        for row in due {
-            let (id, seen): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        for row in endpoints {
+            if started == room {
+                break;
+            }
+            let (endpoint, account): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            if !self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner).admits(endpoint, account, per_account) {
+                continue;
+            }
+            let next = sqlx::query(
+                "SELECT id, next_attempt_at FROM webhook_deliveries \
+                 WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT 1",
+            )
+            .bind(endpoint)
+            .bind(now)
+            .fetch_optional(self.db.pool())
+            .await?;
+            let Some(next) = next else { continue };
+            let (id, seen): (i64, i64) = (next.try_get(0)?, next.try_get(1)?);
             let Some(claimed) = self.claim(id, seen).await? else {
                 continue; // another server took it
             };
+            self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(endpoint, account);
             let worker = self.clone();
             sending.spawn(async move {
                 let outcome = worker.send(&claimed).await;
@@ -168,6 +227,9 @@ impl Worker {
                     // The lease runs out and the delivery is sent again: at least once.
                     tracing::warn!(delivery = claimed.id, error = %e, "could not record a webhook attempt");
                 }
+                worker.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner).release(endpoint, account);
+                // Its endpoint may have more waiting: look again now.
+                wake();
             });
             started += 1;
         }
