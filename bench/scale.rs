@@ -161,7 +161,7 @@ pub async fn run(report: &mut Report, label: &str, db: &Db, public_url: &str, co
         ),
     ];
     for (name, query) in cases {
-        let filter = query.parse().map_err(|(field, e)| anyhow::anyhow!("{field}: {e:?}"))?;
+        let filter = query.parse(account.time_zone).map_err(|(field, e)| anyhow::anyhow!("{field}: {e:?}"))?;
         let (rows, _) = transactions::list(db, &account, &filter, PAGE_SIZE).await.map_err(crate::server::app)?;
         anyhow::ensure!(rows.len() == PAGE_SIZE, "{name}: {} rows, expected a full page", rows.len());
         let ms = median_ms(20, || async { transactions::list(db, &account, &filter, PAGE_SIZE).await.map_err(crate::server::app) }).await?;

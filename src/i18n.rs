@@ -203,6 +203,12 @@ mod view {
             tr_args(self.locale.get(), id, args)
         }
 
+        /// A label naming a time zone ("Date (Tokyo time)"): `id` takes `$zone`.
+        pub fn tr_zone(&self, id: &str, zone: crate::domain::time_zone::TimeZone) -> String {
+            let name = self.tr(&zone.message_id());
+            self.tr_args(id, &[("zone", name.into())])
+        }
+
         /// A server error, localized with its details (limits, wait time).
         pub fn error(&self, error: &AppError) -> String {
             tr_error(self.locale.get(), error)

@@ -202,7 +202,7 @@ async fn csv_export_streams_the_filtered_rows_with_a_bom() {
         assert!(res.header("content-disposition").unwrap().contains("attachment; filename=\"paylinks-test-transactions-"));
         assert!(res.bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "UTF-8 BOM");
         let lines: Vec<&str> = res.body.trim_start_matches('\u{feff}').lines().collect();
-        assert_eq!(lines[0], "payment_id,created_at_jst,product,customer_email,method,status,currency,amount_minor,refunded_minor,amount,refunded");
+        assert_eq!(lines[0], "payment_id,created_at_local,time_zone,product,customer_email,method,status,currency,amount_minor,refunded_minor,amount,refunded");
         assert_eq!(lines.len(), 2, "{}: header + the one failed payment", db.label);
         assert!(lines[1].starts_with(&format!("{failed},")), "{}", lines[1]);
         assert!(lines[1].contains(",\"抹茶, \"\"特選\"\"\","), "quoted product: {}", lines[1]);
@@ -235,3 +235,34 @@ async fn the_chart_counts_todays_net_captures() {
         assert_eq!(sales["stats"]["captured_amount"], 1300);
     }
 }
+
+#[tokio::test]
+async fn the_merchants_time_zone_drives_filters_and_the_export() {
+    for db in test_databases().await {
+        let label = db.label;
+        let server = start_server(&db.url).await;
+        let mut shop = merchant(&server, "zone@example.com").await;
+        let (_, slug) = link(&mut shop, "Hojicha", "700", &[]).await;
+        let paid = pay_card(&server, &slug, "4111111111111111", "zone@example.jp").await;
+        // 2026-12-01 23:30 UTC: the 2nd in Tokyo (08:30), the 1st in New York (18:30).
+        let at = paylinks::domain::link::parse_local_datetime("2026-12-01T23:30", 0).unwrap();
+        sqlx::query("UPDATE payments SET created_at = $1").bind(at).execute(server.state.db.pool()).await.unwrap();
+        let on = |day: &'static str| [("from", day), ("to", day)];
+        assert_eq!(ids(&list(&mut shop, &on("2026-12-02")).await), vec![paid.clone()], "{label}: Tokyo by default");
+        assert!(ids(&list(&mut shop, &on("2026-12-01")).await).is_empty(), "{label}");
+
+        let res = shop.call("set_time_zone", &[("time_zone", "Mars/Olympus")]).await;
+        assert_eq!(res.status, 422, "{label}: {}", res.body);
+        assert_eq!(json(&res)["Invalid"]["field"], "time_zone");
+        let res = shop.call("set_time_zone", &[("time_zone", "America/New_York")]).await;
+        assert_eq!((res.status, json(&res)["time_zone"].as_str()), (200, Some("NewYork")), "{label}: {}", res.body);
+        assert_eq!(json(&shop.call("current_account", &[]).await)["time_zone"], "NewYork", "{label}: saved");
+
+        assert_eq!(ids(&list(&mut shop, &on("2026-12-01")).await), vec![paid.clone()], "{label}: New York's day");
+        assert!(ids(&list(&mut shop, &on("2026-12-02")).await).is_empty(), "{label}");
+        let csv = shop.get("/export/transactions.csv").await;
+        let row = csv.body.lines().find(|l| l.starts_with(&paid)).unwrap().to_owned();
+        assert!(row.starts_with(&format!("{paid},2026-12-01 18:30:00,America/New_York,")), "{label}: {row}");
+    }
+}
+

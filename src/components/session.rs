@@ -39,3 +39,10 @@ pub fn provide_session() -> Session {
 pub fn use_session() -> Session {
     expect_context::<Session>()
 }
+
+/// The signed-in merchant's time zone (Asia/Tokyo until known): every
+/// dashboard time is shown in it.
+pub fn use_time_zone() -> Signal<crate::domain::time_zone::TimeZone> {
+    let session = use_session();
+    Signal::derive(move || session.get().map(|account| account.time_zone).unwrap_or_default())
+}

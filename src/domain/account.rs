@@ -118,6 +118,8 @@ pub struct AccountView {
     pub mode: Mode,
     pub locale: Locale,
     pub application: ApplicationStatus,
+    /// Where the dashboard's clock is (default Asia/Tokyo).
+    pub time_zone: super::time_zone::TimeZone,
 }
 
 impl AccountView {

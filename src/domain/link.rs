@@ -134,6 +134,7 @@ pub use input::*;
 mod input {
     use super::super::fields::{self, FieldError};
     use super::super::money::{Currency, Money};
+    use super::super::time_zone::TimeZone;
     use super::super::{Locale, Mode};
     use super::ProductName;
     use serde::{Deserialize, Serialize};
@@ -256,7 +257,8 @@ mod input {
         pub usage_limit: String,
         /// `YYYY-MM-DDTHH:MM` as an `<input type="datetime-local">` sends it.
         pub expires_at: String,
-        /// Minutes east of UTC of the merchant's clock (set by the page).
+        /// Minutes east of UTC the expiry is written in (the REST API's RFC 3339
+        /// offset); empty: the merchant's time zone.
         pub tz_offset: String,
         /// Content hash of an image uploaded by this merchant; empty for none.
         pub image: String,
@@ -282,8 +284,9 @@ mod input {
         }
 
         /// Checks every editable field. `language` defaults to `fallback_language`
-        /// and `status` to active when left empty (the Quick Payment Link form).
-        pub fn fields(&self, fallback_language: Locale, now_ms: i64) -> FieldResult<LinkFields> {
+        /// and `status` to active when left empty (the Quick Payment Link form);
+        /// an expiry without an offset is a time in the merchant's `zone`.
+        pub fn fields(&self, fallback_language: Locale, zone: TimeZone, now_ms: i64) -> FieldResult<LinkFields> {
             let name = ProductName::parse(&self.name).map_err(|e| ("name", e))?;
             let description = fields::optional_text(&self.description, DESCRIPTION_MAX, true)
                 .map_err(|e| ("description", e))?
@@ -308,15 +311,19 @@ mod input {
             let expires_at = match self.expires_at.trim() {
                 "" => None,
                 s => {
-                    let offset = match self.tz_offset.trim() {
-                        "" => DEFAULT_TZ_OFFSET_MINUTES,
-                        o => o
-                            .parse::<i64>()
-                            .ok()
-                            .filter(|o| (-14 * 60..=14 * 60).contains(o))
-                            .ok_or(("expires_at", FieldError::DateInvalid))?,
-                    };
-                    let at = parse_local_datetime(s, offset).ok_or(("expires_at", FieldError::DateInvalid))?;
+                    let at = match self.tz_offset.trim() {
+                        // The dashboard's form: the merchant's own clock.
+                        "" => zone.to_utc(s),
+                        o => {
+                            let offset = o
+                                .parse::<i64>()
+                                .ok()
+                                .filter(|o| (-14 * 60..=14 * 60).contains(o))
+                                .ok_or(("expires_at", FieldError::DateInvalid))?;
+                            parse_local_datetime(s, offset)
+                        }
+                    }
+                    .ok_or(("expires_at", FieldError::DateInvalid))?;
                     if at <= now_ms {
                         return Err(("expires_at", FieldError::DateInPast));
                     }
@@ -450,7 +457,7 @@ mod input {
 
         #[test]
         fn quick_link_defaults() {
-            let f = input().fields(Locale::Ko, NOW).unwrap();
+            let f = input().fields(Locale::Ko, TimeZone::Tokyo, NOW).unwrap();
             assert_eq!((f.language, f.status, f.usage_limit, f.expires_at), (Locale::Ko, LinkStatus::Active, None, None));
             assert_eq!(input().money().unwrap().minor(), 1000);
         }
@@ -472,18 +479,22 @@ mod input {
         #[test]
         fn advanced_settings() {
             let ok = LinkInput { usage_limit: "10".into(), expires_at: "2027-01-31T23:59".into(), tz_offset: "540".into(), ..input() };
-            let f = ok.fields(Locale::Ja, NOW).unwrap();
+            // Without an offset (the dashboard's form) the merchant's zone decides.
+            let zoned = LinkInput { expires_at: "2027-07-01T09:00".into(), ..input() };
+            assert_eq!(zoned.fields(Locale::Ja, TimeZone::Tokyo, NOW).unwrap().expires_at, parse_local_datetime("2027-07-01T00:00", 0));
+            assert_eq!(zoned.fields(Locale::Ja, TimeZone::NewYork, NOW).unwrap().expires_at, parse_local_datetime("2027-07-01T13:00", 0));
+            let f = ok.fields(Locale::Ja, TimeZone::Tokyo, NOW).unwrap();
             assert_eq!(f.usage_limit, Some(10));
             assert_eq!(f.expires_at, Some(parse_local_datetime("2027-01-31T14:59", 0).unwrap()));
             for bad in ["0", "-1", "1.5", "ten", "99999999999"] {
                 let i = LinkInput { usage_limit: bad.into(), ..input() };
-                assert_eq!(i.fields(Locale::Ja, NOW), Err(("usage_limit", FieldError::NumberInvalid)), "{bad}");
+                assert_eq!(i.fields(Locale::Ja, TimeZone::Tokyo, NOW), Err(("usage_limit", FieldError::NumberInvalid)), "{bad}");
             }
             let past = LinkInput { expires_at: "2020-01-01T00:00".into(), ..input() };
-            assert_eq!(past.fields(Locale::Ja, NOW), Err(("expires_at", FieldError::DateInPast)));
+            assert_eq!(past.fields(Locale::Ja, TimeZone::Tokyo, NOW), Err(("expires_at", FieldError::DateInPast)));
             for bad in ["2027-02-30T10:00", "2027-13-01T10:00", "tomorrow", "2027-01-01", "2027-1-1T10:00"] {
                 let i = LinkInput { expires_at: bad.into(), ..input() };
-                assert_eq!(i.fields(Locale::Ja, NOW), Err(("expires_at", FieldError::DateInvalid)), "{bad}");
+                assert_eq!(i.fields(Locale::Ja, TimeZone::Tokyo, NOW), Err(("expires_at", FieldError::DateInvalid)), "{bad}");
             }
         }
 
@@ -510,9 +521,9 @@ mod input {
         #[test]
         fn bad_language_and_status() {
             let i = LinkInput { language: "fr".into(), ..input() };
-            assert_eq!(i.fields(Locale::Ja, NOW), Err(("language", FieldError::NotAllowed)));
+            assert_eq!(i.fields(Locale::Ja, TimeZone::Tokyo, NOW), Err(("language", FieldError::NotAllowed)));
             let i = LinkInput { status: "deleted".into(), ..input() };
-            assert_eq!(i.fields(Locale::Ja, NOW), Err(("status", FieldError::NotAllowed)));
+            assert_eq!(i.fields(Locale::Ja, TimeZone::Tokyo, NOW), Err(("status", FieldError::NotAllowed)));
         }
     }
 }

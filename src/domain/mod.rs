@@ -13,6 +13,7 @@ pub mod money;
 pub mod payment;
 pub mod provider;
 pub mod qr;
+pub mod time_zone;
 pub mod transactions;
 pub mod webhook;
 

@@ -3,6 +3,7 @@
 use super::fields::url_encode;
 use super::fields::FieldError;
 use super::link::parse_local_datetime;
+use super::time_zone::TimeZone;
 use super::payment::{Method, PaymentStatus, PaymentView};
 use serde::{Deserialize, Serialize};
 
@@ -157,9 +158,15 @@ impl Cursor {
     }
 }
 
-fn day_start(text: &str) -> Option<i64> {
+/// The first instant of a calendar day (`YYYY-MM-DD`) in `zone`, and of the
+/// day after it (a day may be 23 or 25 hours long where clocks change).
+fn day_bounds(text: &str, zone: TimeZone) -> Option<(i64, i64)> {
     let text = text.trim();
-    (text.len() == 10).then(|| parse_local_datetime(&format!("{text}T00:00"), FILTER_OFFSET_MINUTES)).flatten()
+    if text.len() != 10 || parse_local_datetime(&format!("{text}T00:00"), 0).is_none() {
+        return None;
+    }
+    let next = super::link::days_from(text, 2).pop()?;
+    Some((zone.to_utc(&format!("{text}T00:00"))?, zone.to_utc(&format!("{next}T00:00"))?))
 }
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -171,7 +178,8 @@ pub fn sales_day(ms: i64) -> i64 {
 }
 
 impl TransactionQuery {
-    pub fn parse(&self) -> Result<TransactionFilter, (&'static str, FieldError)> {
+    /// The filters, with `from` and `to` as whole days in the merchant's `zone`.
+    pub fn parse(&self, zone: TimeZone) -> Result<TransactionFilter, (&'static str, FieldError)> {
         let link_id = match self.link.trim() {
             "" => None,
             id => Some(id.parse::<i64>().map_err(|_| ("link", FieldError::NotAllowed))?),
@@ -186,11 +194,11 @@ impl TransactionQuery {
         };
         let since = match self.from.trim() {
             "" => None,
-            d => Some(day_start(d).ok_or(("from", FieldError::DateInvalid))?),
+            d => Some(day_bounds(d, zone).ok_or(("from", FieldError::DateInvalid))?.0),
         };
         let until = match self.to.trim() {
             "" => None,
-            d => Some(day_start(d).ok_or(("to", FieldError::DateInvalid))? + DAY_MS),
+            d => Some(day_bounds(d, zone).ok_or(("to", FieldError::DateInvalid))?.1),
         };
         let q = self.q.trim();
         if q.chars().count() > 200 {
@@ -257,7 +265,7 @@ mod tests {
 
     #[test]
     fn empty_query_filters_nothing() {
-        let filter = TransactionQuery::default().parse().unwrap();
+        let filter = TransactionQuery::default().parse(TimeZone::Tokyo).unwrap();
         assert_eq!(filter, TransactionFilter { link_id: None, status: None, method: None, since: None, until: None, search: Search::Nothing, after: None });
     }
 
@@ -272,7 +280,7 @@ mod tests {
             q: " Taro@Example.JP ".into(),
             after: "1700000000000.42".into(),
         };
-        let f = query.parse().unwrap();
+        let f = query.parse(TimeZone::Tokyo).unwrap();
         assert_eq!(f.link_id, Some(12));
         assert_eq!(f.status.unwrap().stored(), (PaymentStatus::Captured, Some(false)));
         assert_eq!(f.method, Some(Method::Konbini));
@@ -281,8 +289,13 @@ mod tests {
         assert_eq!(f.until, Some(1_793_458_800_000 + DAY_MS));
         assert_eq!(f.search, Search::EmailContains("taro@example.jp".into()));
         assert_eq!(f.after, Some(Cursor { created_at: 1_700_000_000_000, id: 42 }));
+        // The same day in New York ends at 5:00 UTC the next day, and the day
+        // clocks go back there is 25 hours long.
+        let ny = query.parse(TimeZone::NewYork).unwrap();
+        assert_eq!(ny.since, Some(parse_local_datetime("2026-11-01T04:00", 0).unwrap()));
+        assert_eq!(ny.until, Some(parse_local_datetime("2026-11-02T05:00", 0).unwrap()));
         let q = TransactionQuery { q: "pay_AbC".into(), ..Default::default() };
-        assert_eq!(q.parse().unwrap().search, Search::PaymentId("pay_AbC".into()));
+        assert_eq!(q.parse(TimeZone::Tokyo).unwrap().search, Search::PaymentId("pay_AbC".into()));
     }
 
     #[test]
@@ -290,7 +303,7 @@ mod tests {
         let bad = |f: fn(&mut TransactionQuery)| {
             let mut q = TransactionQuery::default();
             f(&mut q);
-            q.parse().err().map(|(field, _)| field)
+            q.parse(TimeZone::Tokyo).err().map(|(field, _)| field)
         };
         assert_eq!(bad(|q| q.link = "x".into()), Some("link"));
         assert_eq!(bad(|q| q.status = "paid".into()), Some("status"));

@@ -1,7 +1,6 @@
 //! Settings › API keys: secret keys for the REST API, per mode, shown once.
 use crate::components::form::{action_error, FieldMessage, FormMessage};
 use crate::domain::api_key::{ApiKeyView, NewApiKey};
-use crate::domain::link::display_datetime;
 use crate::error::AppError;
 use crate::i18n::use_i18n;
 use leptos::prelude::*;
@@ -35,6 +34,7 @@ pub async fn revoke_api_key(id: i64) -> Result<ApiKeyView, AppError> {
 #[component]
 pub fn ApiKeys() -> impl IntoView {
     let i18n = use_i18n();
+    let tz = crate::components::session::use_time_zone();
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let error = action_error(create);
@@ -76,12 +76,13 @@ pub fn ApiKeys() -> impl IntoView {
                                     {keys.into_iter().map(|key| {
                                         let id = key.id;
                                         let revoked = key.revoked;
+                                        let (created_at, last_used_at) = (key.created_at, key.last_used_at);
                                         view! {
                                             <tr>
                                                 <td>{key.name.clone()}</td>
                                                 <td><code>{format!("{}…", key.prefix)}</code></td>
-                                                <td>{display_datetime(key.created_at, false)}</td>
-                                                <td>{move || key.last_used_at.map(|t| display_datetime(t, false)).unwrap_or_else(|| i18n.tr("settings-api-key-never"))}</td>
+                                                <td>{move || tz.get().display(created_at, false)}</td>
+                                                <td>{move || last_used_at.map(|t| tz.get().display(t, false)).unwrap_or_else(|| i18n.tr("settings-api-key-never"))}</td>
                                                 <td>{move || if revoked {
                                                     view! { <span class="badge">{i18n.tr("settings-api-key-revoked")}</span> }.into_any()
                                                 } else {

@@ -21,6 +21,17 @@ pub async fn set_mode(mode: Mode) -> Result<AccountView, AppError> {
     Ok(AccountView { mode, ..account.view() })
 }
 
+/// The merchant's time zone (an IANA name from the offered list).
+#[server(endpoint = "set_time_zone")]
+pub async fn set_time_zone(time_zone: String) -> Result<AccountView, AppError> {
+    let zone = crate::domain::time_zone::TimeZone::parse(&time_zone)
+        .ok_or_else(|| AppError::invalid("time_zone", crate::domain::fields::FieldError::NotAllowed))?;
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    accounts::set_time_zone(request.db(), account.id, zone).await?;
+    Ok(AccountView { time_zone: zone, ..account.view() })
+}
+
 #[server(endpoint = "my_application")]
 pub async fn my_application() -> Result<ApplicationView, AppError> {
     let request = Request::current()?;
@@ -358,6 +369,7 @@ pub fn SettingsPage() -> impl IntoView {
             <p class="hint">{i18n.text("settings-language-hint")}</p>
             <p>{move || Locale::ALL.iter().find(|l| **l == i18n.locale()).map(|l| l.native_name())}</p>
         </section>
+        <TimeZoneSettings/>
         <KomojuSettings/>
         <section class="card">
             <h2>{i18n.text("settings-password")}</h2>
@@ -376,6 +388,48 @@ pub fn SettingsPage() -> impl IntoView {
                 <button type="submit" class="button primary">{i18n.text("settings-change-password")}</button>
                 <Show when=done>
                     <p class="success" role="status">{i18n.text("settings-password-changed")}</p>
+                </Show>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The dashboard's clock: every time shown, the transaction filters' dates
+/// and the CSV export follow it.
+#[component]
+fn TimeZoneSettings() -> impl IntoView {
+    use crate::domain::time_zone::TimeZone;
+    let i18n = use_i18n();
+    let session = use_session();
+    let action = ServerAction::<SetTimeZone>::new();
+    let error = action_error(action);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            session.refresh();
+        }
+    });
+    let current = crate::components::session::use_time_zone();
+    let options = move || {
+        TimeZone::ALL
+            .map(|zone| {
+                let label = format!("{} ({})", i18n.tr(&zone.message_id()), zone.iana());
+                view! { <option value=zone.iana() selected=zone == current.get()>{label}</option> }
+            })
+            .into_iter()
+            .collect_view()
+    };
+    view! {
+        <section class="card">
+            <h2 id="time-zone-title">{i18n.text("settings-time-zone")}</h2>
+            <p class="hint">{i18n.text("settings-time-zone-hint")}</p>
+            <ActionForm action=action attr:class="inline-form">
+                <FormMessage error/>
+                <label for="time-zone" class="visually-hidden">{i18n.text("settings-time-zone")}</label>
+                <select id="time-zone" name="time_zone">{options}</select>
+                <FieldMessage error field="time_zone"/>
+                <button type="submit" class="button">{i18n.text("settings-time-zone-save")}</button>
+                <Show when=move || matches!(action.value().get(), Some(Ok(_)))>
+                    <p class="success" role="status">{i18n.text("settings-time-zone-saved")}</p>
                 </Show>
             </ActionForm>
         </section>

@@ -2,7 +2,7 @@
 use crate::domain::fields::url_encode;
 use crate::components::form::{action_error, FieldMessage, FormMessage};
 use crate::components::session::use_session;
-use crate::domain::link::{display_datetime, format_local_datetime, Availability, LinkInput, LinkPage, LinkStatus, LinkView};
+use crate::domain::link::{Availability, LinkInput, LinkPage, LinkStatus, LinkView};
 use crate::domain::money::format_minor;
 use crate::domain::application::SctaItem;
 use crate::domain::fields::FieldError;
@@ -110,12 +110,6 @@ pub async fn list_links(q: String, after: String) -> Result<LinkPage, AppError> 
     links::list(request.db(), &request.state.config.public_url, &account, &links::LinkFilter::search(&q), Some(&after)).await
 }
 
-/// Created dates are shown in Japan time on server and client alike, so the
-/// hydrated page matches the server's HTML.
-fn date(ms: i64) -> String {
-    format_local_datetime(ms, 540)[..10].to_owned()
-}
-
 fn availability_message(a: Availability) -> &'static str {
     match a {
         Availability::Active => "link-status-active",
@@ -174,10 +168,12 @@ pub fn LinksPage() -> impl IntoView {
 #[component]
 fn LinksTable(page: LinkPage, q: String) -> impl IntoView {
     let i18n = use_i18n();
+    let tz = crate::components::session::use_time_zone();
     let rows = page
         .links
         .into_iter()
         .map(|link| {
+            let created_at = link.created_at;
             let price = format_minor(link.amount, link.currency, i18n.locale());
             view! {
                 <tr data-link-id=link.id>
@@ -185,7 +181,7 @@ fn LinksTable(page: LinkPage, q: String) -> impl IntoView {
                     <td class="num">{price}</td>
                     <td><StatusBadge availability=link.availability/></td>
                     <td class="num">{link.captured_payments}</td>
-                    <td>{date(link.created_at)}</td>
+                    <td>{move || tz.get().date(created_at)}</td>
                 </tr>
             }
         })
@@ -211,18 +207,6 @@ fn LinksTable(page: LinkPage, q: String) -> impl IntoView {
         </div>
         {next}
     }
-}
-
-
-/// Minutes east of UTC of the browser's clock; the server assumes Japan time
-/// until the page has hydrated.
-fn tz_offset_signal() -> RwSignal<i64> {
-    let offset = RwSignal::new(crate::domain::link::DEFAULT_TZ_OFFSET_MINUTES);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        offset.set(-(js_sys::Date::new_0().get_timezone_offset() as i64));
-    });
-    offset
 }
 
 /// Picks, checks (on the server) and previews the product image; the form
@@ -290,7 +274,7 @@ fn LinkFieldsView(
     quick: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let tz = tz_offset_signal();
+    let tz = crate::components::session::use_time_zone();
     // Instant feedback with the very parsers the server runs; the server still
     // decides. A local error shows until its field is fixed.
     let local = RwSignal::new(None::<AppError>);
@@ -328,16 +312,15 @@ fn LinkFieldsView(
     };
     let check_limit = move |value: String| {
         let input = LinkInput { name: "x".into(), usage_limit: value, ..Default::default() };
-        report("usage_limit", input.fields(Locale::En, 0).map(|_| ()));
+        report("usage_limit", input.fields(Locale::En, tz.get_untracked(), 0).map(|_| ()));
     };
     let name = link.as_ref().map(|l| l.name.clone()).unwrap_or_default();
     let description = link.as_ref().map(|l| l.description.clone()).unwrap_or_default();
     let language = link.as_ref().map(|l| l.language).unwrap_or(i18n.locale());
     let usage_limit = link.as_ref().and_then(|l| l.usage_limit).map(|n| n.to_string()).unwrap_or_default();
-    // Shown in the merchant's own clock once hydrated (Japan time before).
+    // In the merchant's time zone (the server reads it back in the same zone).
     let expires_ms = link.as_ref().and_then(|l| l.expires_at);
-    let expires_at = move || expires_ms.map(|t| format_local_datetime(t, tz.get())).unwrap_or_default();
-    let expires_at_server = expires_ms.map(|t| format_local_datetime(t, crate::domain::link::DEFAULT_TZ_OFFSET_MINUTES));
+    let expires_at = move || expires_ms.map(|t| tz.get().local(t)).unwrap_or_default();
     let status = link.as_ref().map(|l| l.status).unwrap_or(LinkStatus::Active);
     let price = link.as_ref().map(|l| format_minor(l.amount, l.currency, i18n.locale()));
     let image = link.as_ref().and_then(|l| l.image_url.clone());
@@ -423,9 +406,8 @@ fn LinkFieldsView(
         </div>
         <div class="field">
             <label for="link-expires-at">{i18n.text("link-field-expires-at")}</label>
-            <input id="link-expires-at" name="link[expires_at]" type="datetime-local" value=expires_at_server prop:value=expires_at/>
-            <input type="hidden" name="link[tz_offset]" value=move || tz.get().to_string()/>
-            <p class="hint">{i18n.text("link-expires-at-hint")}</p>
+            <input id="link-expires-at" name="link[expires_at]" type="datetime-local" value=expires_at aria-describedby="expires-at-hint"/>
+            <p class="hint" id="expires-at-hint">{move || i18n.tr_zone("link-expires-at-hint", tz.get())}</p>
             <FieldMessage error field="expires_at"/>
         </div>
     };
@@ -563,8 +545,9 @@ fn LinkDetail(link: LinkView, sales: super::payments::SalesOfLink, toggle: Serve
         None => i18n.tr("link-no-limit"),
     };
     let expires_at = link.expires_at;
+    let tz = crate::components::session::use_time_zone();
     let expiry = move || match expires_at {
-        Some(at) => display_datetime(at, false),
+        Some(at) => tz.get().display(at, false),
         None => i18n.tr("link-never-expires"),
     };
     view! {

@@ -3,7 +3,6 @@
 use super::payments::{method_label, PaymentAction, PaymentActions};
 use crate::components::form::{action_error, FormMessage};
 use crate::components::session::use_session;
-use crate::domain::link::display_datetime;
 use crate::domain::money::format_minor;
 use crate::domain::payment::{Method, PaymentEvent, PaymentView};
 use crate::domain::transactions::{StatusFilter, TransactionQuery};
@@ -31,7 +30,7 @@ pub async fn transactions(#[server(default)] query: TransactionQuery) -> Result<
     let request = Request::current()?;
     let account = request.require_account().await?;
     account.require_merchant()?;
-    let filter = query.parse().map_err(|(field, e)| AppError::invalid(field, e))?;
+    let filter = query.parse(account.time_zone).map_err(|(field, e)| AppError::invalid(field, e))?;
     let (rows, next) = transactions::list(request.db(), &account, &filter, PAGE_SIZE).await?;
     Ok(TransactionPage {
         rows,
@@ -169,10 +168,12 @@ fn TransactionsTable(page: TransactionPage, query: TransactionQuery) -> impl Int
     if page.rows.is_empty() {
         return view! { <p class="empty">{i18n.text("transactions-empty")}</p> }.into_any();
     }
+    let tz = crate::components::session::use_time_zone();
     let rows = page
         .rows
         .into_iter()
         .map(|p| {
+            let created_at = p.created_at;
             let amount = format_minor(p.amount, p.currency, i18n.locale());
             let badge = StatusFilter::of(&p);
             let method = method_label(&p, i18n.locale());
@@ -180,7 +181,7 @@ fn TransactionsTable(page: TransactionPage, query: TransactionQuery) -> impl Int
             let shown = id.clone();
             view! {
                 <tr data-payment=id.clone()>
-                    <td>{display_datetime(p.created_at, false)}</td>
+                    <td>{move || tz.get().display(created_at, false)}</td>
                     <td><a href=format!("/dashboard/transactions/{id}")><code>{shown}</code></a></td>
                     <td><a href=format!("/dashboard/links/{}", p.link_id)>{name}</a></td>
                     <td>{p.customer_email.clone()}</td>
@@ -199,7 +200,7 @@ fn TransactionsTable(page: TransactionPage, query: TransactionQuery) -> impl Int
         <div class="table-wrap card">
             <table class="payments transactions">
                 <thead><tr>
-                    <th scope="col">{i18n.text("transactions-date")}</th>
+                    <th scope="col">{move || i18n.tr_zone("transactions-date", tz.get())}</th>
                     <th scope="col">{i18n.text("payments-id")}</th>
                     <th scope="col">{i18n.text("transactions-link")}</th>
                     <th scope="col">{i18n.text("payments-customer")}</th>
@@ -242,15 +243,21 @@ fn PaymentDetailView(detail: PaymentWithHistory, act: ServerAction<PaymentAction
     let row = |label: &'static str, value: Option<String>| {
         value.map(|v| view! { <dt>{move || i18n.tr(label)}</dt><dd>{v}</dd> })
     };
+    let tz = crate::components::session::use_time_zone();
+    // A time in the merchant's zone, its label naming the zone.
+    let time_row = move |label: &'static str, at: Option<i64>| {
+        at.map(|at| view! { <dt>{move || i18n.tr_zone(label, tz.get())}</dt><dd>{move || tz.get().display(at, false)}</dd> })
+    };
     let events = detail
         .events
         .into_iter()
         .map(|e| {
+            let at = e.created_at;
             let amount = e.amount.map(|a| format!(" · {}", format_minor(a, p.currency, i18n.locale())));
             let label = format!("event-{}", e.kind.replace('_', "-"));
             view! {
                 <li data-kind=e.kind.clone()>
-                    <time>{display_datetime(e.created_at, false)}</time>
+                    <time>{move || tz.get().display(at, false)}</time>
                     " "<strong>{move || i18n.tr(&label)}</strong>
                     {amount}
                     {e.detail.clone().map(|d| view! { <span class="hint">" — "{d}</span> })}
@@ -273,14 +280,14 @@ fn PaymentDetailView(detail: PaymentWithHistory, act: ServerAction<PaymentAction
                 {row("transactions-refunded", (p.refunded_amount > 0).then(|| money(p.refunded_amount)))}
                 <dt>{i18n.text("transactions-link")}</dt>
                 <dd><A href=format!("/dashboard/links/{}", p.link_id)>{link_name}</A></dd>
-                {row("transactions-date", Some(display_datetime(p.created_at, false)))}
-                {row("transactions-captured-at", p.captured_at.map(|t| display_datetime(t, false)))}
+                {time_row("transactions-date", Some(p.created_at))}
+                {time_row("transactions-captured-at", p.captured_at)}
                 {row("payments-customer", p.customer_email.clone())}
                 {row("transactions-name", p.customer_name.clone())}
                 {row("payments-method", Some(method_label(&p, i18n.locale())))}
                 {row("transactions-card-expiry", p.card.as_ref().map(|c| c.expiry.clone()))}
                 {row("transactions-konbini-number", p.konbini_number.clone())}
-                {row("transactions-deadline", p.status.is_open().then(|| display_datetime(p.deadline_at, false)))}
+                {time_row("transactions-deadline", p.status.is_open().then_some(p.deadline_at))}
                 {row("transactions-failure", p.failure_reason.map(|r| i18n.tr(&r.message_id())))}
             </dl>
         </section>

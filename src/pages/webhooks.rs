@@ -1,7 +1,6 @@
 //! Settings › Webhooks: the merchant's endpoints (per mode), their signing
 //! secrets, delivery log, re-send and test event.
 use crate::components::form::{action_error, FieldMessage, FormMessage};
-use crate::domain::link::display_datetime;
 use crate::domain::webhook::{DeliveryStatus, DeliveryView, EndpointSecret, EndpointView, EventType};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
@@ -141,6 +140,7 @@ fn EventPicker(field_id: String, selected: Vec<EventType>) -> impl IntoView {
 #[component]
 fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpoint>) -> impl IntoView {
     let i18n = use_i18n();
+    let tz = crate::components::session::use_time_zone();
     let id = endpoint.id.clone();
     let reveal = ServerAction::<RevealWebhookSecret>::new();
     let rotate = ServerAction::<RotateWebhookSecret>::new();
@@ -186,7 +186,11 @@ fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpo
                 {move || current.with(|e| e.events.iter().map(|t| view! { <span class="badge">{t.as_str()}</span>" " }).collect_view())}
             </p>
             <Show when=move || rotating().is_some()>
-                <p class="hint">{move || i18n.tr_args("settings-webhook-rotating", &[("until", rotating().map(|t| display_datetime(t, false)).unwrap_or_default().into())])}</p>
+                <p class="hint">{move || {
+                    let zone = tz.get();
+                    let until = rotating().map(|t| zone.display(t, false)).unwrap_or_default();
+                    i18n.tr_args("settings-webhook-rotating", &[("until", until.into()), ("zone", i18n.tr(&zone.message_id()).into())])
+                }}</p>
             </Show>
             <Show when=move || shown_secret().is_some()>
                 <code class="secret" data-testid="webhook-secret">{shown_secret}</code>
@@ -236,6 +240,7 @@ async fn delivery_log(endpoint: String, refresh: RwSignal<usize>) -> AnyView {
 #[component]
 fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
     let i18n = use_i18n();
+    let tz = crate::components::session::use_time_zone();
     let resend = ServerAction::<ResendWebhookDelivery>::new();
     let reload = RwSignal::new(0usize);
     // While open, the log follows deliveries that are still being sent.
@@ -271,7 +276,7 @@ fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
                                     <th scope="col">{i18n.text("settings-webhook-status")}</th>
                                     <th scope="col">{i18n.text("settings-webhook-answer")}</th>
                                     <th scope="col">{i18n.text("settings-webhook-attempts")}</th>
-                                    <th scope="col">{i18n.text("settings-webhook-when")}</th>
+                                    <th scope="col">{move || i18n.tr_zone("settings-webhook-when", tz.get())}</th>
                                     <th scope="col"><span class="visually-hidden">{i18n.text("settings-webhook-resend")}</span></th>
                                 </tr></thead>
                                 <tbody>
@@ -282,13 +287,14 @@ fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
                                             _ => "—".to_owned(),
                                         };
                                         let endpoint = endpoint.clone();
+                                        let when = d.last_attempt_at.unwrap_or(d.created_at);
                                         view! {
                                             <tr data-status=d.status.as_str()>
                                                 <td><code>{d.event_type.as_str()}</code><br/><small class="hint">{d.event_id.clone()}</small></td>
                                                 <td><span class=format!("badge delivery-{}", d.status.as_str())>{move || status_text(d.status)}</span></td>
                                                 <td class="webhook-answer">{answer}</td>
                                                 <td>{d.attempts}</td>
-                                                <td>{display_datetime(d.last_attempt_at.unwrap_or(d.created_at), true)}</td>
+                                                <td>{move || tz.get().display(when, true)}</td>
                                                 <td>
                                                     <ActionForm action=resend>
                                                         <input type="hidden" name="id" value=endpoint/>

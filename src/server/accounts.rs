@@ -20,6 +20,11 @@ pub async fn set_mode(db: &Db, account: &Account, mode: Mode) -> AppResult<()> {
     Ok(())
 }
 
+pub async fn set_time_zone(db: &Db, account_id: i64, zone: crate::domain::time_zone::TimeZone) -> AppResult<()> {
+    sqlx::query("UPDATE accounts SET time_zone = $1 WHERE id = $2").bind(zone.iana()).bind(account_id).execute(db.pool()).await?;
+    Ok(())
+}
+
 pub async fn set_locale(db: &Db, account_id: i64, locale: Locale) -> AppResult<()> {
     sqlx::query("UPDATE accounts SET locale = $1 WHERE id = $2").bind(locale.code()).bind(account_id).execute(db.pool()).await?;
     Ok(())

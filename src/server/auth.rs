@@ -213,7 +213,7 @@ impl Account {
     }
 }
 
-const ACCOUNT_COLUMNS: &str = "a.id, a.email, a.public_id, a.business_name, a.role, a.mode, a.locale, \
+const ACCOUNT_COLUMNS: &str = "a.id, a.email, a.public_id, a.business_name, a.role, a.mode, a.locale, a.time_zone, \
      COALESCE(l.status, 'none') AS application";
 
 fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
@@ -228,6 +228,7 @@ fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
             mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| parse_err())?,
             locale: row.try_get::<String, _>("locale")?.parse().map_err(|_| parse_err())?,
             application: row.try_get::<String, _>("application")?.parse().map_err(|_| parse_err())?,
+            time_zone: crate::domain::time_zone::TimeZone::parse(&row.try_get::<String, _>("time_zone")?).ok_or_else(parse_err)?,
         },
     })
 }

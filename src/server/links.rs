@@ -78,7 +78,7 @@ fn unique_name_violation(e: &sqlx::Error) -> bool {
 pub async fn create(db: &Db, public_url: &str, account: &Account, input: &LinkInput) -> AppResult<LinkView> {
     account.require_merchant()?;
     let now = now_ms();
-    let fields = input.fields(account.locale, now).map_err(invalid)?;
+    let fields = input.fields(account.locale, account.time_zone, now).map_err(invalid)?;
     let money = input.money().map_err(invalid)?;
     let image_id = image_id(db, account, &input.image).await?;
     let result = sqlx::query(
@@ -159,7 +159,7 @@ pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input
     if changes_money {
         return Err(AppError::invalid("amount", FieldError::Immutable));
     }
-    let fields: LinkFields = input.fields(current.language, now_ms()).map_err(invalid)?;
+    let fields: LinkFields = input.fields(current.language, account.time_zone, now_ms()).map_err(invalid)?;
     let image_id = image_id(db, account, &input.image).await?;
     // The limit may not drop below what is already captured: checked in the
     // same statement so a concurrent capture cannot slip under it.

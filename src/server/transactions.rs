@@ -11,6 +11,7 @@ use crate::domain::link::format_local_datetime;
 use crate::domain::money::format_minor;
 use crate::domain::payment::PaymentView;
 use crate::domain::transactions::{csv_cell, sales_day, Cursor, Search, StatusFilter, TransactionFilter, FILTER_OFFSET_MINUTES};
+use crate::domain::time_zone::TimeZone;
 use crate::domain::Locale;
 use crate::error::{AppError, AppResult};
 use sqlx::Row;
@@ -188,9 +189,10 @@ pub async fn daily_captured(db: &Db, link_id: i64, days: usize) -> AppResult<(St
 }
 
 /// The CSV header; rows follow [`csv_row`].
-pub const CSV_HEADER: &str = "payment_id,created_at_jst,product,customer_email,method,status,currency,amount_minor,refunded_minor,amount,refunded\r\n";
+pub const CSV_HEADER: &str = "payment_id,created_at_local,time_zone,product,customer_email,method,status,currency,amount_minor,refunded_minor,amount,refunded\r\n";
 
-pub fn csv_row(p: &PaymentView, locale: Locale) -> String {
+/// One payment as a CSV line, its time in the merchant's `zone` (named in the next cell).
+pub fn csv_row(p: &PaymentView, locale: Locale, zone: TimeZone) -> String {
     let method = match (&p.card, p.konbini_store) {
         (Some(card), _) => format!("{} {}", card.brand.display_name(), card.last4),
         (None, Some(store)) => format!("{} {}", p.method.as_str(), store.as_str()),
@@ -198,7 +200,8 @@ pub fn csv_row(p: &PaymentView, locale: Locale) -> String {
     };
     let cells = [
         p.public_id.clone(),
-        format_local_datetime(p.created_at, FILTER_OFFSET_MINUTES).replace('T', " "),
+        zone.display(p.created_at, true),
+        zone.iana().to_owned(),
         p.link_name.clone(),
         p.customer_email.clone().unwrap_or_default(),
         method,
@@ -238,11 +241,12 @@ pub async fn export_csv(
         Some(account) if account.require_merchant().is_err() => return refuse(AppError::Forbidden),
         Some(account) => account,
     };
-    let filter = match query.parse() {
+    let filter = match query.parse(account.time_zone) {
         Ok(filter) => filter,
         Err((field, e)) => return (http::StatusCode::UNPROCESSABLE_ENTITY, AppError::invalid(field, e).to_string()).into_response(),
     };
     let locale = account.locale;
+    let zone = account.time_zone;
     let mode = account.mode.as_str();
     use futures_util::StreamExt;
     let stream = futures_util::stream::unfold(Some((state.db.clone(), account, filter, true)), move |step| async move {
@@ -255,7 +259,7 @@ pub async fn export_csv(
                     chunk.push_str(CSV_HEADER);
                 }
                 for p in &rows {
-                    chunk.push_str(&csv_row(p, locale));
+                    chunk.push_str(&csv_row(p, locale, zone));
                 }
                 filter.after = next;
                 let rest = next.map(|_| (db, account, filter, false));
@@ -269,7 +273,7 @@ pub async fn export_csv(
     })
     // The compression layer may poll once more after the end.
     .fuse();
-    let day = format_local_datetime(now_ms(), FILTER_OFFSET_MINUTES)[..10].to_owned();
+    let day = zone.date(now_ms());
     (
         [
             (http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

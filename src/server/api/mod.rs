@@ -364,7 +364,7 @@ async fn list_payments(State(state): State<AppState>, ApiAccount(account): ApiAc
         method: q.method.unwrap_or_default(),
         from: q.from.unwrap_or_default(),
         to: q.to.unwrap_or_default(), q: q.q, after: q.cursor }
-        .parse()
+        .parse(account.time_zone)
         .map_err(|(field, e)| ApiError::from(AppError::invalid(field, e)))?;
     let (rows, next) = super::transactions::list(&state.db, &account, &filter, limit).await?;
     Ok(Json(PaymentList::new(rows.iter().map(PaymentObject::new).collect(), next.map(|c| c.encode()))))
