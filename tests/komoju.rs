@@ -208,6 +208,16 @@ async fn only_payment(server: &TestServer) -> payments::Payment {
 
 async fn webhook(server: &TestServer, merchant: &str, delivery: &str, event: &str, data: &Value, secret: Option<&str>) -> Response {
     let body = json!({"id": format!("evt_{delivery}"), "type": event, "resource": "event", "data": data}).to_string();
+    deliver(server, merchant, delivery, event, &body, secret).await
+}
+
+/// A whole event body as given, signed with the merchant's secret.
+async fn signed_event(server: &TestServer, merchant: &str, delivery: &str, event: &Value) -> Response {
+    let kind = event["type"].as_str().unwrap_or_default();
+    deliver(server, merchant, delivery, kind, &event.to_string(), Some(WEBHOOK_SECRET)).await
+}
+
+async fn deliver(server: &TestServer, merchant: &str, delivery: &str, event: &str, body: &str, secret: Option<&str>) -> Response {
     let signature = secret.map(|s| komoju_signature(s, body.as_bytes()));
     let mut headers = vec![("Content-Type", "application/json"), ("X-Komoju-ID", delivery), ("X-Komoju-Event", event)];
     if let Some(signature) = &signature {
@@ -386,25 +396,19 @@ async fn webhooks_are_verified_processed_once_and_drive_the_summary() {
 
         // A captured request replayed later: under another delivery id the
         // event id gives it away; an old event is refused outright.
-        let body = json!({"id": "evt_d5", "type": "payment.refunded", "resource": "event", "data": data}).to_string();
-        let signature = komoju_signature(WEBHOOK_SECRET, body.as_bytes());
-        let headers = [("Content-Type", "application/json"), ("X-Komoju-ID", "replayed"), ("X-Komoju-Signature", signature.as_str())];
-        let res = server.request("POST", &format!("/webhooks/komoju/{merchant}"), &headers, &body).await;
+        let event = json!({"id": "evt_d5", "type": "payment.refunded", "resource": "event", "data": data});
+        let res = signed_event(&server, &merchant, "replayed", &event).await;
         assert_eq!((res.status, res.body.as_str()), (200, "already processed"), "{}", db.label);
         let events_now = payments::events(&server.state.db, payment.id).await.unwrap().len();
         for created_at in [json!("2020-01-01T00:00:00Z"), json!(1_577_836_800), json!("2020-01-01T09:00:00+09:00")] {
-            let body = json!({"id": "evt_old", "type": "payment.captured", "resource": "event", "data": data, "created_at": created_at}).to_string();
-            let signature = komoju_signature(WEBHOOK_SECRET, body.as_bytes());
-            let headers = [("Content-Type", "application/json"), ("X-Komoju-ID", "old"), ("X-Komoju-Signature", signature.as_str())];
-            let res = server.request("POST", &format!("/webhooks/komoju/{merchant}"), &headers, &body).await;
+            let event = json!({"id": "evt_old", "type": "payment.captured", "resource": "event", "data": data, "created_at": created_at});
+            let res = signed_event(&server, &merchant, "old", &event).await;
             assert_eq!((res.status, res.body.as_str()), (400, "event too old"), "{}: {created_at}", db.label);
         }
         assert_eq!(payments::events(&server.state.db, payment.id).await.unwrap().len(), events_now);
         let fresh = json!({"id": "evt_fresh", "type": "payment.refunded", "resource": "event", "data": data,
-            "created_at": paylinks::domain::link::rfc3339(paylinks::server::db::now_ms() - 60_000)}).to_string();
-        let signature = komoju_signature(WEBHOOK_SECRET, fresh.as_bytes());
-        let headers = [("Content-Type", "application/json"), ("X-Komoju-ID", "fresh"), ("X-Komoju-Signature", signature.as_str())];
-        assert_eq!(server.request("POST", &format!("/webhooks/komoju/{merchant}"), &headers, &fresh).await.status, 200, "a minute old is fine");
+            "created_at": paylinks::domain::link::rfc3339(paylinks::server::db::now_ms() - 60_000)});
+        assert_eq!(signed_event(&server, &merchant, "fresh", &fresh).await.status, 200, "a minute old is fine");
 
         // A different amount than ours is never applied.
         start_live_payment(&server, &slug).await;

@@ -43,3 +43,16 @@ export async function signUp(page: Page, email: string, business = "Tea Shop") {
   await submitSignUp(page, business, email);
   await expect(page).toHaveURL(/\/dashboard$/);
 }
+
+/** A customer in a page of their own (no merchant session) fills the card form on `url`. */
+export async function customerFillsCard(page: Page, url: string, cardNumber: string, email: string) {
+  const customer = await page.context().browser()!.newPage();
+  await customer.goto(url + "?lang=en");
+  await customer.locator("#card-number").fill(cardNumber);
+  await customer.locator("#card-expiry").fill("12/34");
+  await customer.locator("#card-cvc").fill("123");
+  await customer.locator("#card-name").fill("HANA SATO");
+  await customer.locator("#card-email").fill(email);
+  return customer;
+}
+

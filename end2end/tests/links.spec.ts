@@ -42,8 +42,8 @@ for (const [lang, t] of Object.entries(texts)) {
       await expect(page).toHaveURL(/\/dashboard\/links\/quick$/);
       await page.locator("#link-name").fill("Gift card");
       await page.locator("#link-amount").fill("1050");
-      await expect(page.locator("#amount-preview")).toHaveText("= $10.50");
       await page.locator("#link-currency").selectOption("USD");
+      await expect(page.locator("#amount-preview")).toHaveText("= $10.50");
       await page.getByText(t.advanced).click();
       await page.locator("#link-usage-limit").fill("1");
       await page.locator("#link-expires-at").fill("2030-12-31T23:59");

@@ -1,5 +1,5 @@
 import { Page } from "@playwright/test";
-import { test, expect, hydrated, signUp } from "./fixtures";
+import { test, expect, customerFillsCard, hydrated, signUp } from "./fixtures";
 
 // The seed's help text, followed literally: prices in the smallest unit,
 // Status on every form, "Save" everywhere, the summary's figures and names,
@@ -11,7 +11,7 @@ const texts = {
     notWhole: "価格は通貨の最小単位で、小数点なしで入力してください（例：1050 = $10.50）。",
     scta: "特定商取引法", withdrawal: "申込みの撤回・解除", ifApplicable: "申込期間（ある場合）", tax: "税込・税抜の別", delivery: "引渡時期",
     capturedColumn: "売上件数", pendingExplain: "開始後に完了しなかった決済 — 内訳", failed: "失敗", awaiting: "お客様の操作待ち",
-    saveDraft: "下書きを保存", saved: "保存しました。",
+    saveDraft: "下書きを保存", saved: "保存しました。", timeZone: "タイムゾーン", tzSaved: "タイムゾーンを保存しました。", dateNewYork: "日時（ニューヨーク時間）",
   },
   en: {
     quick: "Quick payment link", advanced: "Advanced settings", save: "Save", price: "Price", status: "Status", active: "Active", inactive: "Inactive",
@@ -20,7 +20,7 @@ const texts = {
     scta: "Specified Commercial Transactions Act (特定商取引法)", withdrawal: "withdrawal", ifApplicable: "application period (if applicable)",
     tax: "whether tax is included", delivery: "delivery timing",
     capturedColumn: "Captured payments", pendingExplain: "Started but not completed — breakdown", failed: "Failed", awaiting: "Awaiting customer",
-    saveDraft: "Save draft", saved: "Saved.",
+    saveDraft: "Save draft", saved: "Saved.", timeZone: "Time zone", tzSaved: "Time zone saved.", dateNewYork: "Date (New York time)",
   },
   ko: {
     quick: "빠른 결제 링크", advanced: "고급 설정", save: "저장", price: "가격", status: "상태", active: "활성", inactive: "비활성",
@@ -28,21 +28,15 @@ const texts = {
     notWhole: "가격은 통화의 최소 단위로, 소수점 없이 입력하세요(예: 1050 = $10.50).",
     scta: "특정상거래법(特定商取引法)", withdrawal: "철회", ifApplicable: "신청 기간(해당하는 경우)", tax: "세금 포함 여부", delivery: "인도 시기",
     capturedColumn: "매출 건수", pendingExplain: "시작했지만 완료되지 않은 결제 — 내역", failed: "실패", awaiting: "고객 진행 대기",
-    saveDraft: "임시 저장", saved: "저장했습니다.",
+    saveDraft: "임시 저장", saved: "저장했습니다.", timeZone: "시간대", tzSaved: "시간대를 저장했습니다.", dateNewYork: "일시 (뉴욕 시간)",
   },
 } as const;
 
 /** A customer's card payment on `url` that the issuer declines. */
 async function declinedPayment(page: Page, url: string) {
-  const customer = await page.context().browser()!.newPage();
-  await customer.goto(url + "?lang=en");
-  await customer.locator("#card-number").fill("4123 1111 1111 1000");
-  await customer.locator("#card-expiry").fill("12/34");
-  await customer.locator("#card-cvc").fill("123");
-  await customer.locator("#card-name").fill("HANA SATO");
-  await customer.locator("#card-email").fill("hana@example.jp");
-  await customer.locator("form button[type=submit]").last().click();
-  await expect(customer.getByText("insufficient funds")).toBeVisible();
+  const customer = await customerFillsCard(page, url, "4123 1111 1111 1000", "hana@example.jp");
+  await customer.getByRole("button", { name: "Pay ¥1,000" }).click();
+  await expect(customer.getByText("The card was declined: insufficient funds.")).toBeVisible();
   await customer.close();
 }
 
@@ -106,10 +100,27 @@ for (const [lang, t] of Object.entries(texts)) {
       await page.getByText(t.advanced).click();
       await expect(page.getByLabel(t.status)).toHaveValue("active");
       await page.getByLabel(t.status).selectOption("inactive");
+      await page.locator("#link-expires-at").fill("2030-12-31T23:59");
       await page.getByRole("button", { name: t.save, exact: true }).click();
       await expect(page).toHaveURL(/\/dashboard\/links\/\d+$/);
+      const quickPath = new URL(page.url()).pathname;
       await expect(page.locator(".link-summary .price")).toHaveText("¥1,500");
       await expect(page.locator(".page-head .badge")).toHaveText(t.inactive);
+      await hydrated(page);
+      await expect(page.getByTestId("link-expiry")).toHaveText("2030-12-31 23:59");
+
+      // The merchant's time zone (Settings › General) moves every dashboard time.
+      await page.goto("/dashboard/settings");
+      await hydrated(page);
+      const zone = page.getByLabel(t.timeZone, { exact: true });
+      await expect(zone).toHaveValue("Asia/Tokyo");
+      await zone.selectOption("America/New_York");
+      await page.locator("section", { has: zone }).getByRole("button").click();
+      await expect(page.getByText(t.tzSaved)).toBeVisible();
+      await page.goto(quickPath);
+      await hydrated(page);
+      // 23:59 in Tokyo is 09:59 in New York (standard time in December).
+      await expect(page.getByTestId("link-expiry")).toHaveText("2030-12-31 09:59");
 
       // With pricing, delivery and returns on the SCTA page, only the per-product items are asked.
       await page.goto("/dashboard/application");
@@ -175,6 +186,13 @@ for (const [lang, t] of Object.entries(texts)) {
       await expect(breakdown.locator('[data-status="failed"]')).toHaveText("1");
       await expect(breakdown.getByRole("link", { name: t.awaiting })).toBeVisible();
       await expect(breakdown.locator('[data-status="pending"]')).toHaveText("0");
+
+      // The transactions' dates name the merchant's zone.
+      const zoned = await page.request.post("/api/set_time_zone", { headers, form: { time_zone: "America/New_York" } });
+      expect(zoned.status()).toBe(200);
+      await page.goto("/dashboard/transactions");
+      await hydrated(page);
+      await expect(page.getByRole("columnheader", { name: t.dateNewYork })).toBeVisible();
     });
   });
 }

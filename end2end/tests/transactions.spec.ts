@@ -1,16 +1,10 @@
 import { Page } from "@playwright/test";
 import { readFileSync } from "node:fs";
-import { test, expect, hydrated, signUp } from "./fixtures";
+import { test, expect, customerFillsCard, hydrated, signUp } from "./fixtures";
 
 /** A customer pays `url` by card in a page of their own (no merchant session). */
 async function customerPays(page: Page, url: string, email: string) {
-  const customer = await page.context().browser()!.newPage();
-  await customer.goto(url + "?lang=en");
-  await customer.locator("#card-number").fill("4111 1111 1111 1111");
-  await customer.locator("#card-expiry").fill("12/34");
-  await customer.locator("#card-cvc").fill("123");
-  await customer.locator("#card-name").fill("HANA SATO");
-  await customer.locator("#card-email").fill(email);
+  const customer = await customerFillsCard(page, url, "4111 1111 1111 1111", email);
   await customer.getByRole("button", { name: "Pay ¥1,000" }).click();
   await expect(customer.getByRole("heading", { level: 1 })).toHaveText("Payment complete");
   const id = (await customer.locator(".receipt code").textContent())!.trim();

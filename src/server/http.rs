@@ -251,15 +251,12 @@ async fn accept_loop(
     limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto;
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.request_timeout).keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(limits.request_timeout)
-        .keep_alive_timeout(limits.request_timeout);
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    // HTTP/1.1 only: HTTP/2 is the reverse proxy's business (browsers speak
+    // it over TLS only). Sniffing for cleartext HTTP/2 would wait for a
+    // silent client's first bytes with no timeout at all.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.request_timeout).keep_alive(true);
     let builder = Arc::new(builder);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
