@@ -110,14 +110,14 @@ fn decompression_bomb() -> Vec<u8> {
 
 
 /// Every row of every table but the ones that legitimately move on a refused
-/// request (sessions, sign-in failure counters), as text.
+/// request (sessions, attempt counters), as text.
 async fn snapshot(server: &TestServer) -> BTreeMap<String, Vec<String>> {
     use sqlx::{Column, Row};
     let db = server.state.db.pool();
     let mut out = BTreeMap::new();
     for table in common::app_tables(db).await {
         // Also the API's per-second request counters, which count refused requests too.
-        if ["sessions", "signin_failures", "api_rate_windows"].contains(&table.as_str()) {
+        if ["sessions", "auth_throttle", "api_rate_windows"].contains(&table.as_str()) {
             continue;
         }
         let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(db).await.unwrap();
