@@ -86,7 +86,8 @@ mod tests {
             assert_eq!(parse_local_datetime(&local, offset), Some(utc), "{text}");
         }
         for bad in ["2026-12-31T15:00:00", "2026-12-31T15:00Z", "2026-12-31 15:00:00Z", "2026-12-31T15:00:00+9:00", "2026-12-31T15:00:00+24:00",
-            "2026-12-31T15:00:00+09:60", "2026-12-31T15:00:00*09:00", "2026-12-31T15:00:00.Z", "2026-02-30T15:00:00Z", "tomorrow", "", "+09:00"]
+            "2026-12-31T15:00:00+09:60", "2026-12-31T15:00:00*09:00", "2026-12-31T15:00:00.Z", "2026-02-30T15:00:00Z", "tomorrow", "", "+09:00",
+            "\u{80}\u{80}\u{80}", "2026-12-31T15:00:00+０9:00", "２０２６-12-31T15:00:00Z", "2026-12-31T15:00:00Z\u{300}"]
         {
             assert_eq!(rfc3339_to_input(bad), None, "{bad}");
         }
@@ -372,6 +373,10 @@ mod input {
     /// east of UTC; `None` for anything else.
     pub fn rfc3339_to_input(text: &str) -> Option<(String, i64)> {
         let text = text.trim().to_ascii_uppercase();
+        // Byte offsets below are character offsets only in ASCII.
+        if !text.is_ascii() {
+            return None;
+        }
         let (local, offset) = if let Some(local) = text.strip_suffix('Z') {
             (local, 0)
         } else {

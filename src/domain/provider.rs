@@ -95,8 +95,8 @@ pub fn catch_up(ours: &PaymentState, currency: &str, theirs: &ProviderPayment) -
 
 /// What a KOMOJU dispute event means for a captured payment. KOMOJU's public
 /// event list names no dispute events (disputes are handled in its
-/// dashboard); these are the names its platform sends for them, matched
-/// exactly so an unknown event never moves money.
+/// dashboard), so these names are our mapping, to be confirmed against a
+/// real account: matched exactly, so an unknown event never moves money.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DisputeNews {
     /// The card network took the money back (or a dispute opened, which

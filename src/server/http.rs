@@ -45,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
         .layer(axum::middleware::from_fn(refuse_oversized_bodies))
         .layer(CompressionLayer::new())
+        // A bug in one handler answers 500 instead of dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(move |req, next| security_headers(req, next, https)))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -222,7 +224,11 @@ pub async fn serve_on(
     if let Some(worker) = webhooks {
         worker.abort();
     }
-    db.close().await;
+    // Requests still running past the grace period may hold connections: do
+    // not wait for them forever.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), db.close()).await.is_err() {
+        tracing::warn!("database connections still in use at shutdown; stopping anyway");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -105,7 +105,7 @@ fn event_age_ms(event: &Value, now: i64) -> Option<i64> {
         Value::Number(n) => n.as_i64()?.checked_mul(1000)?,
         _ => return None,
     };
-    Some(now - at_ms)
+    Some(now.saturating_sub(at_ms))
 }
 
 /// What one event means for our records. Disagreements that need a person
