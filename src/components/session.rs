@@ -40,9 +40,26 @@ pub fn use_session() -> Session {
     expect_context::<Session>()
 }
 
+/// The signed-in merchant's time zone, provided by the dashboard layout.
+#[derive(Clone, Copy)]
+struct ZoneContext(Memo<crate::domain::time_zone::TimeZone>);
+
+/// Called once by the layout that requires a signed-in account. A memo made
+/// there, not a read of the session resource in each page: a page that read
+/// the resource inside its own `<Transition>` would wait for it on the client
+/// (showing the fallback) where the server had rendered the content, and
+/// hydration would not match.
+pub fn provide_time_zone() {
+    let session = use_session();
+    let zone = Memo::new(move |_| session.get().map(|account| account.time_zone).unwrap_or_default());
+    provide_context(ZoneContext(zone));
+}
+
 /// The signed-in merchant's time zone (Asia/Tokyo until known): every
 /// dashboard time is shown in it.
 pub fn use_time_zone() -> Signal<crate::domain::time_zone::TimeZone> {
-    let session = use_session();
-    Signal::derive(move || session.get().map(|account| account.time_zone).unwrap_or_default())
+    match use_context::<ZoneContext>() {
+        Some(ZoneContext(zone)) => zone.into(),
+        None => Signal::derive(crate::domain::time_zone::TimeZone::default),
+    }
 }

@@ -119,6 +119,7 @@ pub fn RequireRole(role: Role, children: ChildrenFn) -> impl IntoView {
     // role (e.g. when it resolves during SSR), and re-running the children
     // would create the page's resources twice, which hydration cannot match.
     let state = Memo::new(move |_| session.account.get().map(|r| r.ok().flatten().map(|a| a.role)));
+    crate::components::session::provide_time_zone();
     let children = StoredValue::new(children);
     view! {
         <Transition fallback=|| ()>
