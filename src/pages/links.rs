@@ -366,7 +366,17 @@ fn LinkFieldsView(
         }
         .into_any(),
     };
-    let scta = Resource::new(|| (), |_| scta_gaps());
+    // Fetched once the page is interactive: a resource of its own inside the
+    // page's <Transition> could make hydration wait where the server did not.
+    let scta = RwSignal::new(None::<Vec<SctaItem>>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(items) = scta_gaps().await {
+                scta.set(Some(items));
+            }
+        });
+    });
     let language_options = Locale::ALL
         .map(|l| view! { <option value=l.code() selected=l == language>{l.native_name()}</option> })
         .into_iter()
@@ -376,11 +386,9 @@ fn LinkFieldsView(
         <div class="field">
             <label for="link-description">{i18n.text("link-field-description")}</label>
             <textarea id="link-description" name="link[description]" rows="5" maxlength="5000">{description}</textarea>
-            <Suspense fallback=|| ()>
-                {move || scta.get().and_then(Result::ok).filter(|items| !items.is_empty()).map(|items| {
-                    view! { <p class="hint" id="description-hint" data-testid="scta-hint">{move || scta_hint(i18n, &items)}</p> }
-                })}
-            </Suspense>
+            {move || scta.get().filter(|items| !items.is_empty()).map(|items| {
+                view! { <p class="hint" id="description-hint" data-testid="scta-hint">{move || scta_hint(i18n, &items)}</p> }
+            })}
             <FieldMessage error field="description"/>
         </div>
         <div class="field">

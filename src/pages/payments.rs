@@ -138,18 +138,23 @@ pub fn LinkSalesPanel(link_id: i64, sales: SalesOfLink) -> impl IntoView {
 #[component]
 fn PendingBreakdown(link_id: i64) -> impl IntoView {
     let i18n = use_i18n();
-    let opened = RwSignal::new(false);
-    let counts = Resource::new(move || opened.get(), move |open| async move {
-        if open { pending_breakdown(link_id).await.map(Some) } else { Ok(None) }
-    });
+    // Counted when first opened (in the browser): nothing to hydrate.
+    let counts = RwSignal::new(None::<Result<Vec<(PaymentStatus, i64)>, AppError>>);
+    let asked = RwSignal::new(false);
+    let open = move |_| {
+        if asked.get_untracked() {
+            return;
+        }
+        asked.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move { counts.set(Some(pending_breakdown(link_id).await)) });
+    };
     view! {
-        <details class="pending-breakdown" on:toggle=move |_| opened.set(true)>
+        <details class="pending-breakdown" on:toggle=open>
             <summary>{i18n.text("sales-pending-explain")}</summary>
-            <Transition fallback=|| ()>
-                {move || counts.get().map(|result| match result {
+            {move || counts.get().map(|result| match result {
                     Err(e) => view! { <p class="error" role="alert">{i18n.error(&e)}</p> }.into_any(),
-                    Ok(None) => ().into_any(),
-                    Ok(Some(counts)) => view! {
+                    Ok(counts) => view! {
                         <ul data-testid="pending-breakdown">
                             {counts.into_iter().map(|(status, n)| {
                                 let label = format!("payment-status-{}", status.as_str());
@@ -165,7 +170,6 @@ fn PendingBreakdown(link_id: i64) -> impl IntoView {
                         </ul>
                     }.into_any(),
                 })}
-            </Transition>
         </details>
     }
 }
