@@ -47,7 +47,8 @@ impl SiteOrigin {
         Some(SiteOrigin { scheme, host: host.to_ascii_lowercase(), port })
     }
 
-    fn is_loopback(&self) -> bool {
+    /// `localhost`, `127.x.x.x` or `[::1]`.
+    pub fn is_loopback(&self) -> bool {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
         host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }

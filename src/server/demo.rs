@@ -26,13 +26,7 @@ pub fn check_public_url(public_url: &str, force: bool) -> anyhow::Result<()> {
 
 /// `http://127.0.0.1:3000`, `http://localhost`, `http://[::1]:8080`.
 pub fn is_loopback_url(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    super::csrf::SiteOrigin::parse(url).is_some_and(|origin| origin.is_loopback())
 }
 
 /// 20 random characters from an alphabet without look-alikes (~115 bits).

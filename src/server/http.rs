@@ -58,9 +58,6 @@ const UPLOAD_LIMIT: usize = super::images::MAX_BYTES + 64 * 1024;
 /// percent-encoded) fits in far less.
 const FORM_LIMIT: usize = 256 * 1024;
 
-/// Refuses a declared-too-large body before reading any of it, with the app's
-/// error (413) so the page can say why in the visitor's language. Bodies
-/// without a length are still cut off at `UPLOAD_LIMIT` while streaming.
 fn is_upload(path: &str) -> bool {
     path == "/api/upload_image" || path == "/api/v1/images"
 }
@@ -74,6 +71,9 @@ fn body_limit(path: &str) -> usize {
     }
 }
 
+/// Refuses a declared-too-large body before reading any of it, with the app's
+/// error (413) so the page can say why in the visitor's language. Bodies
+/// without a length are cut off at [`body_limit`] while streaming (`accept_loop`).
 async fn refuse_oversized_bodies(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     let declared = request
         .headers()

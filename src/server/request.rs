@@ -7,14 +7,6 @@ use http::request::Parts;
 use leptos::prelude::{expect_context, use_context};
 use std::net::SocketAddr;
 
-/// The client's address of any request (see [`super::client_ip`]).
-pub fn client_ip_of(proxies: &super::client_ip::TrustedProxies, parts: &Parts) -> String {
-    match parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
-        Some(info) => client_ip_from(proxies, info.0, &parts.headers),
-        None => "unknown".to_owned(),
-    }
-}
-
 /// The client's address from the socket's peer and the request's headers.
 pub fn client_ip_from(proxies: &super::client_ip::TrustedProxies, peer: SocketAddr, headers: &http::HeaderMap) -> String {
     let forwarded: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
@@ -40,7 +32,10 @@ impl Request {
     /// The client's address: the peer, or behind a trusted proxy the rightmost
     /// X-Forwarded-For hop that is not one (see `client_ip`).
     pub fn client_ip(&self) -> String {
-        client_ip_of(&self.state.config.trusted_proxies, &self.parts)
+        match self.parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
+            Some(info) => client_ip_from(&self.state.config.trusted_proxies, info.0, &self.parts.headers),
+            None => "unknown".to_owned(),
+        }
     }
 
     pub fn session_token(&self) -> Option<String> {
