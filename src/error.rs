@@ -34,6 +34,10 @@ pub enum AppError {
     /// The payment link exists but takes no more payments (inactive, expired, sold out).
     #[error("payment link no longer accepts payments")]
     Gone,
+    /// Every unit the link has left is held by a customer paying right now
+    /// (live mode, usage limit); one may come back when their session ends.
+    #[error("every remaining unit is reserved")]
+    AllReserved,
     #[error("malformed request")]
     BadRequest,
     #[error("request too large")]
@@ -65,6 +69,7 @@ impl AppError {
             AppError::Forbidden | AppError::LiveNotApproved => 403,
             AppError::NotFound => 404,
             AppError::Gone => 410,
+            AppError::AllReserved => 409,
             AppError::BadRequest => 400,
             AppError::TooLarge => 413,
             AppError::Internal => 500,
@@ -86,6 +91,7 @@ impl AppError {
             AppError::NotFound => "error-not-found",
             AppError::Conflict(_) => "error-conflict",
             AppError::Gone => "error-gone",
+            AppError::AllReserved => "error-all-reserved",
             AppError::BadRequest => "error-bad-request",
             AppError::TooLarge => "error-too-large",
             AppError::Internal => "error-internal",

@@ -34,6 +34,8 @@ struct Stub {
     refund_calls: Vec<(String, String, Value)>,
     /// Answer session creation with HTTP 500.
     broken: bool,
+    /// Answer refunds with this status (500: down, 422: refused).
+    refund_failure: Option<StatusCode>,
 }
 
 type Shared = Arc<Mutex<Stub>>;
@@ -110,6 +112,9 @@ async fn refund(State(stub): State<Shared>, headers: HeaderMap, Path(id): Path<S
     let key = headers.get("x-komoju-idempotency").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let mut stub = stub.lock().unwrap();
     stub.refund_calls.push((id.clone(), key.clone(), body.clone()));
+    if let Some(status) = stub.refund_failure {
+        return (status, Json(json!({"error": {"message": "refunds of this payment need the customer's bank account"}}))).into_response();
+    }
     if let Some(answer) = stub.refunds_by_key.get(&key) {
         return Json(answer.clone()).into_response();
     }
@@ -548,6 +553,249 @@ async fn komoju_down_charges_nothing_and_says_so() {
         stub.lock().unwrap().broken = false;
         let back = server.get(res.header("location").unwrap(), &[]).await;
         assert!(back.body.contains("決済サービスに接続できませんでした"), "{}", db.label);
+        assert_verified(&server, db.label).await;
+    }
+}
+
+// ---- live oversell (issue 25, item 7) -----------------------------------------
+
+/// The merchant edits the live link's usage limit (the dashboard's form).
+async fn set_usage_limit(shop: &mut Browser<'_>, link_id: i64, limit: &str) {
+    let id = link_id.to_string();
+    let form = [("id", id.as_str()), ("link[name]", "Gyokuro"), ("link[usage_limit]", limit), ("link[status]", "active"), ("link[language]", "ja")];
+    let res = shop.call("update_link", &form).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+}
+
+async fn reserved_units(server: &TestServer, link_id: i64) -> i64 {
+    common::count(&server.state.db, &format!("SELECT reserved_count FROM links WHERE id = {link_id}")).await
+}
+
+/// Waits (a few seconds at most) for payment `id` to reach `status`.
+async fn wait_for_status(server: &TestServer, id: i64, status: &str) -> payments::Payment {
+    for _ in 0..100 {
+        let payment = payments::by_id(&server.state.db, id).await.unwrap();
+        if payment.view.status.as_str() == status {
+            return payment;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("payment {id} never became {status}: {:?}", payments::by_id(&server.state.db, id).await.unwrap().view);
+}
+
+#[tokio::test]
+async fn a_limited_live_link_reserves_a_unit_per_open_komoju_session() {
+    let (komoju, stub) = start_stub().await;
+    for db in test_databases().await {
+        let server = start_server_with(&db.url, &komoju).await;
+        let (mut shop, link_id, slug) = live_shop(&server, "one-left@example.com").await;
+        let merchant = merchant_public_id(&server, "one-left@example.com").await;
+        set_usage_limit(&mut shop, link_id, "1").await;
+
+        // Hana opens KOMOJU's page: the one unit is hers while it is open.
+        let (_, res) = start_live_payment(&server, &slug).await;
+        assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
+        let hana = only_payment(&server).await;
+        assert!(hana.holds_unit);
+        assert_eq!(reserved_units(&server, link_id).await, 1);
+        let sessions = stub.lock().unwrap().created.len();
+
+        // Ken comes meanwhile: no KOMOJU session for a unit that is not there.
+        let (_, res) = start_live_payment(&server, &slug).await;
+        assert_eq!(res.status, 409, "{}: {}", db.label, res.body);
+        assert!(res.body.contains("AllReserved"), "{}", res.body);
+        assert_eq!(stub.lock().unwrap().created.len(), sessions, "{}: no session was created", db.label);
+        // Without JavaScript he is sent back to the form, told why in his language.
+        let token = token_in(&server.get(&format!("/pay/{slug}"), &[]).await.body);
+        let form = [("pay[slug]", slug.as_str()), ("pay[token]", token.as_str()), ("pay[method]", "komoju"), ("pay[lang]", "en"), ("pay[email]", "ken@example.jp")];
+        let res = server.post_form("/api/pay", &[("Accept", "text/html")], &common::encode_form(&form)).await;
+        let back = server.get(res.header("location").unwrap(), &[]).await;
+        assert!(back.body.contains("being paid for by other customers"), "{}: {}", db.label, back.body);
+        assert_eq!(common::count(&server.state.db, "SELECT COUNT(*) FROM payments").await, 1, "{}: refused starts write nothing", db.label);
+
+        // Hana cancels on KOMOJU's page and comes back: the unit is free again.
+        let session = hana.provider_session.clone().unwrap();
+        stub.lock().unwrap().sessions.get_mut(&session).unwrap()["status"] = json!("cancelled");
+        let res = server.get(&format!("/pay/{slug}/{}/return?session_id={session}", hana.view.public_id), &[]).await;
+        assert_eq!(res.status, 303);
+        assert_eq!(payments::by_id(&server.state.db, hana.id).await.unwrap().view.status.as_str(), "cancelled");
+        assert_eq!(reserved_units(&server, link_id).await, 0, "{}", db.label);
+
+        // Ken tries again, pays; the link is sold out and nobody else starts.
+        let (_, res) = start_live_payment(&server, &slug).await;
+        assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
+        let ken = only_payment(&server).await;
+        let data = stub.lock().unwrap().pay(ken.provider_session.as_deref().unwrap(), "captured");
+        assert_eq!(webhook(&server, &merchant, "ken-paid", "payment.captured", &data, Some(WEBHOOK_SECRET)).await.status, 200);
+        let ken = payments::by_id(&server.state.db, ken.id).await.unwrap();
+        assert_eq!((ken.view.status.as_str(), ken.view.unwanted), ("captured", None), "{}", db.label);
+        assert_eq!(reserved_units(&server, link_id).await, 0);
+        let page = server.get(&format!("/pay/{slug}"), &[]).await;
+        assert_eq!(page.status, 410, "{}: sold out", db.label);
+        assert_verified(&server, db.label).await;
+    }
+}
+
+#[tokio::test]
+async fn live_money_the_link_would_not_take_is_refunded_automatically() {
+    let (komoju, stub) = start_stub().await;
+    for db in test_databases().await {
+        let server = start_server_with(&db.url, &komoju).await;
+        {
+            let mut stub = stub.lock().unwrap();
+            stub.refund_calls.clear();
+            stub.refunds_by_key.clear();
+        }
+        let (mut shop, link_id, slug) = live_shop(&server, "closed@example.com").await;
+        let merchant = merchant_public_id(&server, "closed@example.com").await;
+
+        // A customer opened KOMOJU's page; the merchant then closes the link.
+        start_live_payment(&server, &slug).await;
+        let payment = only_payment(&server).await;
+        let res = shop.call("set_link_status", &[("id", &link_id.to_string()), ("status", "inactive")]).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+
+        // She pays anyway, and KOMOJU is down for refunds at first: the money is
+        // recorded (never hidden), marked, and its refund is retried.
+        stub.lock().unwrap().refund_failure = Some(StatusCode::INTERNAL_SERVER_ERROR);
+        let data = stub.lock().unwrap().pay(payment.provider_session.as_deref().unwrap(), "captured");
+        assert_eq!(webhook(&server, &merchant, "late-1", "payment.captured", &data, Some(WEBHOOK_SECRET)).await.status, 200);
+        let captured = payments::by_id(&server.state.db, payment.id).await.unwrap();
+        assert_eq!(captured.view.status.as_str(), "captured", "{}", db.label);
+        assert_eq!(captured.view.unwanted, Some(paylinks::domain::payment::UnwantedCapture::LinkInactive), "{}", db.label);
+        for _ in 0..100 {
+            if common::count(&server.state.db, &format!("SELECT auto_refund_tries FROM payments WHERE id = {}", payment.id)).await > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let due = payments::by_id(&server.state.db, payment.id).await.unwrap();
+        assert_eq!((due.view.status.as_str(), due.view.auto_refund_due), ("captured", true), "{}: retried later", db.label);
+
+        // KOMOJU is back: the next round refunds it in full, once.
+        stub.lock().unwrap().refund_failure = None;
+        let later = paylinks::server::db::now_ms() + 10 * 60 * 1000;
+        paylinks::server::komoju::live_tick(&server.state.komoju, &server.state.db, later).await;
+        let refunded = wait_for_status(&server, payment.id, "refunded").await;
+        assert!(!refunded.view.auto_refund_due);
+        {
+            let stub = stub.lock().unwrap();
+            let key = format!("paylinks-auto-refund-{}", payment.view.public_id);
+            assert!(stub.refund_calls.iter().all(|(id, k, body)| id == &format!("kpay_{}", payment.provider_session.as_deref().unwrap()) && k == &key && body["amount"] == 3000));
+            assert_eq!(stub.refunds_by_key.len(), 1, "one refund at KOMOJU");
+        }
+        // KOMOJU's own news of the refund (and a replayed capture) change nothing more.
+        let mut news = data.clone();
+        news["status"] = json!("refunded");
+        news["amount_refunded"] = json!(3000);
+        assert_eq!(webhook(&server, &merchant, "late-2", "payment.refunded", &news, Some(WEBHOOK_SECRET)).await.status, 200);
+        assert_eq!(webhook(&server, &merchant, "late-3", "payment.captured", &data, Some(WEBHOOK_SECRET)).await.status, 200);
+        let sales = payments::sales(&server.state.db, link_id).await.unwrap();
+        assert_eq!((sales.captured_amount, sales.captured_payments, sales.refunded_payments), (0, 0, 1), "{}", db.label);
+        let kinds: Vec<String> = payments::events(&server.state.db, payment.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["created", "session_created", "captured", "auto_refund_due", "refunded"], "{}", db.label);
+
+        // The merchant sees why on the payment.
+        let detail = shop.call("payment_detail", &[("id", payment.view.public_id.as_str())]).await;
+        assert!(detail.body.contains("\"unwanted\":\"link_inactive\""), "{}", detail.body);
+
+        // A refund KOMOJU refuses (konbini: needs a bank account) is left to the merchant, said so.
+        let res = shop.call("set_link_status", &[("id", &link_id.to_string()), ("status", "active")]).await;
+        assert_eq!(res.status, 200);
+        start_live_payment(&server, &slug).await;
+        let second = only_payment(&server).await;
+        shop.call("set_link_status", &[("id", &link_id.to_string()), ("status", "inactive")]).await;
+        stub.lock().unwrap().refund_failure = Some(StatusCode::UNPROCESSABLE_ENTITY);
+        let data = stub.lock().unwrap().pay(second.provider_session.as_deref().unwrap(), "captured");
+        assert_eq!(webhook(&server, &merchant, "late-4", "payment.captured", &data, Some(WEBHOOK_SECRET)).await.status, 200);
+        let mut left = payments::by_id(&server.state.db, second.id).await.unwrap();
+        for _ in 0..100 {
+            if !left.view.auto_refund_due {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            left = payments::by_id(&server.state.db, second.id).await.unwrap();
+        }
+        assert_eq!((left.view.status.as_str(), left.view.auto_refund_due), ("captured", false), "{}", db.label);
+        let last = payments::events(&server.state.db, second.id).await.unwrap().pop().unwrap();
+        assert_eq!(last.kind, "auto_refund_failed");
+        assert!(last.detail.unwrap().contains("bank account"));
+        stub.lock().unwrap().refund_failure = None;
+        assert_verified(&server, db.label).await;
+    }
+}
+
+#[tokio::test]
+async fn stale_live_attempts_end_and_money_paid_after_is_still_recorded() {
+    let (komoju, stub) = start_stub().await;
+    for db in test_databases().await {
+        let server = start_server_with(&db.url, &komoju).await;
+        let (mut shop, link_id, slug) = live_shop(&server, "stale@example.com").await;
+        let merchant = merchant_public_id(&server, "stale@example.com").await;
+        set_usage_limit(&mut shop, link_id, "1").await;
+        start_live_payment(&server, &slug).await;
+        let hana = only_payment(&server).await;
+        let (komoju_client, store) = (&server.state.komoju, &server.state.db);
+
+        // Before the session's lifetime nothing happens; after it, KOMOJU is
+        // asked (no payment on the session) and the attempt ends: the unit is back.
+        paylinks::server::komoju::live_tick(komoju_client, store, paylinks::server::db::now_ms()).await;
+        assert_eq!(payments::by_id(store, hana.id).await.unwrap().view.status.as_str(), "pending");
+        let after_lifetime = hana.view.deadline_at + 1;
+        paylinks::server::komoju::live_tick(komoju_client, store, after_lifetime).await;
+        assert_eq!(payments::by_id(store, hana.id).await.unwrap().view.status.as_str(), "expired", "{}", db.label);
+        assert_eq!(reserved_units(&server, link_id).await, 0, "{}", db.label);
+
+        // Ken takes the unit; then KOMOJU reports that Hana had paid after all.
+        let (_, res) = start_live_payment(&server, &slug).await;
+        assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
+        let ken = only_payment(&server).await;
+        let data = stub.lock().unwrap().pay(hana.provider_session.as_deref().unwrap(), "captured");
+        let res = webhook(&server, &merchant, "hana-late", "payment.captured", &data, Some(WEBHOOK_SECRET)).await;
+        assert_eq!((res.status, res.body.as_str()), (200, "ok"), "{}", db.label);
+        // Recorded (not hidden), behind Ken's reservation: refunded automatically.
+        let hana = wait_for_status(&server, hana.id, "refunded").await;
+        assert_eq!(hana.view.unwanted, Some(paylinks::domain::payment::UnwantedCapture::LimitReached), "{}", db.label);
+        let kinds: Vec<String> = payments::events(store, hana.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["created", "session_created", "expired", "captured_late", "auto_refund_due", "refunded"], "{}", db.label);
+
+        // Ken pays: his unit was held for him.
+        let data = stub.lock().unwrap().pay(ken.provider_session.as_deref().unwrap(), "captured");
+        assert_eq!(webhook(&server, &merchant, "ken", "payment.captured", &data, Some(WEBHOOK_SECRET)).await.status, 200);
+        let ken = payments::by_id(store, ken.id).await.unwrap();
+        assert_eq!((ken.view.status.as_str(), ken.view.unwanted), ("captured", None), "{}", db.label);
+        let sales = payments::sales(store, link_id).await.unwrap();
+        assert_eq!((sales.captured_amount, sales.captured_payments, sales.refunded_payments), (3000, 1, 1), "{}", db.label);
+        let used = common::count(store, &format!("SELECT captured_count FROM links WHERE id = {link_id}")).await;
+        assert_eq!(used, 1, "{}: the refunded late capture used no unit", db.label);
+
+        // KOMOJU unreachable at the lifetime: the attempt waits (up to an hour), then ends anyway.
+        set_usage_limit(&mut shop, link_id, "3").await;
+        start_live_payment(&server, &slug).await;
+        let third = only_payment(&server).await;
+        stub.lock().unwrap().sessions.remove(third.provider_session.as_deref().unwrap());
+        paylinks::server::komoju::live_tick(komoju_client, store, third.view.deadline_at + 1).await;
+        assert_eq!(payments::by_id(store, third.id).await.unwrap().view.status.as_str(), "pending", "{}", db.label);
+        let past_grace = third.view.deadline_at + paylinks::server::komoju::STALE_GRACE_MS + 1;
+        paylinks::server::komoju::live_tick(komoju_client, store, past_grace).await;
+        assert_eq!(payments::by_id(store, third.id).await.unwrap().view.status.as_str(), "expired", "{}", db.label);
+        assert_verified(&server, db.label).await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_live_customers_get_exactly_the_units_left() {
+    let (komoju, _stub) = start_stub().await;
+    for db in test_databases().await {
+        let server = start_server_with(&db.url, &komoju).await;
+        let (mut shop, link_id, slug) = live_shop(&server, "rush@example.com").await;
+        set_usage_limit(&mut shop, link_id, "3").await;
+        let starts = (0..12).map(|_| start_live_payment(&server, &slug));
+        let statuses: Vec<u16> = futures::future::join_all(starts).await.into_iter().map(|(_, res)| res.status).collect();
+        let started = statuses.iter().filter(|s| **s == 200).count();
+        let refused = statuses.iter().filter(|s| **s == 409).count();
+        assert_eq!((started, refused), (3, 9), "{}: {statuses:?}", db.label);
+        assert_eq!(reserved_units(&server, link_id).await, 3);
         assert_verified(&server, db.label).await;
     }
 }

@@ -47,6 +47,7 @@ error-card-expiry = Enter the expiry as MM/YY.
 error-card-expired = This card has expired.
 error-card-cvc = Enter the 3-digit security code (4 digits for American Express).
 error-gone = This payment link no longer accepts payments.
+error-all-reserved = Everything left is being paid for by other customers right now. Please try again in a little while.
 error-provider-unavailable = The payment provider could not be reached. Nothing was charged; please try again.
 error-provider-refused = KOMOJU refused the request: { $message }
 error-komoju-key = Paste the key exactly as KOMOJU shows it: a live secret key starts with sk_live_; the webhook secret has no spaces.

@@ -47,6 +47,7 @@ error-card-expiry = 有効期限を MM/YY の形式で入力してください�
 error-card-expired = このカードは有効期限が切れています。
 error-card-cvc = セキュリティコード（3桁、American Express は4桁）を入力してください。
 error-gone = この支払いリンクは現在お支払いを受け付けていません。
+error-all-reserved = 残りはすべて他のお客様がお支払い手続き中です。しばらくしてからもう一度お試しください。
 error-provider-unavailable = 決済サービスに接続できませんでした。請求は発生していません。もう一度お試しください。
 error-provider-refused = KOMOJUがリクエストを拒否しました：{ $message }
 error-komoju-key = KOMOJUの管理画面に表示されたとおりに貼り付けてください。本番用シークレットキーは sk_live_ で始まり、Webhookシークレットには空白を含みません。

@@ -47,6 +47,7 @@ error-card-expiry = 유효기간을 MM/YY 형식으로 입력해 주세요.
 error-card-expired = 유효기간이 지난 카드입니다.
 error-card-cvc = 보안 코드(3자리, American Express는 4자리)를 입력해 주세요.
 error-gone = 이 결제 링크는 더 이상 결제를 받지 않습니다.
+error-all-reserved = 남은 수량은 모두 다른 고객이 결제 진행 중입니다. 잠시 후 다시 시도해 주세요.
 error-provider-unavailable = 결제 서비스에 연결할 수 없습니다. 청구되지 않았습니다. 다시 시도해 주세요.
 error-provider-refused = KOMOJU가 요청을 거부했습니다: { $message }
 error-komoju-key = KOMOJU에 표시된 그대로 붙여 넣으세요. 라이브 시크릿 키는 sk_live_로 시작하며, 웹훅 시크릿에는 공백이 없습니다.

@@ -5,9 +5,11 @@
 //! pending ──► authorized ──► captured ──► refunded (full)
 //!    │            │             │  └────► captured with refunded_amount > 0 (partial)
 //!    │            │             └───────► charged_back
-//!    ├────────────┴──► failed | expired | cancelled
+//!    ├────────────┴──► failed | expired | cancelled ──► captured (late: live only)
 //!    └──► captured
 //! ```
+//! A late capture records money the provider moved after we had ended the
+//! attempt ourselves (its session's lifetime passed): hiding it would be worse.
 //! A state only changes through [`PaymentState::apply`]; anything else is an
 //! [`IllegalTransition`]. The database refuses the same transitions (trigger).
 
@@ -55,9 +57,9 @@ impl Method {
             Method::Card => 30 * 60 * 1000,
             Method::Konbini => 3 * 24 * 60 * 60 * 1000,
             Method::Paypay => 5 * 60 * 1000,
-            // KOMOJU ends its own sessions and tells us (webhook); this is
-            // shown, never acted on: expiring a live attempt ourselves could
-            // hide money the customer paid a minute later.
+            // The KOMOJU session's lifetime: past it the attempt is ended
+            // locally (after asking KOMOJU), so a reserved unit comes back;
+            // money KOMOJU reports later is still recorded (a late capture).
             Method::Komoju => 24 * 60 * 60 * 1000,
         }
     }
@@ -128,6 +130,8 @@ pub enum Transition {
     /// An async method is waiting for the customer (konbini number issued).
     Authorize,
     Capture,
+    /// The provider captured an attempt we had already ended (live mode only).
+    LateCapture,
     Fail { reason: DeclineReason },
     Expire,
     Cancel,
@@ -142,6 +146,7 @@ impl Transition {
         match self {
             Transition::Authorize => "authorized",
             Transition::Capture => "captured",
+            Transition::LateCapture => "captured_late",
             Transition::Fail { .. } => "failed",
             Transition::Expire => "expired",
             Transition::Cancel => "cancelled",
@@ -221,6 +226,7 @@ impl PaymentState {
         match (self.status, transition) {
             (Pending, Transition::Authorize) => to(Authorized),
             (Pending | Authorized, Transition::Capture) => to(Captured),
+            (Failed | Expired | Cancelled, Transition::LateCapture) => to(Captured),
             (Pending | Authorized, Transition::Fail { .. }) => to(Failed),
             (Pending | Authorized, Transition::Expire) => to(Expired),
             (Pending | Authorized, Transition::Cancel) => to(Cancelled),
@@ -400,6 +406,54 @@ pub struct PaymentView {
     pub deadline_at: i64,
     pub created_at: i64,
     pub captured_at: Option<i64>,
+    /// A capture the link would not have taken (live: paid through a KOMOJU
+    /// session opened before the link closed), given back automatically.
+    pub unwanted: Option<UnwantedCapture>,
+    /// Its automatic refund is still to be (re)tried; `false` with `unwanted`
+    /// on a payment still captured: it failed, the merchant has to act.
+    pub auto_refund_due: bool,
+}
+
+/// Why a capture the provider settled is unwanted: the link would not have
+/// taken it at that moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnwantedCapture {
+    LinkInactive,
+    LinkExpired,
+    LimitReached,
+}
+
+impl UnwantedCapture {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UnwantedCapture::LinkInactive => "link_inactive",
+            UnwantedCapture::LinkExpired => "link_expired",
+            UnwantedCapture::LimitReached => "limit_reached",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<UnwantedCapture> {
+        [UnwantedCapture::LinkInactive, UnwantedCapture::LinkExpired, UnwantedCapture::LimitReached]
+            .into_iter()
+            .find(|u| u.as_str() == input)
+    }
+
+    pub fn message_id(self) -> String {
+        format!("unwanted-{}", self.as_str().replace('_', "-"))
+    }
+
+    /// Whether link would have refused a capture at `at`: `captured` counts
+    /// its captures including this one.
+    pub fn judge(status: super::link::LinkStatus, expires_at: Option<i64>, usage_limit: Option<i64>, captured: i64, at: i64) -> Option<UnwantedCapture> {
+        use super::link::{availability, Availability};
+        match availability(status, expires_at, usage_limit, captured - 1, at) {
+            Availability::Active => None,
+            Availability::Inactive => Some(UnwantedCapture::LinkInactive),
+            Availability::Expired => Some(UnwantedCapture::LinkExpired),
+            Availability::LimitReached => Some(UnwantedCapture::LimitReached),
+        }
+    }
 }
 
 impl PaymentView {
@@ -432,6 +486,7 @@ mod tests {
         vec![
             Transition::Authorize,
             Transition::Capture,
+            Transition::LateCapture,
             Transition::Fail { reason: DeclineReason::InsufficientFunds },
             Transition::Expire,
             Transition::Cancel,
@@ -454,6 +509,9 @@ mod tests {
             (Authorized, "cancelled", Cancelled),
             (Captured, "refunded", Captured), // partial: 100 of 1000
             (Captured, "charged_back", ChargedBack),
+            (Failed, "captured_late", Captured),
+            (Expired, "captured_late", Captured),
+            (Cancelled, "captured_late", Captured),
         ];
         for from in PaymentStatus::ALL {
             let refunded = if from == Refunded { 1000 } else { 0 };
@@ -471,13 +529,33 @@ mod tests {
     }
 
     #[test]
-    fn terminal_states_take_nothing() {
+    fn terminal_states_take_nothing_but_money_the_provider_moved() {
         for from in [Failed, Expired, Cancelled, Refunded, ChargedBack] {
             let refunded = if from == Refunded { 1000 } else { 0 };
             for t in all_transitions() {
-                assert!(state(from, refunded).apply(&t).is_err(), "{from:?} + {t:?}");
+                let late = t == Transition::LateCapture && matches!(from, Failed | Expired | Cancelled);
+                assert_eq!(state(from, refunded).apply(&t).is_ok(), late, "{from:?} + {t:?}");
             }
         }
+    }
+
+    #[test]
+    fn unwanted_captures_are_those_the_link_would_have_refused_then() {
+        use crate::domain::link::LinkStatus::{Active as On, Inactive as Off};
+        let judge = UnwantedCapture::judge;
+        // (status, expires_at, usage_limit, captures including this one, at)
+        assert_eq!(judge(On, None, None, 7, 1_000), None);
+        assert_eq!(judge(On, Some(2_000), Some(1), 1, 1_999), None);
+        assert_eq!(judge(Off, None, None, 1, 1_000), Some(UnwantedCapture::LinkInactive));
+        assert_eq!(judge(On, Some(2_000), None, 1, 2_000), Some(UnwantedCapture::LinkExpired));
+        assert_eq!(judge(On, None, Some(1), 2, 1_000), Some(UnwantedCapture::LimitReached));
+        assert_eq!(judge(On, None, Some(3), 3, 1_000), None);
+        // The merchant's switch is named first.
+        assert_eq!(judge(Off, Some(0), Some(1), 5, 1_000), Some(UnwantedCapture::LinkInactive));
+        for u in [UnwantedCapture::LinkInactive, UnwantedCapture::LinkExpired, UnwantedCapture::LimitReached] {
+            assert_eq!(UnwantedCapture::parse(u.as_str()), Some(u));
+        }
+        assert_eq!(UnwantedCapture::parse("nope"), None);
     }
 
     #[test]

@@ -68,11 +68,13 @@ pub fn catch_up(ours: &PaymentState, currency: &str, theirs: &ProviderPayment) -
         P::Pending => {}
         P::Authorized if ours.status() == S::Pending => steps.push(Transition::Authorize),
         P::Authorized => {}
-        // Money moved after we had given up on the attempt: never hide it.
-        P::Captured | P::Refunded if matches!(ours.status(), S::Failed | S::Expired | S::Cancelled) => return Err(diverged()),
         P::Captured | P::Refunded => {
             if open {
                 steps.push(Transition::Capture);
+            } else if matches!(ours.status(), S::Failed | S::Expired | S::Cancelled) {
+                // Money moved after we had given up on the attempt (its
+                // session's lifetime passed): never hide it.
+                steps.push(Transition::LateCapture);
             }
             // A refund only ever grows; a full one is "refunded".
             let target = if theirs.status == P::Refunded { ours.amount() } else { theirs.refunded.min(ours.amount()) };
@@ -179,9 +181,18 @@ mod tests {
     }
 
     #[test]
-    fn money_after_giving_up_or_wrong_amount_is_flagged() {
-        let expired = state(PaymentStatus::Expired, 0);
-        assert!(matches!(catch_up(&expired, "JPY", &theirs(ProviderStatus::Captured, 0)), Err(SyncError::Diverged { .. })));
+    fn money_after_giving_up_is_recorded_and_a_wrong_amount_flagged() {
+        for given_up in [PaymentStatus::Expired, PaymentStatus::Failed, PaymentStatus::Cancelled] {
+            let ours = state(given_up, 0);
+            assert_eq!(catch_up(&ours, "JPY", &theirs(ProviderStatus::Captured, 0)).unwrap(), vec![Transition::LateCapture]);
+            assert_eq!(
+                catch_up(&ours, "JPY", &theirs(ProviderStatus::Refunded, 1000)).unwrap(),
+                vec![Transition::LateCapture, Transition::Refund { amount: 1000 }]
+            );
+        }
+        // Charged back is final: a capture report then needs a person.
+        let charged_back = state(PaymentStatus::ChargedBack, 0);
+        assert_eq!(catch_up(&charged_back, "JPY", &theirs(ProviderStatus::Captured, 0)).unwrap(), vec![]);
         let ours = state(PaymentStatus::Pending, 0);
         let mut other = theirs(ProviderStatus::Captured, 0);
         other.amount = 999;

@@ -79,7 +79,7 @@ impl EventType {
     pub fn of_transition(transition: &Transition, after: PaymentStatus) -> Vec<EventType> {
         match transition {
             Transition::Authorize => vec![EventType::PaymentAuthorized],
-            Transition::Capture => vec![EventType::PaymentCaptured],
+            Transition::Capture | Transition::LateCapture => vec![EventType::PaymentCaptured],
             Transition::Fail { .. } => vec![EventType::PaymentFailed],
             Transition::Expire => vec![EventType::PaymentExpired],
             Transition::Cancel => vec![EventType::PaymentCancelled],

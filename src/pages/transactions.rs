@@ -4,7 +4,7 @@ use super::payments::{method_label, PaymentAction, PaymentActions};
 use crate::components::form::{action_error, FormMessage};
 use crate::components::session::use_session;
 use crate::domain::money::format_minor;
-use crate::domain::payment::{Method, PaymentEvent, PaymentView};
+use crate::domain::payment::{Method, PaymentEvent, PaymentStatus, PaymentView};
 use crate::domain::transactions::{StatusFilter, TransactionQuery};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
@@ -265,6 +265,23 @@ fn PaymentDetailView(detail: PaymentWithHistory, act: ServerAction<PaymentAction
             }
         })
         .collect_view();
+    // A live capture the link would not have taken: what happens to it.
+    let unwanted = p.unwanted.and_then(|why| {
+        let headline = match (p.status, p.auto_refund_due) {
+            (PaymentStatus::Refunded, _) => "unwanted-refunded",
+            (_, true) => "unwanted-refunding",
+            (PaymentStatus::Captured, false) => "unwanted-failed",
+            // Charged back: the network took the money back; nothing to refund.
+            _ => return None,
+        };
+        let why = why.message_id();
+        Some(view! {
+            <section class="card notice" role="status" data-testid="unwanted">
+                <p><strong>{move || i18n.tr(headline)}</strong></p>
+                <p>{move || i18n.tr(&why)}</p>
+            </section>
+        })
+    });
     view! {
         <Title text=p.public_id.clone()/>
         <p><A href="/dashboard/transactions">{i18n.text("transactions-back")}</A></p>
@@ -291,6 +308,7 @@ fn PaymentDetailView(detail: PaymentWithHistory, act: ServerAction<PaymentAction
                 {row("transactions-failure", p.failure_reason.map(|r| i18n.tr(&r.message_id())))}
             </dl>
         </section>
+        {unwanted}
         <section class="card">
             <h2>{i18n.text("payments-actions")}</h2>
             <FormMessage error/>

@@ -147,7 +147,11 @@ pub async fn komoju_return(state: &AppState, slug: &str, public_id: &str) -> App
     let credentials = state.komoju.credentials(db, payment.account_id).await?.ok_or(AppError::NotFound)?;
     let session = state.komoju.session(&credentials.secret_key, &session_id).await?;
     match (&session.payment, session.status.as_str()) {
-        (Some(theirs), _) => super::komoju::follow(db, &payment, theirs, "return from KOMOJU").await,
+        (Some(theirs), _) => {
+            let followed = super::komoju::follow(db, &payment, theirs, "return from KOMOJU").await?;
+            super::komoju::refund_if_unwanted(&state.komoju, db, &followed);
+            Ok(followed)
+        }
         (None, "cancelled") if payment.view.status.is_open() => {
             payments::transition(db, payment.id, Transition::Cancel, Facts { provider_settled: true, ..Facts::default() }).await
         }

@@ -11,7 +11,7 @@ use super::db::{now_ms, Backend, Db, RowLock};
 use crate::domain::card::{CardBrand, CardSummary, KonbiniStore};
 use crate::domain::link::{availability, Availability, LinkStatus};
 use crate::domain::payment::{
-    DeclineReason, Method, PaymentEvent, PaymentState, PaymentStatus, PaymentView, SalesStats, Transition,
+    DeclineReason, Method, PaymentEvent, PaymentState, PaymentStatus, PaymentView, SalesStats, Transition, UnwantedCapture,
 };
 use crate::domain::webhook::{wanted_by, EventSet, EventType};
 use crate::domain::{Currency, LinkSlug, Locale, Mode};
@@ -194,7 +194,7 @@ pub struct Attempt {
 pub(crate) const COLUMNS: &str = "p.id, p.public_id, p.link_id, l.slug AS link_slug, l.name AS link_name, p.mode, p.method, p.status, \
      p.amount, p.refunded_amount, p.currency, p.locale, p.customer_email, p.customer_name, p.card_brand, p.card_last4, \
      p.card_expiry, p.konbini_store, p.konbini_number, p.failure_reason, p.deadline_at, p.created_at, p.captured_at, \
-     p.provider_ref, p.provider_session, p.provider_url";
+     p.provider_ref, p.provider_session, p.provider_url, p.holds_unit, p.unwanted, p.auto_refund_next_at";
 
 /// A stored payment: its row id, owner and view.
 #[derive(Clone, Debug)]
@@ -207,6 +207,9 @@ pub struct Payment {
     /// Live mode: the KOMOJU session and the page the customer pays on.
     pub provider_session: Option<String>,
     pub provider_url: Option<String>,
+    /// Live mode, limited link: this attempt reserved a unit when it started
+    /// (given back when it ends without a capture).
+    pub holds_unit: bool,
 }
 
 impl Payment {
@@ -231,6 +234,7 @@ pub(crate) fn payment(row: &sqlx::any::AnyRow) -> AppResult<Payment> {
         provider_ref: row.try_get("provider_ref")?,
         provider_session: row.try_get("provider_session")?,
         provider_url: row.try_get("provider_url")?,
+        holds_unit: row.try_get::<i64, _>("holds_unit")? != 0,
         view: PaymentView {
             public_id: row.try_get("public_id")?,
             link_id: row.try_get("link_id")?,
@@ -252,6 +256,8 @@ pub(crate) fn payment(row: &sqlx::any::AnyRow) -> AppResult<Payment> {
             deadline_at: row.try_get("deadline_at")?,
             created_at: row.try_get("created_at")?,
             captured_at: row.try_get("captured_at")?,
+            unwanted: row.try_get::<Option<String>, _>("unwanted")?.as_deref().and_then(UnwantedCapture::parse),
+            auto_refund_due: row.try_get::<Option<i64>, _>("auto_refund_next_at")?.is_some(),
         },
     })
 }
@@ -428,10 +434,17 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         if delta.captured_amount != 0 {
             add_daily(&mut tx, link.id, id, day, delta.captured_amount).await?;
         }
+        if transition.is_none() && link.mode == crate::domain::Mode::Live && link.usage_limit.is_some() {
+            if !reserve_unit(&mut tx, link.id, id, now).await? {
+                tx.rollback().await?;
+                return Err(if link_takes_payments(db, link.id, now).await? { AppError::AllReserved } else { AppError::Gone });
+            }
+            payment.holds_unit = true;
+        }
         // The link's counters last: a capture of a link with a usage limit
         // holds the link's row until the commit.
         if captured {
-            if !count_capture(&mut tx, link.id, id, delta, now, enforce_link, link.usage_limit.is_some()).await? {
+            if !count_capture(&mut tx, link.id, id, delta, now, enforce_link, link.usage_limit.is_some(), true).await? {
                 // The link stopped taking payments: the attempt fails instead.
                 tx.rollback().await?;
                 outcome = Some((Transition::Fail { reason: DeclineReason::LinkUnavailable }, facts));
@@ -462,6 +475,7 @@ fn new_payment(link: &CheckoutLink, attempt: &Attempt, state: &PaymentState, tra
         provider_ref: None,
         provider_session: None,
         provider_url: None,
+        holds_unit: false,
         view: PaymentView {
             public_id: format!("pay_{}", random_token()),
             link_id: link.id,
@@ -486,6 +500,8 @@ fn new_payment(link: &CheckoutLink, attempt: &Attempt, state: &PaymentState, tra
             deadline_at: facts.deadline_at.unwrap_or(now + attempt.method.deadline_ms()),
             created_at: now,
             captured_at: (status == PaymentStatus::Captured).then_some(now),
+            unwanted: None,
+            auto_refund_due: false,
         },
     }
 }
@@ -725,16 +741,19 @@ const ADD_COUNTERS: &str = "ON CONFLICT (link_id, shard) DO UPDATE SET captured_
 /// limited link that row holds the whole count. `limited`: whether the
 /// caller saw a limit (the statement to try first; the other follows if the
 /// limit changed meanwhile).
-async fn count_capture(tx: &mut Tx, link_id: i64, payment_id: i64, delta: SalesStats, now: i64, enforce_link: bool, limited: bool) -> AppResult<bool> {
+#[allow(clippy::too_many_arguments)]
+async fn count_capture(tx: &mut Tx, link_id: i64, payment_id: i64, delta: SalesStats, now: i64, enforce_link: bool, limited: bool, uses_unit: bool) -> AppResult<bool> {
+    // An unwanted capture (refunded automatically) takes no unit of the limit.
+    let uses = i64::from(uses_unit);
     // `now` is bound last, as `$n`, only when the link's state is enforced.
     let takes_payments = |n: u8| if enforce_link { format!("AND status = 'active' AND (expires_at IS NULL OR expires_at > ${n})") } else { String::new() };
     for on_link_row in if limited { [true, false] } else { [false, true] } {
         let query = if on_link_row {
             let limit = if enforce_link { "AND captured_count < usage_limit" } else { "" };
-            format!("UPDATE links SET captured_count = captured_count + 1 WHERE id = $1 AND usage_limit IS NOT NULL {limit} {}", takes_payments(2))
+            format!("UPDATE links SET captured_count = captured_count + {uses} WHERE id = $1 AND usage_limit IS NOT NULL {limit} {}", takes_payments(2))
         } else {
             format!(
-                "INSERT INTO link_counters {COUNTER_COLUMNS} SELECT id, $2, 1, $3, $4, $5, $6 FROM links \
+                "INSERT INTO link_counters {COUNTER_COLUMNS} SELECT id, $2, {uses}, $3, $4, $5, $6 FROM links \
                  WHERE id = $1 AND usage_limit IS NULL {}{} {ADD_COUNTERS}",
                 takes_payments(7),
                 tx.lock(RowLock::Share)
@@ -758,6 +777,58 @@ async fn count_capture(tx: &mut Tx, link_id: i64, payment_id: i64, delta: SalesS
         }
     }
     Ok(false)
+}
+
+/// Reserves one of link `link_id`'s units for live attempt `payment_id`
+/// while its KOMOJU session is open: the capture KOMOJU settles later is not
+/// ours to refuse, so the limit is held here, when the session is made.
+/// `false`, with nothing written, when the link takes no payment now or
+/// every unit it has left is captured or reserved. One guarded statement on
+/// the link's row (where a limited link keeps its whole count): concurrent
+/// starts take turns, so N units take at most N reservations.
+async fn reserve_unit(tx: &mut Tx, link_id: i64, payment_id: i64, now: i64) -> AppResult<bool> {
+    let reserved = sqlx::query(
+        "UPDATE links SET reserved_count = reserved_count + 1 WHERE id = $1 AND usage_limit IS NOT NULL          AND captured_count + reserved_count < usage_limit AND status = 'active' AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(link_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    if reserved.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE payments SET holds_unit = 1 WHERE id = $1").bind(payment_id).execute(&mut **tx).await?;
+    Ok(true)
+}
+
+/// Whether link `id` takes payments at `now`, its limit aside (telling "all
+/// reserved" from "closed").
+async fn link_takes_payments(db: &Db, id: i64, now: i64) -> AppResult<bool> {
+    let row = sqlx::query("SELECT 1 FROM links WHERE id = $1 AND status = 'active' AND (expires_at IS NULL OR expires_at > $2) AND captured_count < COALESCE(usage_limit, captured_count + 1)")
+        .bind(id)
+        .bind(now)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Whether link `link_id` would refuse a capture the provider settled (live
+/// money, paid through a session opened earlier), read under the link's row
+/// lock until the commit. An attempt that holds a reserved unit takes it;
+/// one that holds none comes after every unit reserved by others.
+async fn unwanted_capture(tx: &mut Tx, link_id: i64, holds_unit: bool, now: i64) -> AppResult<Option<UnwantedCapture>> {
+    let row = sqlx::query(&format!("SELECT status, expires_at, usage_limit, captured_count, reserved_count FROM links WHERE id = $1{}", tx.lock(RowLock::Update)))
+        .bind(link_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let status = crate::domain::link::LinkStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(|| anyhow::anyhow!("corrupt link status"))?;
+    let usage_limit: Option<i64> = row.try_get("usage_limit")?;
+    // A limited link's row holds its whole count; without a limit the count decides nothing.
+    let captured = match usage_limit {
+        Some(_) => row.try_get::<i64, _>("captured_count")? + 1 + if holds_unit { 0 } else { row.try_get::<i64, _>("reserved_count")? },
+        None => 1,
+    };
+    Ok(UnwantedCapture::judge(status, row.try_get("expires_at")?, usage_limit, captured, now))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -817,7 +888,7 @@ pub async fn transition(db: &Db, id: i64, transition: Transition, facts: Facts) 
                 if notify {
                     super::merchant_webhooks::wake();
                 }
-                if transition == Transition::Capture {
+                if matches!(transition, Transition::Capture | Transition::LateCapture) {
                     // The usage count moved: a page may now have to say "sold out".
                     captured_on(current.view.link_id);
                 }
@@ -851,15 +922,24 @@ async fn apply(tx: &mut Tx, current: &Payment, before: &PaymentState, transition
     let (id, link_id) = (current.id, current.view.link_id);
     let after = before.apply(transition).map_err(|e| AppError::Conflict(e.to_string()))?;
     let delta = SalesStats::delta(Some(before), &after);
+    let capture = matches!(transition, Transition::Capture | Transition::LateCapture);
+    // Live money the link would not have taken: recorded (it uses no unit), then refunded.
+    // (A unit is held only while the attempt is open: an ended one gave it back.)
+    let holds_unit = current.holds_unit && before.status().is_open();
+    let unwanted = if capture && facts.provider_settled { unwanted_capture(tx, link_id, holds_unit, now).await? } else { None };
     // The link's counters first: a refused capture has then written nothing.
-    if *transition == Transition::Capture {
-        if !count_capture(tx, link_id, id, delta, now, !facts.provider_settled, false).await? {
+    if capture {
+        if !count_capture(tx, link_id, id, delta, now, !facts.provider_settled, false, unwanted.is_none()).await? {
             return Ok(Applied::LinkRefused);
         }
-
     } else {
         add_stats(tx, link_id, id, delta).await?;
     }
+    // The attempt's reserved unit comes back once it ends (a capture used it).
+    if holds_unit && !after.status().is_open() {
+        sqlx::query("UPDATE links SET reserved_count = reserved_count - 1 WHERE id = $1").bind(link_id).execute(&mut **tx).await?;
+    }
+
     let reason = match transition {
         Transition::Fail { reason } => Some(reason.as_str().to_owned()),
         _ => None,
@@ -868,7 +948,8 @@ async fn apply(tx: &mut Tx, current: &Payment, before: &PaymentState, transition
         "UPDATE payments SET status = $1, refunded_amount = $2, updated_at = $3, \
          captured_at = CASE WHEN $4 THEN $3 ELSE captured_at END, \
          failure_reason = COALESCE($5, failure_reason), konbini_number = COALESCE($6, konbini_number), \
-         deadline_at = COALESCE($7, deadline_at), provider_ref = COALESCE($8, provider_ref) \
+         deadline_at = COALESCE($7, deadline_at), provider_ref = COALESCE($8, provider_ref), \
+         unwanted = COALESCE($12, unwanted), auto_refund_next_at = COALESCE($13, auto_refund_next_at) \
          WHERE id = $9 AND status = $10 AND refunded_amount = $11 RETURNING captured_at",
     )
     .bind(after.status().as_str())
@@ -882,6 +963,8 @@ async fn apply(tx: &mut Tx, current: &Payment, before: &PaymentState, transition
     .bind(id)
     .bind(before.status().as_str())
     .bind(before.refunded())
+    .bind(unwanted.map(|u| u.as_str().to_owned()))
+    .bind(unwanted.map(|_| now))
     .fetch_optional(&mut **tx)
     .await?;
     let Some(moved) = moved else {
@@ -898,9 +981,76 @@ async fn apply(tx: &mut Tx, current: &Payment, before: &PaymentState, transition
     };
     let detail = reason.or_else(|| facts.note.clone());
     append_event(tx, id, transition.kind(), Some(before.status()), after.status(), amount, detail.as_deref(), now).await?;
+    if let Some(unwanted) = unwanted {
+        append_event(tx, id, "auto_refund_due", Some(after.status()), after.status(), None, Some(unwanted.as_str()), now).await?;
+    }
     let events = EventType::of_transition(transition, after.status());
     let notify = outbox::payment_events(tx, current.account_id, current.view.mode, id, &events, now).await?;
     Ok(Applied::Done { notify })
+}
+
+/// Live attempts still waiting for the customer past their deadline (their
+/// KOMOJU session's lifetime), oldest first: [`super::komoju::end_stale`]
+/// asks KOMOJU about each, then ends it.
+pub async fn live_attempts_due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<i64>> {
+    ids_due(db, "SELECT id FROM payments WHERE method = 'komoju' AND status = 'pending' AND deadline_at <= $1 ORDER BY deadline_at LIMIT $2", now, limit).await
+}
+
+/// Unwanted captures whose automatic refund is due.
+pub async fn auto_refunds_due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<i64>> {
+    ids_due(db, "SELECT id FROM payments WHERE auto_refund_next_at <= $1 ORDER BY auto_refund_next_at LIMIT $2", now, limit).await
+}
+
+/// The payment ids `select` ($1: now, $2: how many) finds.
+async fn ids_due(db: &Db, select: &str, now: i64, limit: i64) -> AppResult<Vec<i64>> {
+    let rows = sqlx::query(select).bind(now).bind(limit).fetch_all(db.pool()).await?;
+    rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+}
+
+/// Automatic refunds are tried this many times (backing off up to six
+/// hours, about a day and a half in all) before the merchant is left to act.
+pub const AUTO_REFUND_TRIES: i64 = 12;
+
+/// Payment `id`'s automatic refund is over: done (`failure` = `None`), or
+/// given up with KOMOJU's reason, recorded in its history for the merchant.
+pub async fn auto_refund_over(db: &Db, id: i64, failure: Option<&str>) -> AppResult<()> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let row = sqlx::query("UPDATE payments SET auto_refund_next_at = NULL WHERE id = $1 AND auto_refund_next_at IS NOT NULL RETURNING status")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let (Some(row), Some(failure)) = (row, failure) {
+        let status = PaymentStatus::parse(&row.try_get::<String, _>(0)?).ok_or_else(|| anyhow::anyhow!("corrupt payment status"))?;
+        append_event(&mut tx, id, "auto_refund_failed", Some(status), status, None, Some(failure), now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Payment `id`'s automatic refund could not reach KOMOJU: tried again
+/// later (1, 2, 4 … minutes, at most six hours apart), then given up.
+pub async fn auto_refund_later(db: &Db, id: i64) -> AppResult<()> {
+    let now = now_ms();
+    let Some(row) = sqlx::query("SELECT auto_refund_tries FROM payments WHERE id = $1 AND auto_refund_next_at IS NOT NULL")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+    else {
+        return Ok(());
+    };
+    let tries = row.try_get::<i64, _>(0)? + 1;
+    if tries >= AUTO_REFUND_TRIES {
+        return auto_refund_over(db, id, Some("KOMOJU could not be reached")).await;
+    }
+    let wait_ms = (60_000i64 << (tries - 1).min(20)).min(6 * 60 * 60 * 1000);
+    sqlx::query("UPDATE payments SET auto_refund_tries = $1, auto_refund_next_at = $2 WHERE id = $3 AND auto_refund_next_at IS NOT NULL")
+        .bind(tries)
+        .bind(now + wait_ms)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
 /// The payment's history, oldest first.
@@ -1004,7 +1154,8 @@ pub const FIGURES_OF_PAYMENTS: &str = "\
     CAST(COALESCE(SUM(CASE WHEN status = 'captured' THEN 1 ELSE 0 END), 0) AS BIGINT) AS captured, \
     CAST(COALESCE(SUM(CASE WHEN status IN ('pending', 'authorized', 'failed', 'expired', 'cancelled') THEN 1 ELSE 0 END), 0) AS BIGINT) AS pending, \
     CAST(COALESCE(SUM(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END), 0) AS BIGINT) AS refunded, \
-    CAST(COALESCE(SUM(CASE WHEN captured_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS used";
+    CAST(COALESCE(SUM(CASE WHEN captured_at IS NOT NULL AND unwanted IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS used, \
+    CAST(COALESCE(SUM(CASE WHEN holds_unit <> 0 AND status IN ('pending', 'authorized') THEN 1 ELSE 0 END), 0) AS BIGINT) AS reserved";
 
 /// Recomputes every link's statistics and usage count from the payments
 /// table and compares them with the stored figures; also checks that each
@@ -1014,7 +1165,7 @@ pub async fn verify(db: &Db) -> AppResult<Vec<Mismatch>> {
         "SELECT l.id, s.sales_captured_amount, s.sales_captured_payments, s.sales_pending_payments, \
          s.sales_refunded_payments, {USAGE_COUNT}, \
          COALESCE(r.amount, 0) AS r_amount, COALESCE(r.captured, 0) AS r_captured, COALESCE(r.pending, 0) AS r_pending, \
-         COALESCE(r.refunded, 0) AS r_refunded, COALESCE(r.used, 0) AS r_used \
+         COALESCE(r.refunded, 0) AS r_refunded, COALESCE(r.used, 0) AS r_used, l.reserved_count, COALESCE(r.reserved, 0) AS r_reserved \
          FROM links l JOIN ({SALES_BY_LINK} GROUP BY l.id) s ON s.link_id = l.id LEFT JOIN (SELECT link_id, \
          {FIGURES_OF_PAYMENTS} FROM payments GROUP BY link_id) r ON r.link_id = l.id ORDER BY l.id",
         USAGE_COUNT = super::links::USAGE_COUNT
@@ -1030,6 +1181,7 @@ pub async fn verify(db: &Db) -> AppResult<Vec<Mismatch>> {
             ("pending payments", "sales_pending_payments", "r_pending"),
             ("refunded payments", "sales_refunded_payments", "r_refunded"),
             ("usage count", "captured_count", "r_used"),
+            ("reserved units", "reserved_count", "r_reserved"),
         ] {
             let stored: i64 = row.try_get(stored)?;
             let recomputed: i64 = row.try_get(recomputed)?;

@@ -142,7 +142,10 @@ async fn process(state: &AppState, account_id: i64, kind: &str, event: &Value) -
         None => komoju::follow(&state.db, &ours, &theirs, kind).await,
     };
     match followed {
-        Ok(_) => Ok("ok"),
+        Ok(payment) => {
+            komoju::refund_if_unwanted(&state.komoju, &state.db, &payment);
+            Ok("ok")
+        }
         Err(AppError::Conflict(_)) => Ok("needs attention"),
         Err(e) => Err(e),
     }
