@@ -31,7 +31,7 @@ async fn pay_for(base: &str, slug: &str, seconds: f64) -> Result<(f64, u64, u64)
         let (url, origin, slug) = (format!("{base}/api/pay"), base.to_owned(), slug.to_owned());
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
-                let token = paylinks::server::payments::random_token();
+                let token = paylinks::server::ids::random_token();
                 let email = format!("customer{customer}@example.jp");
                 let form = [
                     ("pay[slug]", slug.as_str()),

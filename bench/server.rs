@@ -26,7 +26,7 @@ pub struct Shop {
 pub async fn seed_shop(db: &Db, public_url: &str) -> Result<Shop> {
     let password = NewPassword::parse("bench-password-2026").map_err(|e| anyhow::anyhow!("{e}"))?;
     let hash = auth::hash_password(&password).await.map_err(app)?;
-    let email = format!("bench-{}@example.jp", paylinks::server::payments::random_token()[..8].to_lowercase());
+    let email = format!("bench-{}@example.jp", paylinks::server::ids::random_token()[..8].to_lowercase());
     let account_id = auth::create_account(db, &email, "ベンチ茶舗", &hash, Role::Merchant, Locale::Ja).await.map_err(app)?;
     let account = auth::account_by_id(db, account_id).await.map_err(app)?.context("account vanished")?;
     let input = LinkInput {

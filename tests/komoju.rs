@@ -675,7 +675,7 @@ async fn live_money_the_link_would_not_take_is_refunded_automatically() {
         // KOMOJU is back: the next round refunds it in full, once.
         stub.lock().unwrap().refund_failure = None;
         let later = paylinks::server::db::now_ms() + 10 * 60 * 1000;
-        paylinks::server::komoju::live_tick(&server.state.komoju, &server.state.db, later).await;
+        payments::live_tick(&server.state.komoju, &server.state.db, later).await;
         let refunded = wait_for_status(&server, payment.id, "refunded").await;
         assert!(!refunded.view.auto_refund_due);
         {
@@ -739,10 +739,10 @@ async fn stale_live_attempts_end_and_money_paid_after_is_still_recorded() {
 
         // Before the session's lifetime nothing happens; after it, KOMOJU is
         // asked (no payment on the session) and the attempt ends: the unit is back.
-        paylinks::server::komoju::live_tick(komoju_client, store, paylinks::server::db::now_ms()).await;
+        payments::live_tick(komoju_client, store, paylinks::server::db::now_ms()).await;
         assert_eq!(payments::by_id(store, hana.id).await.unwrap().view.status.as_str(), "pending");
         let after_lifetime = hana.view.deadline_at + 1;
-        paylinks::server::komoju::live_tick(komoju_client, store, after_lifetime).await;
+        payments::live_tick(komoju_client, store, after_lifetime).await;
         assert_eq!(payments::by_id(store, hana.id).await.unwrap().view.status.as_str(), "expired", "{}", db.label);
         assert_eq!(reserved_units(&server, link_id).await, 0, "{}", db.label);
 
@@ -774,10 +774,10 @@ async fn stale_live_attempts_end_and_money_paid_after_is_still_recorded() {
         start_live_payment(&server, &slug).await;
         let third = only_payment(&server).await;
         stub.lock().unwrap().sessions.remove(third.provider_session.as_deref().unwrap());
-        paylinks::server::komoju::live_tick(komoju_client, store, third.view.deadline_at + 1).await;
+        payments::live_tick(komoju_client, store, third.view.deadline_at + 1).await;
         assert_eq!(payments::by_id(store, third.id).await.unwrap().view.status.as_str(), "pending", "{}", db.label);
-        let past_grace = third.view.deadline_at + paylinks::server::komoju::STALE_GRACE_MS + 1;
-        paylinks::server::komoju::live_tick(komoju_client, store, past_grace).await;
+        let past_grace = third.view.deadline_at + payments::STALE_GRACE_MS + 1;
+        payments::live_tick(komoju_client, store, past_grace).await;
         assert_eq!(payments::by_id(store, third.id).await.unwrap().view.status.as_str(), "expired", "{}", db.label);
         assert_verified(&server, db.label).await;
     }

@@ -2,6 +2,7 @@
 mod common;
 
 use common::{start_server, test_databases};
+use paylinks::server::{ids, checkout_link_cache};
 use paylinks::server::payments;
 
 use common::shop::*;
@@ -109,7 +110,7 @@ async fn usage_limit_holds_under_concurrency() {
         let server = start_server(&db.url).await;
         let mut shop = merchant(&server, "limit@example.com").await;
         let (id, slug) = link(&mut shop, "Limited tea", "3000", &[("usage_limit", "10")]).await;
-        let tokens: Vec<String> = (0..50).map(|_| payments::random_token()).collect();
+        let tokens: Vec<String> = (0..50).map(|_| ids::random_token()).collect();
         let forms: Vec<_> = tokens.iter().map(|t| card_form(&slug, t, "4111111111111111")).collect();
         let results = futures::future::join_all(forms.iter().map(|f| pay(&server, f))).await;
         let mut captured = 0;
@@ -139,7 +140,7 @@ async fn usage_limit_holds_under_concurrency() {
 
 /// `n` customers pay `slug` at once; how many payments were captured.
 async fn pay_concurrently(server: &common::TestServer, slug: &str, n: usize) -> usize {
-    let tokens: Vec<String> = (0..n).map(|_| payments::random_token()).collect();
+    let tokens: Vec<String> = (0..n).map(|_| ids::random_token()).collect();
     let forms: Vec<_> = tokens.iter().map(|t| card_form(slug, t, "4111111111111111")).collect();
     let mut captured = 0;
     for res in futures::future::join_all(forms.iter().map(|f| pay(server, f))).await {
@@ -230,7 +231,7 @@ async fn every_page_view_gets_its_own_token_and_edits_show_at_once() {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), tokens.len(), "{}: {tokens:?}", db.label);
-        assert!(tokens.iter().all(|t| payments::valid_token(t)));
+        assert!(tokens.iter().all(|t| ids::valid_token(t)));
         // Both tokens of two views can pay, each once.
         for token in &tokens[..2] {
             let res = pay(&server, &card_form(&slug, token, "4111111111111111")).await;
@@ -446,14 +447,14 @@ async fn an_online_backup_is_consistent_and_restores() {
         let server = start_server(&db.url).await;
         let mut shop = merchant(&server, "backup@example.com").await;
         let (_, slug) = link(&mut shop, "Hojicha", "1100", &[]).await;
-        let backup_path = std::env::temp_dir().join(format!("paylinks-backup-{}.db", payments::random_token()));
+        let backup_path = std::env::temp_dir().join(format!("paylinks-backup-{}.db", ids::random_token()));
         if db.label == "postgres" {
             let refused = server.state.db.backup(&backup_path).await.unwrap_err().to_string();
             assert!(refused.contains("pg_dump"), "{refused}");
             continue;
         }
         // Customers keep paying while the copy is taken.
-        let tokens: Vec<String> = (0..30).map(|_| payments::random_token()).collect();
+        let tokens: Vec<String> = (0..30).map(|_| ids::random_token()).collect();
         let forms: Vec<_> = tokens.iter().map(|t| card_form(&slug, t, "4111111111111111")).collect();
         let paying = futures::future::join_all(forms.iter().map(|f| pay(&server, f)));
         let (results, backup) = tokio::join!(paying, server.state.db.backup(&backup_path));
@@ -505,9 +506,9 @@ async fn a_new_payment_is_what_was_stored_even_from_a_stale_link() {
         let mut shop = merchant(&server, "written@example.com").await;
         let (id, slug) = link(&mut shop, "Kukicha", "700", &[]).await;
         let attempt = card_attempt;
-        let fresh = payments::checkout_link(state_db, &slug).await.unwrap();
+        let fresh = checkout_link_cache::checkout_link(state_db, &slug).await.unwrap();
         for transition in [Transition::Capture, Transition::Fail { reason: DeclineReason::InsufficientFunds }] {
-            let token = payments::random_token();
+            let token = ids::random_token();
             let outcome = Some((transition, Facts::default()));
             let (written, created) = payments::start_with(state_db, &fresh, &attempt(token.clone()), outcome.clone()).await.unwrap();
             assert!(created);
@@ -523,7 +524,7 @@ async fn a_new_payment_is_what_was_stored_even_from_a_stale_link() {
         assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
         let mut outcomes = Vec::new();
         for _ in 0..2 {
-            let (p, _) = payments::start_with(state_db, &fresh, &attempt(payments::random_token()), Some((Transition::Capture, Facts::default()))).await.unwrap();
+            let (p, _) = payments::start_with(state_db, &fresh, &attempt(ids::random_token()), Some((Transition::Capture, Facts::default()))).await.unwrap();
             outcomes.push((p.view.status.as_str(), p.view.failure_reason));
         }
         assert_eq!(outcomes, [("captured", None), ("failed", Some(DeclineReason::LinkUnavailable))], "{}", db.label);
@@ -532,12 +533,12 @@ async fn a_new_payment_is_what_was_stored_even_from_a_stale_link() {
         // payment: nothing is written, whatever the card says.
         let res = set_limit(&mut shop, id, "").await;
         assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
-        let fresh = payments::checkout_link(state_db, &slug).await.unwrap();
+        let fresh = checkout_link_cache::checkout_link(state_db, &slug).await.unwrap();
         let res = shop.call("set_link_status", &[("id", &id.to_string()), ("status", "inactive")]).await;
         assert_eq!(res.status, 200);
         let before = count_payments(&server).await;
         for transition in [Transition::Capture, Transition::Fail { reason: DeclineReason::InsufficientFunds }] {
-            let closed = payments::start_with(state_db, &fresh, &attempt(payments::random_token()), Some((transition, Facts::default()))).await;
+            let closed = payments::start_with(state_db, &fresh, &attempt(ids::random_token()), Some((transition, Facts::default()))).await;
             assert!(matches!(closed, Err(paylinks::error::AppError::Gone)), "{}: {closed:?}", db.label);
         }
         assert_eq!(count_payments(&server).await, before, "{}", db.label);
@@ -564,9 +565,9 @@ async fn payments_written_together_each_get_their_own_outcome() {
         let (closed_id, closed_slug) = link(&mut shop, "Bancha", "600", &[]).await;
         let (limited_id, limited_slug) = link(&mut shop, "Matcha", "900", &[]).await;
         // All three read while active and unlimited, then changed (as on another server).
-        let open = payments::checkout_link(state_db, &open_slug).await.unwrap();
-        let closed = payments::checkout_link(state_db, &closed_slug).await.unwrap();
-        let limited = payments::checkout_link(state_db, &limited_slug).await.unwrap();
+        let open = checkout_link_cache::checkout_link(state_db, &open_slug).await.unwrap();
+        let closed = checkout_link_cache::checkout_link(state_db, &closed_slug).await.unwrap();
+        let limited = checkout_link_cache::checkout_link(state_db, &limited_slug).await.unwrap();
         let res = shop.call("set_link_status", &[("id", &closed_id.to_string()), ("status", "inactive")]).await;
         assert_eq!(res.status, 200);
         let res = shop.call("update_link", &[("id", &limited_id.to_string()), ("link[name]", "Matcha"), ("link[usage_limit]", "1")]).await;
@@ -574,20 +575,20 @@ async fn payments_written_together_each_get_their_own_outcome() {
 
         let capture = || Some((Transition::Capture, Facts::default()));
         let decline = || Some((Transition::Fail { reason: DeclineReason::InsufficientFunds }, Facts::default()));
-        let repeated = payments::random_token();
+        let repeated = ids::random_token();
         let mut calls = Vec::new();
         for _ in 0..20 {
-            calls.push((&open, payments::random_token(), capture()));
+            calls.push((&open, ids::random_token(), capture()));
         }
         for _ in 0..3 {
             calls.push((&open, repeated.clone(), capture()));
         }
         for _ in 0..2 {
-            calls.push((&open, payments::random_token(), decline()));
-            calls.push((&closed, payments::random_token(), capture()));
+            calls.push((&open, ids::random_token(), decline()));
+            calls.push((&closed, ids::random_token(), capture()));
         }
         for _ in 0..3 {
-            calls.push((&limited, payments::random_token(), capture()));
+            calls.push((&limited, ids::random_token(), capture()));
         }
         // Started together: on PostgreSQL they queue while the first are written.
         let attempts: Vec<Attempt> = calls.iter().map(|(_, token, _)| card_attempt(token.clone())).collect();

@@ -5,7 +5,7 @@ mod common;
 
 use common::shop::*;
 use common::{start_server, test_databases, Browser, TestServer};
-use paylinks::server::payments;
+use paylinks::server::ids;
 use serde_json::Value;
 
 /// Calls the `transactions` server function with these filters.
@@ -23,7 +23,7 @@ fn ids(page: &Value) -> Vec<String> {
 
 /// Pays `slug` with `number` (a fresh token each time); returns the payment id.
 async fn pay_card(server: &TestServer, slug: &str, number: &str, email: &str) -> String {
-    let token = payments::random_token();
+    let token = ids::random_token();
     let mut form = card_form(slug, &token, number);
     form.retain(|(k, _)| *k != "pay[email]");
     form.push(("pay[email]", email));
@@ -31,7 +31,7 @@ async fn pay_card(server: &TestServer, slug: &str, number: &str, email: &str) ->
 }
 
 async fn pay_konbini(server: &TestServer, slug: &str) -> String {
-    let token = payments::random_token();
+    let token = ids::random_token();
     let form = [("pay[slug]", slug), ("pay[token]", token.as_str()), ("pay[method]", "konbini"), ("pay[lang]", "ja"),
         ("pay[email]", "konbini@example.jp"), ("pay[store]", "lawson")];
     payment_of(server, &pay(server, &form).await).await.view.public_id

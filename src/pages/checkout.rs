@@ -17,7 +17,8 @@ use crate::domain::payment::{Method, PaymentStatus, PaymentView};
 use crate::domain::{Locale, Mode};
 use crate::error::AppError;
 use crate::i18n::{tr, tr_args, tr_error};
-use crate::server::payments::{self, CheckoutLink};
+use crate::server::checkout_link_cache::{self, CheckoutLink};
+use crate::server::{ids, payments};
 use crate::server::AppState;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -73,14 +74,14 @@ fn escape_attr(text: &str) -> String {
 
 /// `GET /pay/{slug}`
 pub async fn page(State(state): State<AppState>, Path(slug): Path<String>, Query(query): Query<PageQuery>, headers: HeaderMap) -> Response {
-    let link = match payments::checkout_link_cached(&state.db, &slug).await {
+    let link = match checkout_link_cache::checkout_link_cached(&state.db, &slug).await {
         Ok(link) => link,
         Err(AppError::NotFound) => return not_found(&headers),
         Err(_) => return internal_error(&headers),
     };
     let locale = locale_of(&query.lang, link.language);
     let status = if link.availability == Availability::Active { StatusCode::OK } else { StatusCode::GONE };
-    let token = payments::random_token();
+    let token = ids::random_token();
     // The page as first opened (no error to show) is the same for every
     // customer but for its one-time token: render it once per link version
     // and language, then put a fresh token in.
@@ -522,7 +523,7 @@ async fn load_payment(state: &AppState, slug: &str, public_id: &str) -> Result<(
 }
 
 async fn load_full(state: &AppState, slug: &str, public_id: &str) -> Result<(CheckoutLink, payments::Payment), AppError> {
-    let link = payments::checkout_link(&state.db, slug).await?;
+    let link = checkout_link_cache::checkout_link(&state.db, slug).await?;
     let payment = payments::by_public_id(&state.db, public_id).await?;
     if payment.view.link_id != link.id {
         return Err(AppError::NotFound);

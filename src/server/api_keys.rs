@@ -2,7 +2,7 @@
 
 use super::auth::{token_hash, Account};
 use super::db::{now_ms, Db};
-use super::payments::random_token;
+use super::ids::random_token;
 use crate::domain::api_key::{key_prefix, ApiKeyView, NewApiKey};
 use crate::domain::fields::{self, FieldError};
 use crate::domain::Mode;

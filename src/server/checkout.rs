@@ -4,7 +4,9 @@
 //! cards, konbini, a PayPay-style approval page); no real money ever moves.
 
 use super::db::{now_ms, Db};
-use super::payments::{self, Attempt, CheckoutLink, Facts, Payment};
+use super::checkout_link_cache::{self, CheckoutLink};
+use super::ids;
+use super::payments::{self, Attempt, Facts, Payment};
 use super::AppState;
 use crate::domain::card::simulate;
 use crate::domain::checkout::{PayForm, PayRequest};
@@ -27,8 +29,8 @@ pub fn this_month() -> (u16, u8) {
 pub async fn pay(state: &AppState, form: &PayForm) -> AppResult<Payment> {
     let db = &state.db;
     // The link as read at most a second ago: the payment's write checks it again.
-    let link = payments::checkout_link_cached(db, &form.slug).await?;
-    if !payments::valid_token(&form.token) {
+    let link = checkout_link_cache::checkout_link_cached(db, &form.slug).await?;
+    if !ids::valid_token(&form.token) {
         return Err(AppError::BadRequest);
     }
     // A test payment's insert finds a repeat itself (by its token's conflict),
@@ -148,8 +150,8 @@ pub async fn komoju_return(state: &AppState, slug: &str, public_id: &str) -> App
     let session = state.komoju.session(&credentials.secret_key, &session_id).await?;
     match (&session.payment, session.status.as_str()) {
         (Some(theirs), _) => {
-            let followed = super::komoju::follow(db, &payment, theirs, "return from KOMOJU").await?;
-            super::komoju::refund_if_unwanted(&state.komoju, db, &followed);
+            let followed = payments::follow(db, &payment, theirs, "return from KOMOJU").await?;
+            payments::refund_if_unwanted(&state.komoju, db, &followed);
             Ok(followed)
         }
         (None, "cancelled") if payment.view.status.is_open() => {

@@ -207,8 +207,8 @@ pub async fn serve_on(
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
     if state.config.expiry_interval_secs > 0 {
-        super::payments::spawn_expiry_job(db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
-        super::komoju::spawn_live_job(state.komoju.clone(), db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
+        super::jobs::spawn_expiry_job(db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
+        super::jobs::spawn_live_job(state.komoju.clone(), db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
     }
     let webhooks = super::merchant_webhooks::spawn_worker(db.clone(), state.config.secrets.clone(), state.config.webhooks.clone());
     tracing::info!(

@@ -5,12 +5,12 @@
 //! the customer submits (with our attempt's idempotency token as
 //! `X-KOMOJU-IDEMPOTENCY`, so a retried submit finds the same session), and
 //! follow what KOMOJU reports — on the customer's return and by webhook —
-//! with [`crate::domain::provider::catch_up`].
+//! with [`crate::server::payments::follow`]. This module only speaks to
+//! KOMOJU; what its answers mean for our payments lives in `payments::live`.
 
 use super::db::{now_ms, Db};
-use super::payments::{self, Facts, Payment};
 use super::secrets::SecretBox;
-use crate::domain::provider::{catch_up, DisputeNews, ProviderPayment, ProviderStatus, SyncError};
+use crate::domain::provider::{ProviderPayment, ProviderStatus};
 use crate::error::{AppError, AppResult};
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -243,182 +243,6 @@ impl Komoju {
             .json(&body);
         let value = self.call(request, secret_key, "refund").await?;
         parse_payment(&value).ok_or_else(|| unavailable("refund", "unreadable payment"))
-    }
-}
-
-/// Brings `payment` in line with what KOMOJU reports. Safe to call again
-/// with the same news (return page + webhook + retries).
-pub async fn follow(db: &Db, payment: &Payment, theirs: &ProviderPayment, note: &str) -> AppResult<Payment> {
-    let ours = payment.state()?;
-    let steps = match catch_up(&ours, payment.view.currency.code(), theirs) {
-        Ok(steps) => steps,
-        Err(e @ (SyncError::AmountMismatch { .. } | SyncError::Diverged { .. })) => {
-            tracing::error!(payment = %payment.view.public_id, provider_payment = %theirs.id, error = %e, "KOMOJU and Paylinks disagree");
-            return Err(AppError::Conflict(e.to_string()));
-        }
-    };
-    let mut current = payment.clone();
-    for step in steps {
-        let facts = Facts { provider_ref: Some(theirs.id.clone()), provider_settled: true, note: Some(note.to_owned()), ..Facts::default() };
-        current = match payments::transition(db, current.id, step, facts).await {
-            Ok(moved) => moved,
-            // Someone else (a concurrent webhook) moved it first: re-read and stop;
-            // the next piece of news starts from the new state.
-            Err(AppError::Conflict(_)) => return payments::by_id(db, current.id).await,
-            Err(e) => return Err(e),
-        };
-    }
-    Ok(current)
-}
-
-/// Gives back an unwanted capture (the link was inactive, expired or out of
-/// units when KOMOJU settled it) in full, once: the idempotency key is the
-/// payment's, so a retry after a lost answer is the same refund. KOMOJU
-/// refusing (e.g. a konbini payment needs the customer's bank account) or
-/// staying unreachable leaves it to the merchant, said in its history.
-pub async fn refund_unwanted(komoju: &Komoju, db: &Db, id: i64) -> AppResult<Payment> {
-    let payment = payments::by_id(db, id).await?;
-    let (Some(unwanted), true) = (payment.view.unwanted, payment.view.auto_refund_due) else {
-        return Ok(payment);
-    };
-    let remaining = payment.view.amount - payment.view.refunded_amount;
-    let provider_payment = payment.provider_ref.clone();
-    let (Some(provider_payment), true) = (provider_payment, payment.view.status == crate::domain::payment::PaymentStatus::Captured && remaining > 0) else {
-        // Refunded meanwhile (by the merchant, or KOMOJU told us), or charged back.
-        payments::auto_refund_over(db, id, None).await?;
-        return payments::by_id(db, id).await;
-    };
-    let Some(credentials) = komoju.credentials(db, payment.account_id).await? else {
-        payments::auto_refund_over(db, id, Some("KOMOJU is no longer connected")).await?;
-        return payments::by_id(db, id).await;
-    };
-    let reason = format!("Paylinks: {}", unwanted.as_str().replace('_', " "));
-    let key = format!("paylinks-auto-refund-{}", payment.view.public_id);
-    match komoju.refund(&credentials.secret_key, &provider_payment, remaining, Some(&reason), &key).await {
-        Ok(theirs) => {
-            let followed = follow(db, &payment, &theirs, &format!("automatic refund ({})", unwanted.as_str())).await?;
-            payments::auto_refund_over(db, id, None).await?;
-            tracing::info!(payment = %payment.view.public_id, reason = unwanted.as_str(), "unwanted live capture refunded");
-            Ok(payments::by_id(db, followed.id).await?)
-        }
-        Err(AppError::ProviderRefused { message }) => {
-            tracing::warn!(payment = %payment.view.public_id, %message, "KOMOJU refused an automatic refund; the merchant has to act");
-            payments::auto_refund_over(db, id, Some(&message)).await?;
-            payments::by_id(db, id).await
-        }
-        Err(e) => {
-            tracing::warn!(payment = %payment.view.public_id, error = %e, "automatic refund failed; trying again later");
-            payments::auto_refund_later(db, id).await?;
-            Err(e)
-        }
-    }
-}
-
-/// After news about `payment`: an unwanted capture is refunded at once, in
-/// the background (the caller answers KOMOJU or the customer meanwhile);
-/// the periodic job retries what this does not finish.
-pub fn refund_if_unwanted(komoju: &Komoju, db: &Db, payment: &Payment) {
-    if payment.view.unwanted.is_some() && payment.view.auto_refund_due {
-        let (komoju, db, id) = (komoju.clone(), db.clone(), payment.id);
-        tokio::spawn(async move {
-            let _ = refund_unwanted(&komoju, &db, id).await;
-        });
-    }
-}
-
-/// How long past its deadline a live attempt waits for KOMOJU to answer
-/// before it is ended anyway (a capture after that is still recorded).
-pub const STALE_GRACE_MS: i64 = 60 * 60 * 1000;
-
-/// Ends live attempt `id` once its KOMOJU session's lifetime has passed, so
-/// its reserved unit comes back: KOMOJU is asked first (the customer may
-/// have paid at the last minute); with no answer the attempt waits up to
-/// [`STALE_GRACE_MS`], then expires. Money KOMOJU reports later is still
-/// recorded (a late capture) and, if the unit went to someone else, refunded.
-pub async fn end_stale(komoju: &Komoju, db: &Db, id: i64, now: i64) -> AppResult<Payment> {
-    let payment = payments::by_id(db, id).await?;
-    if payment.view.status != crate::domain::payment::PaymentStatus::Pending || payment.view.deadline_at > now {
-        return Ok(payment);
-    }
-    let credentials = komoju.credentials(db, payment.account_id).await?;
-    if let (Some(session_id), Some(credentials)) = (payment.provider_session.clone(), credentials) {
-        match komoju.session(&credentials.secret_key, &session_id).await {
-            Ok(Session { payment: Some(theirs), .. }) => {
-                let followed = follow(db, &payment, &theirs, "KOMOJU session ended").await?;
-                refund_if_unwanted(komoju, db, &followed);
-                if followed.view.status != crate::domain::payment::PaymentStatus::Pending {
-                    return Ok(followed);
-                }
-            }
-            Ok(session) if session.status == "cancelled" => {
-                let facts = Facts { provider_settled: true, note: Some("KOMOJU session cancelled".into()), ..Facts::default() };
-                return payments::transition(db, id, crate::domain::payment::Transition::Cancel, facts).await;
-            }
-            Ok(_) => {}
-            Err(e) if now < payment.view.deadline_at + STALE_GRACE_MS => return Err(e),
-            Err(e) => tracing::warn!(payment = %payment.view.public_id, error = %e, "KOMOJU unreachable past the grace period; ending the attempt"),
-        }
-    }
-    let facts = Facts { note: Some("KOMOJU session lifetime passed".into()), ..Facts::default() };
-    payments::transition(db, id, crate::domain::payment::Transition::Expire, facts).await
-}
-
-/// Every `every`: ends stale live attempts and retries due automatic refunds.
-/// Safe on several servers at once (compare-and-set transitions, KOMOJU's
-/// idempotency keys).
-pub fn spawn_live_job(komoju: Komoju, db: Db, every: Duration) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            live_tick(&komoju, &db, now_ms()).await;
-        }
-    });
-}
-
-/// One round of [`spawn_live_job`] (tests call it directly).
-pub async fn live_tick(komoju: &Komoju, db: &Db, now: i64) {
-    match payments::live_attempts_due(db, now, 100).await {
-        Ok(ids) => {
-            for id in ids {
-                match end_stale(komoju, db, id, now).await {
-                    Ok(_) | Err(AppError::Conflict(_)) => {}
-                    Err(e) => tracing::debug!(id, error = %e, "stale live attempt not ended yet"),
-                }
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "could not list stale live attempts; retrying next tick"),
-    }
-    match payments::auto_refunds_due(db, now, 50).await {
-        Ok(ids) => {
-            for id in ids {
-                let _ = refund_unwanted(komoju, db, id).await;
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "could not list due automatic refunds; retrying next tick"),
-    }
-}
-
-/// Records KOMOJU's dispute news on `payment`: a charge-back takes the money
-/// out of the captured figures. Safe to call again with the same news.
-pub async fn follow_dispute(db: &Db, payment: &Payment, theirs: &ProviderPayment, news: DisputeNews, note: &str) -> AppResult<Payment> {
-    let ours = payment.state()?;
-    match news.step(&ours, payment.view.currency.code(), theirs) {
-        Ok(None) => Ok(payment.clone()),
-        Ok(Some(step)) => {
-            let facts = Facts { provider_ref: Some(theirs.id.clone()), provider_settled: true, note: Some(note.to_owned()), ..Facts::default() };
-            match payments::transition(db, payment.id, step, facts).await {
-                Ok(moved) => Ok(moved),
-                // A concurrent delivery recorded it first.
-                Err(AppError::Conflict(_)) => payments::by_id(db, payment.id).await,
-                Err(e) => Err(e),
-            }
-        }
-        Err(e) => {
-            tracing::error!(payment = %payment.view.public_id, provider_payment = %theirs.id, ?news, error = %e, "KOMOJU dispute news needs a person");
-            Err(AppError::Conflict(e.to_string()))
-        }
     }
 }
 

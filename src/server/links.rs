@@ -11,15 +11,7 @@ use sqlx::Row;
 
 pub const PAGE_SIZE: i64 = 20;
 
-/// A link's usage count, as a column of a query over `links l`: its row's
-/// count plus its counter shards' (see `payments::count_capture`).
-macro_rules! usage_count {
-    () => {
-        "(l.captured_count + (SELECT CAST(COALESCE(SUM(c.captured_count), 0) AS BIGINT) \
-         FROM link_counters c WHERE c.link_id = l.id)) AS captured_count"
-    };
-}
-pub const USAGE_COUNT: &str = usage_count!();
+use super::payments::usage_count;
 
 const COLUMNS: &str = concat!(
     "l.id, l.slug, l.mode, l.name, l.description, l.amount, l.currency, l.language, l.status, \
@@ -268,7 +260,7 @@ async fn announce(tx: &mut WriteTx, account: &Account, id: i64, public_url: &str
 
 /// After a committed change of link `id`.
 fn changed(id: i64, notify: bool) {
-    super::payments::forget_checkout_link(id);
+    super::checkout_link_cache::forget_checkout_link(id);
     if notify {
         super::merchant_webhooks::wake();
     }

@@ -74,7 +74,7 @@ pub async fn komoju(State(state): State<AppState>, Path(merchant): Path<String>,
             Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE, "try again"),
         }
     }
-    // Processing is idempotent (`komoju::follow`), so the delivery is recorded
+    // Processing is idempotent (`payments::follow`), so the delivery is recorded
     // only once it took effect: a crash in between means KOMOJU's retry is
     // applied (as a no-op if the change had committed), never skipped.
     match process(&state, account_id, &kind, &event).await {
@@ -138,12 +138,12 @@ async fn process(state: &AppState, account_id: i64, kind: &str, event: &Value) -
         return Ok("unknown payment");
     };
     let followed = match DisputeNews::of_event(kind) {
-        Some(news) => komoju::follow_dispute(&state.db, &ours, &theirs, news, kind).await,
-        None => komoju::follow(&state.db, &ours, &theirs, kind).await,
+        Some(news) => payments::follow_dispute(&state.db, &ours, &theirs, news, kind).await,
+        None => payments::follow(&state.db, &ours, &theirs, kind).await,
     };
     match followed {
         Ok(payment) => {
-            komoju::refund_if_unwanted(&state.komoju, &state.db, &payment);
+            payments::refund_if_unwanted(&state.komoju, &state.db, &payment);
             Ok("ok")
         }
         Err(AppError::Conflict(_)) => Ok("needs attention"),

@@ -6,7 +6,6 @@
 //! store.
 
 mod idempotency;
-pub mod objects;
 mod openapi;
 mod rate_limit;
 
@@ -21,7 +20,7 @@ use axum::http::{request::Parts, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use objects::*;
+use crate::server::wire::*;
 
 pub use idempotency::purge as purge_idempotency_keys;
 pub use openapi::ApiDoc;

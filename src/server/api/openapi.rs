@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the
 //! types in [`super::objects`]; served at `/api/v1/openapi.json`.
 
-use super::objects::*;
+use crate::server::wire::*;
 use axum::Json;
 use std::sync::OnceLock;
 use utoipa::openapi::header::HeaderBuilder;

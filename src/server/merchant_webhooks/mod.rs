@@ -9,7 +9,7 @@ pub use delivery::{sign, spawn_worker, wake, Settings};
 
 use super::auth::Account;
 use super::db::{now_ms, Db};
-use super::payments::random_token;
+use super::ids::random_token;
 use super::secrets::SecretBox;
 use crate::domain::webhook::{DeliveryStatus, DeliveryView, EndpointSecret, EndpointUrl, EndpointView, EventSet, EventType};
 use crate::domain::Mode;
@@ -123,7 +123,7 @@ pub async fn create(db: &Db, secrets: &SecretBox, allow_private: bool, account: 
     .bind(now_ms())
     .execute(db.pool())
     .await?;
-    crate::server::payments::forget_account_links(account.id);
+    crate::server::checkout_link_cache::forget_account_links(account.id);
     let (_, endpoint) = find(db, account, &public_id).await?;
     Ok(EndpointSecret { endpoint, secret })
 }
@@ -139,7 +139,7 @@ pub async fn update(db: &Db, allow_private: bool, account: &Account, public_id: 
         .bind(id)
         .execute(db.pool())
         .await?;
-    crate::server::payments::forget_account_links(account.id);
+    crate::server::checkout_link_cache::forget_account_links(account.id);
     Ok(find(db, account, public_id).await?.1)
 }
 
@@ -181,7 +181,7 @@ pub async fn remove(db: &Db, account: &Account, public_id: &str) -> AppResult<()
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    crate::server::payments::forget_account_links(account.id);
+    crate::server::checkout_link_cache::forget_account_links(account.id);
     Ok(())
 }
 

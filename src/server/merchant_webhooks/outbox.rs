@@ -4,12 +4,13 @@
 //! it, the delivery worker finds the event however the process ended.
 
 use crate::domain::link::{rfc3339, LinkView};
+use crate::domain::payment::PaymentView;
 use crate::domain::webhook::{subscribed_pattern, wanted_by, EventSet, EventType};
 use crate::domain::Mode;
 use crate::error::AppResult;
-use crate::server::api::objects::{PaymentLinkObject, PaymentLinkWebhook, PaymentObject, PaymentWebhook, PingObject, PingWebhook};
+use crate::server::wire::{PaymentLinkObject, PaymentLinkWebhook, PaymentObject, PaymentWebhook, PingObject, PingWebhook};
 use crate::server::db::WriteTx;
-use crate::server::payments::random_token;
+use crate::server::ids::random_token;
 use sqlx::Row;
 
 /// Of `types`, the ones an enabled endpoint of this merchant and mode
@@ -27,29 +28,22 @@ async fn wanted(tx: &mut WriteTx, account_id: i64, mode: Mode, types: &[EventTyp
     Ok(wanted_by(types, &sets))
 }
 
-/// The events `types` of payment `payment_id` (as it is now, inside `tx`).
-pub(crate) async fn payment_events(tx: &mut WriteTx, account_id: i64, mode: Mode, payment_id: i64, types: &[EventType], now: i64) -> AppResult<bool> {
-    let types = wanted(tx, account_id, mode, types).await?;
-    wanted_payment_events(tx, account_id, mode, payment_id, &types, now).await
+/// The events `types` of `payment`, as its caller has just written it inside `tx`.
+pub(crate) async fn payment_events(tx: &mut WriteTx, account_id: i64, payment: &PaymentView, types: &[EventType], now: i64) -> AppResult<bool> {
+    let types = wanted(tx, account_id, payment.mode, types).await?;
+    wanted_payment_events(tx, account_id, payment, &types, now).await
 }
 
 /// [`payment_events`] for types already filtered (by [`wanted`], or by the
 /// subscriptions read with the link: one statement less under the lock).
-pub(crate) async fn wanted_payment_events(tx: &mut WriteTx, account_id: i64, mode: Mode, payment_id: i64, types: &[EventType], now: i64) -> AppResult<bool> {
+pub(crate) async fn wanted_payment_events(tx: &mut WriteTx, account_id: i64, payment: &PaymentView, types: &[EventType], now: i64) -> AppResult<bool> {
     if types.is_empty() {
         return Ok(false);
     }
-    let row = sqlx::query(&format!(
-        "SELECT {}, p.account_id FROM payments p JOIN links l ON l.id = p.link_id WHERE p.id = $1",
-        crate::server::payments::COLUMNS
-    ))
-    .bind(payment_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    let payment = crate::server::payments::payment(&row)?;
+    let mode = payment.mode;
     for &kind in types {
         let id = new_event_id();
-        let body = PaymentWebhook { id: id.clone(), kind, mode, created_at: rfc3339(now), data: PaymentObject::new(&payment.view) };
+        let body = PaymentWebhook { id: id.clone(), kind, mode, created_at: rfc3339(now), data: PaymentObject::new(payment) };
         record(tx, account_id, mode, &id, kind, &to_json(&body)?, now, None).await?;
     }
     Ok(true)

@@ -1,5 +1,6 @@
-//! What the REST API sends and takes, as types: the JSON and the OpenAPI
-//! document are both derived from these, so they cannot disagree.
+//! What the REST API sends and takes, and what merchants' webhooks carry, as
+//! types: the JSON and the OpenAPI document are both derived from these, so
+//! they cannot disagree (one module, used by `api` and the webhook outbox).
 
 use crate::domain::card::{CardBrand, KonbiniStore};
 use crate::domain::link::{rfc3339, Availability, LinkStatus, LinkView};

@@ -1,0 +1,95 @@
+//! What a merchant does to a payment from the dashboard: refunds (through
+//! KOMOJU in live mode) and the test-mode simulator's buttons.
+
+use super::*;
+
+/// What a merchant can do to one of their payments from the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MerchantAction {
+    /// Gives back `amount` (as typed, in major units; empty = everything left).
+    Refund { amount: String, reason: String },
+    /// Test mode: the konbini customer paid at the store.
+    MarkPaid,
+    /// Test mode: the deadline passed.
+    Expire,
+    /// Test mode: the card holder disputed the charge.
+    ChargeBack,
+}
+
+pub async fn merchant_action(
+    db: &Db,
+    komoju: &crate::server::komoju::Komoju,
+    account: &crate::server::auth::Account,
+    public_id: &str,
+    action: MerchantAction,
+) -> AppResult<Payment> {
+    use crate::domain::fields::FieldError;
+    use crate::domain::Money;
+    account.require_merchant()?;
+    let payment = owned(db, account, public_id).await?;
+    let test_only = |t: Transition| {
+        if payment.view.mode == Mode::Test {
+            Ok(t)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    };
+    let (transition, note) = match action {
+        MerchantAction::Refund { amount, reason } => {
+            let state = payment.state()?;
+            let remaining = state.refundable();
+            if remaining == 0 {
+                return Err(AppError::Conflict("nothing left to refund".into()));
+            }
+            let amount = match amount.trim() {
+                "" => remaining,
+                text => Money::parse(text, payment.view.currency)
+                    .map_err(|e| AppError::invalid("amount", e.field_error(payment.view.currency)))?
+                    .minor(),
+            };
+            if amount > remaining {
+                let max = crate::domain::money::format_minor(remaining, payment.view.currency, account.locale);
+                return Err(AppError::invalid("amount", FieldError::AmountAboveMaximum { max }));
+            }
+            let reason = crate::domain::fields::optional_text(&reason, 500, false).map_err(|e| AppError::invalid("reason", e))?;
+            if payment.view.mode == Mode::Live {
+                return live_refund(db, komoju, &payment, &state, amount, reason).await;
+            }
+            (Transition::Refund { amount }, reason)
+        }
+        MerchantAction::MarkPaid if payment.view.method == Method::Konbini => (test_only(Transition::Capture)?, None),
+        MerchantAction::MarkPaid => return Err(AppError::Conflict("only konbini payments are paid at a store".into())),
+        MerchantAction::Expire => (test_only(Transition::Expire)?, None),
+        MerchantAction::ChargeBack => (test_only(Transition::ChargeBack)?, None),
+    };
+    transition_with_note(db, payment.id, transition, note).await
+}
+
+/// Live refunds are KOMOJU's to make; our record follows its answer.
+pub(super) async fn live_refund(
+    db: &Db,
+    komoju: &crate::server::komoju::Komoju,
+    payment: &Payment,
+    state: &PaymentState,
+    amount: i64,
+    reason: Option<String>,
+) -> AppResult<Payment> {
+    let credentials = komoju
+        .credentials(db, payment.account_id)
+        .await?
+        .ok_or_else(|| AppError::Conflict("no KOMOJU account is connected".into()))?;
+    let provider_payment = payment
+        .provider_ref
+        .as_deref()
+        .ok_or_else(|| AppError::Conflict("KOMOJU has not reported this payment yet".into()))?;
+    // A double click sends the same key, so KOMOJU refunds once.
+    let key = format!("refund-{}-{}-{}", payment.view.public_id, state.refunded(), amount);
+    let theirs = komoju.refund(&credentials.secret_key, provider_payment, amount, reason.as_deref(), &key).await?;
+    let note = reason.unwrap_or_else(|| "refund".to_owned());
+    follow(db, payment, &theirs, &note).await
+}
+
+pub(super) async fn transition_with_note(db: &Db, id: i64, t: Transition, note: Option<String>) -> AppResult<Payment> {
+    transition(db, id, t, Facts { note, ..Facts::default() }).await
+}
