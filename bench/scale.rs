@@ -141,6 +141,7 @@ pub async fn run(report: &mut Report, label: &str, db: &Db, public_url: &str, co
 
     // Item 6: the Transactions page.
     let account = auth::account_by_id(db, shop.account_id).await.map_err(crate::server::app)?.context("no account")?;
+    let account = auth::Merchant::of(account).map_err(crate::server::app)?;
     let page_10000: (i64, i64) = sqlx::query_as(
         "SELECT created_at, id FROM payments WHERE account_id = $1 AND mode = 'test' ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET $2",
     )

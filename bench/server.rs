@@ -29,6 +29,7 @@ pub async fn seed_shop(db: &Db, public_url: &str) -> Result<Shop> {
     let email = format!("bench-{}@example.jp", paylinks::server::ids::random_token()[..8].to_lowercase());
     let account_id = auth::create_account(db, &email, "ベンチ茶舗", &hash, Role::Merchant, Locale::Ja).await.map_err(app)?;
     let account = auth::account_by_id(db, account_id).await.map_err(app)?.context("account vanished")?;
+    let account = auth::Merchant::of(account).map_err(app)?;
     let input = LinkInput {
         name: "抹茶セット（2缶）".into(),
         description: "宇治抹茶 30g × 2缶。税込。ご注文から3営業日以内に発送します。未開封に限り到着後8日以内の返品を承ります。".into(),

@@ -11,21 +11,21 @@ use crate::server::{api_keys, request::Request};
 #[server(endpoint = "api_keys")]
 pub async fn list_api_keys() -> Result<Vec<ApiKeyView>, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     api_keys::list(request.db(), &account).await
 }
 
 #[server(endpoint = "create_api_key")]
 pub async fn create_api_key(name: String) -> Result<NewApiKey, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     api_keys::create(request.db(), &account, &name).await
 }
 
 #[server(endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(id: i64) -> Result<ApiKeyView, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     api_keys::revoke(request.db(), &account, id).await
 }
 

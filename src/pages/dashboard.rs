@@ -16,7 +16,7 @@ use crate::server::{accounts, request::Request};
 #[server(endpoint = "set_mode")]
 pub async fn set_mode(mode: Mode) -> Result<AccountView, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     accounts::set_mode(request.db(), &account, mode).await?;
     Ok(AccountView { mode, ..account.view() })
 }
@@ -35,8 +35,7 @@ pub async fn set_time_zone(time_zone: String) -> Result<AccountView, AppError> {
 #[server(endpoint = "my_application")]
 pub async fn my_application() -> Result<ApplicationView, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
-    account.require_merchant()?;
+    let account = request.merchant().await?;
     accounts::application(request.db(), account.id).await
 }
 
@@ -49,7 +48,7 @@ pub async fn save_application(form: ApplicationForm, intent: String) -> Result<A
         _ => return Err(AppError::BadRequest),
     };
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     accounts::save_application(request.db(), &account, &form, submit).await
 }
 
@@ -94,8 +93,7 @@ async fn komoju_connection(request: &Request, account: &crate::server::auth::Acc
 #[server(endpoint = "komoju_settings")]
 pub async fn komoju_settings() -> Result<KomojuConnection, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
-    account.require_merchant()?;
+    let account = request.merchant().await?;
     komoju_connection(&request, &account).await
 }
 
@@ -104,8 +102,7 @@ pub async fn komoju_settings() -> Result<KomojuConnection, AppError> {
 pub async fn save_komoju_settings(secret_key: String, webhook_secret: String) -> Result<KomojuConnection, AppError> {
     use crate::server::komoju::{parse_secret_key, parse_webhook_secret};
     let request = Request::current()?;
-    let account = request.require_account().await?;
-    account.require_merchant()?;
+    let account = request.merchant().await?;
     let secret_key = parse_secret_key(&secret_key).map_err(|e| AppError::invalid("secret_key", e))?;
     let webhook_secret = parse_webhook_secret(&webhook_secret).map_err(|e| AppError::invalid("webhook_secret", e))?;
     request.state.komoju.save_credentials(request.db(), account.id, &secret_key, &webhook_secret).await?;

@@ -19,10 +19,9 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use crate::server::{links, request::Request};
 
 #[cfg(feature = "ssr")]
-async fn merchant() -> Result<(Request, crate::server::auth::Account), AppError> {
+async fn merchant() -> Result<(Request, crate::server::auth::Merchant), AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
-    account.require_merchant()?;
+    let account = request.merchant().await?;
     Ok((request, account))
 }
 

@@ -33,8 +33,7 @@ const RECENT: i64 = 20;
 pub async fn link_sales(id: i64) -> Result<SalesOfLink, AppError> {
     use crate::server::{links, request::Request};
     let request = Request::current()?;
-    let account = request.require_account().await?;
-    account.require_merchant()?;
+    let account = request.merchant().await?;
     let link = links::get(request.db(), &request.state.config.public_url, &account, id).await?;
     sales_of(request.db(), &link).await
 }
@@ -44,8 +43,7 @@ pub async fn link_sales(id: i64) -> Result<SalesOfLink, AppError> {
 pub async fn pending_breakdown(id: i64) -> Result<Vec<(PaymentStatus, i64)>, AppError> {
     use crate::server::{links, payments, request::Request};
     let request = Request::current()?;
-    let account = request.require_account().await?;
-    account.require_merchant()?;
+    let account = request.merchant().await?;
     let link = links::get(request.db(), &request.state.config.public_url, &account, id).await?;
     payments::incomplete_by_status(request.db(), link.id).await
 }
@@ -78,7 +76,7 @@ pub async fn payment_action(payment: String, action: String, amount: String, rea
         _ => return Err(AppError::BadRequest),
     };
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     Ok(payments::merchant_action(request.db(), &request.state.komoju, &account, &payment, action).await?.view)
 }
 

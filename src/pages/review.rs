@@ -14,7 +14,7 @@ use crate::server::{accounts, request::Request};
 #[server(endpoint = "review_queue")]
 pub async fn review_queue() -> Result<Vec<ReviewItem>, AppError> {
     let request = Request::current()?;
-    let reviewer = request.require_account().await?;
+    let reviewer = request.reviewer().await?;
     accounts::review_queue(request.db(), &reviewer).await
 }
 
@@ -27,8 +27,7 @@ pub async fn review_application(account_id: i64, decision: String, reason: Strin
         _ => return Err(AppError::BadRequest),
     };
     let request = Request::current()?;
-    let reviewer = request.require_account().await?;
-    reviewer.require_reviewer()?;
+    let reviewer = request.reviewer().await?;
     accounts::review(request.db(), Some(reviewer.id), account_id, approve, &reason).await
 }
 

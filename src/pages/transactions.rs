@@ -28,8 +28,7 @@ pub async fn transactions(#[server(default)] query: TransactionQuery) -> Result<
     use crate::domain::transactions::PAGE_SIZE;
     use crate::server::{request::Request, transactions};
     let request = Request::current()?;
-    let account = request.require_account().await?;
-    account.require_merchant()?;
+    let account = request.merchant().await?;
     let filter = query.parse(account.time_zone).map_err(|(field, e)| AppError::invalid(field, e))?;
     let (rows, next) = transactions::list(request.db(), &account, &filter, PAGE_SIZE).await?;
     Ok(TransactionPage {
@@ -49,8 +48,7 @@ pub struct PaymentWithHistory {
 pub async fn payment_detail(id: String) -> Result<PaymentWithHistory, AppError> {
     use crate::server::{payments, request::Request};
     let request = Request::current()?;
-    let account = request.require_account().await?;
-    account.require_merchant()?;
+    let account = request.merchant().await?;
     let payment = payments::owned(request.db(), &account, &id).await?;
     let events = payments::events(request.db(), payment.id).await?;
     Ok(PaymentWithHistory { payment: payment.view, events })

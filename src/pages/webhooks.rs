@@ -12,14 +12,14 @@ use crate::server::{merchant_webhooks, request::Request};
 #[server(endpoint = "webhook_endpoints")]
 pub async fn webhook_endpoints() -> Result<Vec<EndpointView>, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     merchant_webhooks::list(request.db(), &account).await
 }
 
 #[server(endpoint = "create_webhook_endpoint")]
 pub async fn create_webhook_endpoint(url: String, #[server(default)] events: Vec<String>) -> Result<EndpointSecret, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     let config = &request.state.config;
     merchant_webhooks::create(request.db(), &config.secrets, config.webhooks.allow_private, &account, &url, &events).await
 }
@@ -27,7 +27,7 @@ pub async fn create_webhook_endpoint(url: String, #[server(default)] events: Vec
 #[server(endpoint = "update_webhook_endpoint")]
 pub async fn update_webhook_endpoint(id: String, url: String, #[server(default)] events: Vec<String>) -> Result<EndpointView, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     let allow_private = request.state.config.webhooks.allow_private;
     merchant_webhooks::update(request.db(), allow_private, &account, &id, &url, &events).await
 }
@@ -35,42 +35,42 @@ pub async fn update_webhook_endpoint(id: String, url: String, #[server(default)]
 #[server(endpoint = "reveal_webhook_secret")]
 pub async fn reveal_webhook_secret(id: String) -> Result<EndpointSecret, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     merchant_webhooks::reveal(request.db(), &request.state.config.secrets, &account, &id).await
 }
 
 #[server(endpoint = "rotate_webhook_secret")]
 pub async fn rotate_webhook_secret(id: String) -> Result<EndpointSecret, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     merchant_webhooks::rotate(request.db(), &request.state.config.secrets, &account, &id).await
 }
 
 #[server(endpoint = "remove_webhook_endpoint")]
 pub async fn remove_webhook_endpoint(id: String) -> Result<(), AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     merchant_webhooks::remove(request.db(), &account, &id).await
 }
 
 #[server(endpoint = "webhook_deliveries")]
 pub async fn webhook_deliveries(id: String, before: Option<i64>) -> Result<Vec<DeliveryView>, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     merchant_webhooks::deliveries(request.db(), &account, &id, before).await
 }
 
 #[server(endpoint = "resend_webhook_delivery")]
 pub async fn resend_webhook_delivery(id: String, delivery: i64) -> Result<(), AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     merchant_webhooks::resend(request.db(), &account, &id, delivery).await
 }
 
 #[server(endpoint = "send_test_webhook")]
 pub async fn send_test_webhook(id: String) -> Result<String, AppError> {
     let request = Request::current()?;
-    let account = request.require_account().await?;
+    let account = request.merchant().await?;
     merchant_webhooks::send_test(request.db(), &account, &id).await
 }
 

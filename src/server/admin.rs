@@ -62,8 +62,9 @@ pub async fn run(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             let Some((id, Role::Merchant)) = accounts::account_id_by_email(db, email.as_str()).await.map_err(app)? else {
                 bail!("no merchant with email {}", email.as_str());
             };
-            let account = auth::account_by_id(db, id).await.map_err(app)?.context("account vanished")?.in_mode(mode.parse().unwrap_or_default());
-            let key = super::api_keys::create(db, &account, &name).await.map_err(app)?;
+            let account = auth::account_by_id(db, id).await.map_err(app)?.context("account vanished")?;
+            let merchant = auth::Merchant::of(account).map_err(app)?.in_mode(mode.parse().unwrap_or_default());
+            let key = super::api_keys::create(db, &merchant, &name).await.map_err(app)?;
             println!("{}", key.secret);
         }
         AdminCommand::Approve { email } => decide(db, &email, true, "").await?,

@@ -1,6 +1,6 @@
 //! Creating, listing and revoking the merchant's secret API keys (per mode).
 
-use super::auth::{token_hash, Account};
+use super::auth::{token_hash, Merchant};
 use super::db::{now_ms, Db};
 use super::ids::random_token;
 use crate::domain::api_key::{key_prefix, ApiKeyView, NewApiKey};
@@ -30,8 +30,7 @@ const COLUMNS: &str = "id, name, prefix, mode, created_at, last_used_at, revoked
 /// Active (unrevoked) keys an account may hold per mode: each is a way in.
 pub const MAX_ACTIVE_KEYS: i64 = 20;
 
-pub async fn create(db: &Db, account: &Account, name: &str) -> AppResult<NewApiKey> {
-    account.require_merchant()?;
+pub async fn create(db: &Db, account: &Merchant, name: &str) -> AppResult<NewApiKey> {
     let name = fields::text(name, NAME_MAX, false).map_err(|e| AppError::invalid("name", e))?;
     if account.mode == Mode::Live && !account.can_go_live() {
         return Err(AppError::LiveNotApproved);
@@ -60,8 +59,7 @@ pub async fn create(db: &Db, account: &Account, name: &str) -> AppResult<NewApiK
 }
 
 /// The keys of the dashboard's current mode, newest first, revoked ones included.
-pub async fn list(db: &Db, account: &Account) -> AppResult<Vec<ApiKeyView>> {
-    account.require_merchant()?;
+pub async fn list(db: &Db, account: &Merchant) -> AppResult<Vec<ApiKeyView>> {
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE account_id = $1 AND mode = $2 ORDER BY id DESC"))
         .bind(account.id)
         .bind(account.mode.as_str())
@@ -71,8 +69,7 @@ pub async fn list(db: &Db, account: &Account) -> AppResult<Vec<ApiKeyView>> {
 }
 
 /// Revokes one of the merchant's keys at once (idempotent).
-pub async fn revoke(db: &Db, account: &Account, id: i64) -> AppResult<ApiKeyView> {
-    account.require_merchant()?;
+pub async fn revoke(db: &Db, account: &Merchant, id: i64) -> AppResult<ApiKeyView> {
     let row = sqlx::query(&format!(
         "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND account_id = $3 RETURNING {COLUMNS}"
     ))

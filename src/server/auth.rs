@@ -196,20 +196,54 @@ impl Account {
         self.view.clone()
     }
 
-    pub fn require_reviewer(&self) -> AppResult<()> {
-        if self.role == Role::Reviewer {
-            Ok(())
+}
+
+/// A signed-in merchant. Only [`Merchant::of`] (the role check) makes one,
+/// so a service that takes a `&Merchant` cannot be reached by anyone else.
+/// Reads as its [`Account`] (`merchant.id`, `merchant.mode`).
+#[derive(Clone, Debug)]
+pub struct Merchant(Account);
+
+impl Merchant {
+    pub fn of(account: Account) -> AppResult<Merchant> {
+        if account.role == Role::Merchant {
+            Ok(Merchant(account))
         } else {
             Err(AppError::Forbidden)
         }
     }
 
-    pub fn require_merchant(&self) -> AppResult<()> {
-        if self.role == Role::Merchant {
-            Ok(())
+    /// The same merchant acting in `mode` (operator tools; the dashboard's mode is a setting).
+    pub fn in_mode(self, mode: crate::domain::Mode) -> Merchant {
+        Merchant(self.0.in_mode(mode))
+    }
+}
+
+impl std::ops::Deref for Merchant {
+    type Target = Account;
+    fn deref(&self) -> &Account {
+        &self.0
+    }
+}
+
+/// A signed-in member of the review team; only [`Reviewer::of`] makes one.
+#[derive(Clone, Debug)]
+pub struct Reviewer(Account);
+
+impl Reviewer {
+    pub fn of(account: Account) -> AppResult<Reviewer> {
+        if account.role == Role::Reviewer {
+            Ok(Reviewer(account))
         } else {
             Err(AppError::Forbidden)
         }
+    }
+}
+
+impl std::ops::Deref for Reviewer {
+    type Target = Account;
+    fn deref(&self) -> &Account {
+        &self.0
     }
 }
 

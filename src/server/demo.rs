@@ -45,7 +45,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<String> {
     let merchant = ensure_account(db, MERCHANT_EMAIL, "Paylinks Demo Tea Shop", &hash, Role::Merchant, Locale::Ja).await?;
     ensure_account(db, REVIEWER_EMAIL, "Paylinks Review", &hash, Role::Reviewer, Locale::En).await?;
 
-    if let Some(account) = auth::account_by_id(db, merchant).await.map_err(app)? {
+    if let Some(account) = auth::account_by_id(db, merchant).await.map_err(app)?.map(auth::Merchant::of).transpose().map_err(app)? {
         if account.application.editable() {
             let mut form = ApplicationForm::default();
             for (field, _, _) in FIELDS {
@@ -68,7 +68,7 @@ pub async fn seed(db: &Db) -> anyhow::Result<String> {
             accounts::review(db, None, merchant, true, "").await.map_err(app)?;
         }
     }
-    if let Some(account) = auth::account_by_id(db, merchant).await.map_err(app)? {
+    if let Some(account) = auth::account_by_id(db, merchant).await.map_err(app)?.map(auth::Merchant::of).transpose().map_err(app)? {
         for (name, amount, currency, description) in [
             ("抹茶セット（2缶）", "1500", "JPY", "宇治抹茶 30g × 2缶。税込。ご注文から3営業日以内に発送します。"),
             ("煎茶 お試しパック", "800", "JPY", "静岡県産 煎茶 50g。税込・送料別。"),

@@ -1,6 +1,6 @@
 //! Payment links: storage and the rules that need the database.
 
-use super::auth::Account;
+use super::auth::Merchant;
 use super::db::{now_ms, Db, RowLock, WriteTx};
 use crate::domain::fields::FieldError;
 use crate::domain::link::{availability, LinkFields, LinkInput, LinkPage, LinkStatus, LinkView};
@@ -67,8 +67,7 @@ fn unique_name_violation(e: &sqlx::Error) -> bool {
 }
 
 /// Creates a link in the merchant's current mode.
-pub async fn create(db: &Db, public_url: &str, account: &Account, input: &LinkInput) -> AppResult<LinkView> {
-    account.require_merchant()?;
+pub async fn create(db: &Db, public_url: &str, account: &Merchant, input: &LinkInput) -> AppResult<LinkView> {
     let now = now_ms();
     let fields = input.fields(account.locale, account.time_zone, now).map_err(invalid)?;
     let money = input.money().map_err(invalid)?;
@@ -102,7 +101,7 @@ pub async fn create(db: &Db, public_url: &str, account: &Account, input: &LinkIn
 }
 
 /// The image a form names (by content hash), which must be the merchant's own.
-async fn image_id(db: &Db, account: &Account, sha: &str) -> AppResult<Option<i64>> {
+async fn image_id(db: &Db, account: &Merchant, sha: &str) -> AppResult<Option<i64>> {
     match sha.trim() {
         "" => Ok(None),
         sha => super::images::owned(db, account.id, sha)
@@ -113,7 +112,7 @@ async fn image_id(db: &Db, account: &Account, sha: &str) -> AppResult<Option<i64
 }
 
 /// The merchant's link `id` in their current mode; anything else is "not found".
-pub async fn get(db: &Db, public_url: &str, account: &Account, id: i64) -> AppResult<LinkView> {
+pub async fn get(db: &Db, public_url: &str, account: &Merchant, id: i64) -> AppResult<LinkView> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE l.id = $1 AND l.account_id = $2 AND l.mode = $3"))
         .bind(id)
         .bind(account.id)
@@ -144,7 +143,7 @@ pub fn input_of(link: &LinkView) -> LinkInput {
     }
 }
 
-pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input: &LinkInput) -> AppResult<LinkView> {
+pub async fn update(db: &Db, public_url: &str, account: &Merchant, id: i64, input: &LinkInput) -> AppResult<LinkView> {
     let current = get(db, public_url, account, id).await?;
     let changes_money = (!input.amount.trim().is_empty() && input.money().map(|m| m.minor()) != Ok(current.amount))
         || (!input.currency.trim().is_empty() && input.currency.trim() != current.currency.code());
@@ -195,7 +194,7 @@ pub async fn update(db: &Db, public_url: &str, account: &Account, id: i64, input
     Ok(link)
 }
 
-pub async fn set_status(db: &Db, public_url: &str, account: &Account, id: i64, status: LinkStatus) -> AppResult<LinkView> {
+pub async fn set_status(db: &Db, public_url: &str, account: &Merchant, id: i64, status: LinkStatus) -> AppResult<LinkView> {
     let now = now_ms();
     let mut tx = db.begin().await?;
     let before = sqlx::query("SELECT status FROM links WHERE id = $1 AND account_id = $2 AND mode = $3")
@@ -226,7 +225,7 @@ pub async fn set_status(db: &Db, public_url: &str, account: &Account, id: i64, s
 /// where the captures of a link with a limit are counted
 /// (`payments::count_capture`). The row is locked first: captures in flight
 /// finish before, later ones wait for this transaction and then see the limit.
-async fn gather_usage_count(tx: &mut WriteTx, account: &Account, id: i64) -> AppResult<()> {
+async fn gather_usage_count(tx: &mut WriteTx, account: &Merchant, id: i64) -> AppResult<()> {
     let lock = format!("SELECT id FROM links WHERE id = $1 AND account_id = $2 AND mode = $3{}", tx.lock(RowLock::Update));
     let owned = sqlx::query(&lock).bind(id).bind(account.id).bind(account.mode.as_str()).fetch_optional(&mut **tx).await?;
     if owned.is_none() {
@@ -247,7 +246,7 @@ async fn gather_usage_count(tx: &mut WriteTx, account: &Account, id: i64) -> App
 /// transaction): always `payment_link.updated`, and `payment_link.deactivated`
 /// when it stopped taking payments by the merchant's choice. Returns the link
 /// as changed, and whether an event was recorded.
-async fn announce(tx: &mut WriteTx, account: &Account, id: i64, public_url: &str, before: LinkStatus, now: i64) -> AppResult<(LinkView, bool)> {
+async fn announce(tx: &mut WriteTx, account: &Merchant, id: i64, public_url: &str, before: LinkStatus, now: i64) -> AppResult<(LinkView, bool)> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE l.id = $1")).bind(id).fetch_one(&mut **tx).await?;
     let link = view(&row, public_url, now)?;
     let mut types = vec![EventType::LinkUpdated];
@@ -292,8 +291,7 @@ impl LinkFilter<'_> {
 }
 
 /// The merchant's links in the current mode, newest first, filtered.
-pub async fn list(db: &Db, public_url: &str, account: &Account, filter: &LinkFilter<'_>, after: Option<&str>) -> AppResult<LinkPage> {
-    account.require_merchant()?;
+pub async fn list(db: &Db, public_url: &str, account: &Merchant, filter: &LinkFilter<'_>, after: Option<&str>) -> AppResult<LinkPage> {
     let search = crate::domain::fields::optional_text(filter.search, 100, false).map_err(|e| AppError::invalid("q", e))?;
     let limit = filter.limit.clamp(1, 100);
     let (after_created, after_id) = match after.filter(|a| !a.is_empty()) {

@@ -54,6 +54,16 @@ impl Request {
         self.account().await?.ok_or(AppError::NotSignedIn)
     }
 
+    /// The signed-in merchant: `NotSignedIn`, or `Forbidden` for anyone else.
+    pub async fn merchant(&self) -> AppResult<auth::Merchant> {
+        auth::Merchant::of(self.require_account().await?)
+    }
+
+    /// The signed-in reviewer: `NotSignedIn`, or `Forbidden` for anyone else.
+    pub async fn reviewer(&self) -> AppResult<auth::Reviewer> {
+        auth::Reviewer::of(self.require_account().await?)
+    }
+
     /// Cookies get `Secure` when customers reach us over https.
     pub fn secure_cookies(&self) -> bool {
         self.state.config.public_url.starts_with("https://")

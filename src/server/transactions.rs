@@ -4,7 +4,7 @@
 //! Every query starts with `account_id = ? AND mode = ?`: a merchant never
 //! sees another merchant's payments, nor live payments in test mode.
 
-use super::auth::Account;
+use super::auth::Merchant;
 use super::db::{now_ms, Db};
 use super::payments::{self, COLUMNS};
 use crate::domain::link::format_local_datetime;
@@ -48,7 +48,7 @@ impl Where {
     }
 }
 
-fn filtered(account: &Account, filter: &TransactionFilter) -> Where {
+fn filtered(account: &Merchant, filter: &TransactionFilter) -> Where {
     let mut w = Where::new();
     let (a, m) = (w.int(account.id), w.text(account.mode.as_str()));
     w.and(format!("p.account_id = {a} AND p.mode = {m}"));
@@ -100,7 +100,7 @@ fn filtered(account: &Account, filter: &TransactionFilter) -> Where {
 }
 
 /// The SQL of one page of [`list`] and its arguments.
-fn page_query(account: &Account, filter: &TransactionFilter, limit: usize) -> (String, Vec<Arg>) {
+fn page_query(account: &Merchant, filter: &TransactionFilter, limit: usize) -> (String, Vec<Arg>) {
     let mut w = filtered(account, filter);
     let lim = w.int(limit as i64 + 1);
     let sql = format!(
@@ -123,7 +123,7 @@ fn bind_all<'q>(sql: &'q str, args: Vec<Arg>) -> sqlx::query::Query<'q, sqlx::An
 }
 
 /// One page of payments, newest first, and the cursor of the next page.
-pub async fn list(db: &Db, account: &Account, filter: &TransactionFilter, limit: usize) -> AppResult<(Vec<PaymentView>, Option<Cursor>)> {
+pub async fn list(db: &Db, account: &Merchant, filter: &TransactionFilter, limit: usize) -> AppResult<(Vec<PaymentView>, Option<Cursor>)> {
     let (sql, args) = page_query(account, filter, limit);
     let query = bind_all(&sql, args);
     let rows = query.fetch_all(db.pool()).await?;
@@ -140,7 +140,7 @@ pub async fn list(db: &Db, account: &Account, filter: &TransactionFilter, limit:
 /// The database's plan for [`list`] with these filters, one line per step
 /// (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL): the benchmark
 /// checks that every page is read through an index.
-pub async fn plan(db: &Db, account: &Account, filter: &TransactionFilter, limit: usize) -> AppResult<Vec<String>> {
+pub async fn plan(db: &Db, account: &Merchant, filter: &TransactionFilter, limit: usize) -> AppResult<Vec<String>> {
     let (sql, args) = page_query(account, filter, limit);
     let (explain, column) = match db.backend() {
         super::db::Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {sql}"), 3),
@@ -151,7 +151,7 @@ pub async fn plan(db: &Db, account: &Account, filter: &TransactionFilter, limit:
 }
 
 /// The merchant's links in the current mode, for the filter menu.
-pub async fn link_choices(db: &Db, account: &Account) -> AppResult<Vec<(i64, String)>> {
+pub async fn link_choices(db: &Db, account: &Merchant) -> AppResult<Vec<(i64, String)>> {
     let rows = sqlx::query("SELECT id, name FROM links WHERE account_id = $1 AND mode = $2 ORDER BY name LIMIT 1000")
         .bind(account.id)
         .bind(account.mode.as_str())
@@ -236,10 +236,10 @@ pub async fn export_csv(
         let status = http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::FORBIDDEN);
         (status, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
     };
-    let account = match account {
+    let account = match account.map(Merchant::of) {
         None => return refuse(AppError::NotSignedIn),
-        Some(account) if account.require_merchant().is_err() => return refuse(AppError::Forbidden),
-        Some(account) => account,
+        Some(Err(refused)) => return refuse(refused),
+        Some(Ok(merchant)) => merchant,
     };
     let filter = match query.parse(account.time_zone) {
         Ok(filter) => filter,

@@ -9,7 +9,7 @@ mod idempotency;
 mod openapi;
 mod rate_limit;
 
-use super::auth::{self, Account};
+use super::auth::{self, Account, Merchant};
 use super::{images, links, payments, AppState};
 use crate::domain::fields::FieldError;
 use crate::domain::link::{rfc3339_to_input, LinkInput, LinkStatus};
@@ -158,15 +158,15 @@ async fn gate(State(state): State<AppState>, request: axum::extract::Request, ne
 }
 
 /// The merchant a request's secret key belongs to, in the key's mode.
-pub struct ApiAccount(pub Account);
+pub struct ApiAccount(pub Merchant);
 
 impl FromRequestParts<AppState> for ApiAccount {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ApiAccount, ApiError> {
         match parts.extensions.get::<Caller>() {
-            Some(caller) => Ok(ApiAccount(caller.account.clone())),
-            None => authenticate(state, parts).await.map(|caller| ApiAccount(caller.account)),
+            Some(caller) => Ok(ApiAccount(Merchant::of(caller.account.clone())?)),
+            None => Ok(ApiAccount(Merchant::of(authenticate(state, parts).await?.account)?)),
         }
     }
 }

@@ -7,7 +7,7 @@ pub(crate) mod outbox;
 
 pub use delivery::{sign, spawn_worker, wake, Settings};
 
-use super::auth::Account;
+use super::auth::Merchant;
 use super::db::{now_ms, Db};
 use super::ids::random_token;
 use super::secrets::SecretBox;
@@ -50,8 +50,7 @@ fn view(row: &sqlx::any::AnyRow, now: i64) -> AppResult<EndpointView> {
 }
 
 /// The merchant's endpoints in their current mode, newest first (removed ones are not listed).
-pub async fn list(db: &Db, account: &Account) -> AppResult<Vec<EndpointView>> {
-    account.require_merchant()?;
+pub async fn list(db: &Db, account: &Merchant) -> AppResult<Vec<EndpointView>> {
     let now = now_ms();
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM webhook_endpoints e WHERE e.account_id = $2 AND e.mode = $3 AND e.disabled_at IS NULL ORDER BY e.id DESC"
@@ -65,8 +64,7 @@ pub async fn list(db: &Db, account: &Account) -> AppResult<Vec<EndpointView>> {
 }
 
 /// `columns` (see [`COLUMNS`]) of one of the merchant's endpoints (current mode, not removed).
-async fn select_owned(db: &Db, account: &Account, public_id: &str, columns: &str, now: i64) -> AppResult<sqlx::any::AnyRow> {
-    account.require_merchant()?;
+async fn select_owned(db: &Db, account: &Merchant, public_id: &str, columns: &str, now: i64) -> AppResult<sqlx::any::AnyRow> {
     sqlx::query(&format!(
         "SELECT {columns} FROM webhook_endpoints e WHERE e.public_id = $2 AND e.account_id = $3 AND e.mode = $4 AND e.disabled_at IS NULL"
     ))
@@ -80,20 +78,19 @@ async fn select_owned(db: &Db, account: &Account, public_id: &str, columns: &str
 }
 
 /// The row id of one of the merchant's endpoints.
-async fn owned(db: &Db, account: &Account, public_id: &str) -> AppResult<i64> {
+async fn owned(db: &Db, account: &Merchant, public_id: &str) -> AppResult<i64> {
     Ok(select_owned(db, account, public_id, "e.id", now_ms()).await?.try_get("id")?)
 }
 
 /// One of the merchant's endpoints with its delivery counts: its row id and view.
-async fn find(db: &Db, account: &Account, public_id: &str) -> AppResult<(i64, EndpointView)> {
+async fn find(db: &Db, account: &Merchant, public_id: &str) -> AppResult<(i64, EndpointView)> {
     let now = now_ms();
     let row = select_owned(db, account, public_id, COLUMNS, now).await?;
     Ok((row.try_get("id")?, view(&row, now)?))
 }
 
 /// A new endpoint in the dashboard's current mode; its secret is returned.
-pub async fn create(db: &Db, secrets: &SecretBox, allow_private: bool, account: &Account, url: &str, events: &[String]) -> AppResult<EndpointSecret> {
-    account.require_merchant()?;
+pub async fn create(db: &Db, secrets: &SecretBox, allow_private: bool, account: &Merchant, url: &str, events: &[String]) -> AppResult<EndpointSecret> {
     if account.mode == Mode::Live && !account.can_go_live() {
         return Err(AppError::LiveNotApproved);
     }
@@ -129,7 +126,7 @@ pub async fn create(db: &Db, secrets: &SecretBox, allow_private: bool, account: 
 }
 
 /// Changes an endpoint's URL and events (its secret and log stay).
-pub async fn update(db: &Db, allow_private: bool, account: &Account, public_id: &str, url: &str, events: &[String]) -> AppResult<EndpointView> {
+pub async fn update(db: &Db, allow_private: bool, account: &Merchant, public_id: &str, url: &str, events: &[String]) -> AppResult<EndpointView> {
     let id = owned(db, account, public_id).await?;
     let url = EndpointUrl::parse(url, account.mode, allow_private).map_err(|e| AppError::invalid("url", e))?;
     let events = EventSet::parse(events).map_err(|e| AppError::invalid("events", e))?;
@@ -144,7 +141,7 @@ pub async fn update(db: &Db, allow_private: bool, account: &Account, public_id: 
 }
 
 /// The endpoint's current signing secret.
-pub async fn reveal(db: &Db, secrets: &SecretBox, account: &Account, public_id: &str) -> AppResult<EndpointSecret> {
+pub async fn reveal(db: &Db, secrets: &SecretBox, account: &Merchant, public_id: &str) -> AppResult<EndpointSecret> {
     let (id, endpoint) = find(db, account, public_id).await?;
     let sealed: String = sqlx::query("SELECT secret_sealed FROM webhook_endpoints WHERE id = $1").bind(id).fetch_one(db.pool()).await?.try_get(0)?;
     let secret = secrets.open(&sealed, &secret_context(public_id)).map_err(anyhow::Error::from)?;
@@ -154,7 +151,7 @@ pub async fn reveal(db: &Db, secrets: &SecretBox, account: &Account, public_id: 
 /// A new signing secret; the old one keeps signing (beside it) for
 /// [`ROTATION_OVERLAP_MS`]. Rotating again within that time ends the older
 /// secret at once: only the last two are ever valid.
-pub async fn rotate(db: &Db, secrets: &SecretBox, account: &Account, public_id: &str) -> AppResult<EndpointSecret> {
+pub async fn rotate(db: &Db, secrets: &SecretBox, account: &Merchant, public_id: &str) -> AppResult<EndpointSecret> {
     let id = owned(db, account, public_id).await?;
     let secret = delivery::new_secret();
     sqlx::query(
@@ -171,7 +168,7 @@ pub async fn rotate(db: &Db, secrets: &SecretBox, account: &Account, public_id: 
 
 /// Removes an endpoint: nothing more is sent to it (deliveries still due are
 /// given up); its log stays in the database.
-pub async fn remove(db: &Db, account: &Account, public_id: &str) -> AppResult<()> {
+pub async fn remove(db: &Db, account: &Merchant, public_id: &str) -> AppResult<()> {
     let id = owned(db, account, public_id).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
@@ -186,7 +183,7 @@ pub async fn remove(db: &Db, account: &Account, public_id: &str) -> AppResult<()
 }
 
 /// The endpoint's deliveries, newest first, [`LOG_PAGE`] at a time (`before`: the last id seen).
-pub async fn deliveries(db: &Db, account: &Account, public_id: &str, before: Option<i64>) -> AppResult<Vec<DeliveryView>> {
+pub async fn deliveries(db: &Db, account: &Merchant, public_id: &str, before: Option<i64>) -> AppResult<Vec<DeliveryView>> {
     let id = owned(db, account, public_id).await?;
     let rows = sqlx::query(
         "SELECT d.id, ev.public_id AS event_public_id, ev.type, d.status, d.attempts, d.created_at, d.last_attempt_at, \
@@ -223,7 +220,7 @@ pub async fn deliveries(db: &Db, account: &Account, public_id: &str, before: Opt
 /// Sends delivery `delivery_id` again now, with the same event id. One that
 /// succeeded or gave up gets one more attempt; one still retrying is moved
 /// up to now.
-pub async fn resend(db: &Db, account: &Account, public_id: &str, delivery_id: i64) -> AppResult<()> {
+pub async fn resend(db: &Db, account: &Merchant, public_id: &str, delivery_id: i64) -> AppResult<()> {
     let id = owned(db, account, public_id).await?;
     let now = now_ms();
     let moved = sqlx::query(
@@ -243,7 +240,7 @@ pub async fn resend(db: &Db, account: &Account, public_id: &str, delivery_id: i6
 }
 
 /// A `ping` event to this endpoint only; returns its event id.
-pub async fn send_test(db: &Db, account: &Account, public_id: &str) -> AppResult<String> {
+pub async fn send_test(db: &Db, account: &Merchant, public_id: &str) -> AppResult<String> {
     let id = owned(db, account, public_id).await?;
     let mut tx = db.begin().await?;
     let event = outbox::ping(&mut tx, account.id, account.mode, id, public_id, now_ms()).await?;

@@ -20,13 +20,12 @@ pub enum MerchantAction {
 pub async fn merchant_action(
     db: &Db,
     komoju: &crate::server::komoju::Komoju,
-    account: &crate::server::auth::Account,
+    account: &crate::server::auth::Merchant,
     public_id: &str,
     action: MerchantAction,
 ) -> AppResult<Payment> {
     use crate::domain::fields::FieldError;
     use crate::domain::Money;
-    account.require_merchant()?;
     let payment = owned(db, account, public_id).await?;
     let test_only = |t: Transition| {
         if payment.view.mode == Mode::Test {

@@ -177,7 +177,7 @@ pub async fn events(db: &Db, id: i64) -> AppResult<Vec<PaymentEvent>> {
 }
 
 /// The merchant's payment `public_id` in their current mode; anything else is "not found".
-pub async fn owned(db: &Db, account: &crate::server::auth::Account, public_id: &str) -> AppResult<Payment> {
+pub async fn owned(db: &Db, account: &crate::server::auth::Merchant, public_id: &str) -> AppResult<Payment> {
     let payment = by_public_id(db, public_id).await?;
     if payment.account_id != account.id || payment.view.mode != account.mode {
         return Err(AppError::NotFound);
