@@ -202,6 +202,26 @@ pub struct ReviewItem {
     pub application: ApplicationView,
 }
 
+/// A merchant's public 特定商取引法 page: what their approved application says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disclosure {
+    pub business_name: String,
+    /// (field name, value) in the order of the law's list.
+    pub items: Vec<(String, String)>,
+}
+
+/// The application's fields the public page shows, in the law's order.
+pub const DISCLOSED: [&str; 8] = [
+    "scta_seller",
+    "scta_address",
+    "scta_phone",
+    "scta_pricing",
+    "scta_fees",
+    "scta_payment",
+    "scta_delivery",
+    "scta_returns",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,106 +7,25 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-#[cfg(feature = "ssr")]
-mod server {
-    use crate::domain::fields::{self, Email, NewPassword};
-    use crate::domain::Role;
-    use crate::error::{AppError, AppResult};
-    use crate::server::{auth, locale, request::Request, throttle};
-    use http::header::SET_COOKIE;
-
-    pub const BUSINESS_NAME_MAX: usize = 100;
-
-    /// Starts a fresh session for `account_id`: a new token (ending any session
-    /// the browser had), the language cookie from the account's setting.
-    pub async fn start_session(request: &Request, account_id: i64) -> AppResult<()> {
-        if let Some(old) = request.session_token() {
-            auth::delete_session(request.db(), &old).await?;
-        }
-        let token = auth::create_session(request.db(), account_id).await?;
-        request.set_header(SET_COOKIE, auth::session_cookie(&token, request.secure_cookies()));
-        if let Some(account) = auth::account_by_id(request.db(), account_id).await? {
-            request.set_header(SET_COOKIE, locale::set_cookie(account.locale));
-        }
-        Ok(())
-    }
-
-    pub async fn sign_up(business_name: &str, email: &str, password: &str) -> AppResult<i64> {
-        let request = Request::current()?;
-        let business_name = fields::text(business_name, BUSINESS_NAME_MAX, false)
-            .map_err(|e| AppError::invalid("business_name", e))?;
-        let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
-        let password = NewPassword::parse(password).map_err(|e| AppError::invalid("password", e))?;
-        // Counted before any hashing: each sign-up costs a 19 MiB Argon2 run.
-        let limit = throttle::Limit { max: i64::from(request.state.config.sign_up_limit), window_ms: 60 * throttle::MINUTE_MS };
-        throttle::take(request.db(), &format!("signup:{}", request.client_ip()), limit).await?;
-        if auth::account_exists(request.db(), email.as_str()).await? {
-            return Err(AppError::EmailTaken);
-        }
-        let hash = auth::hash_password(&password).await?;
-        // The dashboard starts in the language the visitor is browsing in.
-        let language = locale::from_headers(&request.parts.headers);
-        let id = auth::create_account(request.db(), email.as_str(), &business_name, &hash, Role::Merchant, language).await?;
-        start_session(&request, id).await?;
-        Ok(id)
-    }
-
-    pub async fn sign_in(email: &str, password: &str) -> AppResult<i64> {
-        let request = Request::current()?;
-        // Any text is looked up as typed (normalized); a malformed email simply
-        // matches no account, like an unknown one.
-        let key = email.trim().to_lowercase();
-        let ip = request.client_ip();
-        // Both counted before verifying, each in one statement: parallel
-        // guesses cannot all pass. Guesses back off per address and email, so
-        // a stranger never locks the merchant out of their own address.
-        let address = format!("signin-ip:{ip}");
-        let guesses = format!("signin:{ip}|{key}");
-        throttle::take(request.db(), &address, throttle::SIGN_IN_PER_ADDRESS).await?;
-        throttle::back_off(request.db(), &guesses).await?;
-        let credentials = auth::credentials_by_email(request.db(), &key).await?;
-        let (id, hash) = match credentials {
-            Some((id, hash)) => (Some(id), Some(hash)),
-            None => (None, None),
-        };
-        let valid = auth::verify_password(hash, password).await?;
-        match id.filter(|_| valid) {
-            Some(id) => {
-                throttle::clear(request.db(), &guesses).await?;
-                throttle::give_back(request.db(), &address).await?;
-                start_session(&request, id).await?;
-                Ok(id)
-            }
-            None => Err(AppError::InvalidCredentials),
-        }
-    }
-
-    pub async fn sign_out() -> AppResult<()> {
-        let request = Request::current()?;
-        if let Some(token) = request.session_token() {
-            auth::delete_session(request.db(), &token).await?;
-        }
-        request.set_header(SET_COOKIE, auth::clear_session_cookie(request.secure_cookies()));
-        Ok(())
-    }
-}
-
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(business_name: String, email: String, password: String) -> Result<AccountView, AppError> {
-    let id = server::sign_up(&business_name, &email, &password).await?;
+    let request = crate::server::request::Request::current()?;
+    let id = crate::server::sign_in::sign_up(&request, &business_name, &email, &password).await?;
     signed_in_view(id).await
 }
 
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<AccountView, AppError> {
-    let id = server::sign_in(&email, &password).await?;
+    let request = crate::server::request::Request::current()?;
+    let id = crate::server::sign_in::sign_in(&request, &email, &password).await?;
     signed_in_view(id).await
 }
 
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    server::sign_out().await?;
-    crate::server::request::Request::current()?.redirect_plain_form("/signin");
+    let request = crate::server::request::Request::current()?;
+    crate::server::sign_in::sign_out(&request).await?;
+    request.redirect_plain_form("/signin");
     Ok(())
 }
 

@@ -1,49 +1,16 @@
 //! A merchant's public 特定商取引法 (Specified Commercial Transactions Act)
 //! page: the disclosure from their approved live-mode application.
+use crate::domain::application::Disclosure;
 use crate::error::AppError;
 use crate::i18n::use_i18n;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Disclosure {
-    pub business_name: String,
-    /// (field name, value) in the order of the law's list.
-    pub items: Vec<(String, String)>,
-}
-
-#[cfg(feature = "ssr")]
-const ITEMS: [&str; 8] = [
-    "scta_seller",
-    "scta_address",
-    "scta_phone",
-    "scta_pricing",
-    "scta_fees",
-    "scta_payment",
-    "scta_delivery",
-    "scta_returns",
-];
 
 #[server(endpoint = "scta_disclosure")]
 pub async fn scta_disclosure(public_id: String) -> Result<Disclosure, AppError> {
-    use sqlx::Row;
     let request = crate::server::request::Request::current()?;
-    let row = sqlx::query(&format!(
-        "SELECT a.business_name, {} FROM accounts a JOIN live_applications l ON l.account_id = a.id \
-         WHERE a.public_id = $1 AND l.status = 'approved'",
-        ITEMS.join(", ")
-    ))
-    .bind(&public_id)
-    .fetch_optional(request.db().pool())
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let items = ITEMS
-        .iter()
-        .map(|field| Ok((field.to_string(), row.try_get::<String, _>(*field)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
-    Ok(Disclosure { business_name: row.try_get("business_name")?, items })
+    crate::server::accounts::scta_disclosure(request.db(), &public_id).await
 }
 
 #[component]

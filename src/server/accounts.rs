@@ -196,3 +196,22 @@ pub async fn account_id_by_email(db: &Db, email: &str) -> AppResult<Option<(i64,
         None => Ok(None),
     }
 }
+
+/// A merchant's public 特定商取引法 page, once their application is approved.
+pub async fn scta_disclosure(db: &Db, public_id: &str) -> AppResult<crate::domain::application::Disclosure> {
+    use crate::domain::application::{Disclosure, DISCLOSED};
+    let row = sqlx::query(&format!(
+        "SELECT a.business_name, {} FROM accounts a JOIN live_applications l ON l.account_id = a.id \
+         WHERE a.public_id = $1 AND l.status = 'approved'",
+        DISCLOSED.join(", ")
+    ))
+    .bind(public_id.to_owned())
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let items = DISCLOSED
+        .iter()
+        .map(|field| Ok((field.to_string(), row.try_get::<String, _>(*field)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Disclosure { business_name: row.try_get("business_name")?, items })
+}

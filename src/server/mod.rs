@@ -25,6 +25,7 @@ pub mod payments;
 pub mod request;
 pub mod rate;
 pub mod secrets;
+pub mod sign_in;
 pub mod throttle;
 pub mod transactions;
 pub mod webhooks;

@@ -1,0 +1,80 @@
+//! Signing up, in and out: the throttles, the password checks and the
+//! session cookie, for the server functions in `pages/auth.rs`.
+
+use crate::domain::fields::{self, Email, NewPassword};
+use crate::domain::Role;
+use crate::error::{AppError, AppResult};
+use super::{auth, locale, request::Request, throttle};
+use http::header::SET_COOKIE;
+
+pub const BUSINESS_NAME_MAX: usize = 100;
+
+/// Starts a fresh session for `account_id`: a new token (ending any session
+/// the browser had), the language cookie from the account's setting.
+pub async fn start_session(request: &Request, account_id: i64) -> AppResult<()> {
+    if let Some(old) = request.session_token() {
+        auth::delete_session(request.db(), &old).await?;
+    }
+    let token = auth::create_session(request.db(), account_id).await?;
+    request.set_header(SET_COOKIE, auth::session_cookie(&token, request.secure_cookies()));
+    if let Some(account) = auth::account_by_id(request.db(), account_id).await? {
+        request.set_header(SET_COOKIE, locale::set_cookie(account.locale));
+    }
+    Ok(())
+}
+
+pub async fn sign_up(request: &Request, business_name: &str, email: &str, password: &str) -> AppResult<i64> {
+    let business_name = fields::text(business_name, BUSINESS_NAME_MAX, false)
+        .map_err(|e| AppError::invalid("business_name", e))?;
+    let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
+    let password = NewPassword::parse(password).map_err(|e| AppError::invalid("password", e))?;
+    // Counted before any hashing: each sign-up costs a 19 MiB Argon2 run.
+    let limit = throttle::Limit { max: i64::from(request.state.config.sign_up_limit), window_ms: 60 * throttle::MINUTE_MS };
+    throttle::take(request.db(), &format!("signup:{}", request.client_ip()), limit).await?;
+    if auth::account_exists(request.db(), email.as_str()).await? {
+        return Err(AppError::EmailTaken);
+    }
+    let hash = auth::hash_password(&password).await?;
+    // The dashboard starts in the language the visitor is browsing in.
+    let language = locale::from_headers(&request.parts.headers);
+    let id = auth::create_account(request.db(), email.as_str(), &business_name, &hash, Role::Merchant, language).await?;
+    start_session(request, id).await?;
+    Ok(id)
+}
+
+pub async fn sign_in(request: &Request, email: &str, password: &str) -> AppResult<i64> {
+    // Any text is looked up as typed (normalized); a malformed email simply
+    // matches no account, like an unknown one.
+    let key = email.trim().to_lowercase();
+    let ip = request.client_ip();
+    // Both counted before verifying, each in one statement: parallel
+    // guesses cannot all pass. Guesses back off per address and email, so
+    // a stranger never locks the merchant out of their own address.
+    let address = format!("signin-ip:{ip}");
+    let guesses = format!("signin:{ip}|{key}");
+    throttle::take(request.db(), &address, throttle::SIGN_IN_PER_ADDRESS).await?;
+    throttle::back_off(request.db(), &guesses).await?;
+    let credentials = auth::credentials_by_email(request.db(), &key).await?;
+    let (id, hash) = match credentials {
+        Some((id, hash)) => (Some(id), Some(hash)),
+        None => (None, None),
+    };
+    let valid = auth::verify_password(hash, password).await?;
+    match id.filter(|_| valid) {
+        Some(id) => {
+            throttle::clear(request.db(), &guesses).await?;
+            throttle::give_back(request.db(), &address).await?;
+            start_session(request, id).await?;
+            Ok(id)
+        }
+        None => Err(AppError::InvalidCredentials),
+    }
+}
+
+pub async fn sign_out(request: &Request) -> AppResult<()> {
+    if let Some(token) = request.session_token() {
+        auth::delete_session(request.db(), &token).await?;
+    }
+    request.set_header(SET_COOKIE, auth::clear_session_cookie(request.secure_cookies()));
+    Ok(())
+}
