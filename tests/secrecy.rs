@@ -1,5 +1,6 @@
 //! What must never be written down: card numbers, security codes, passwords
-//! and KOMOJU keys. The server runs with every log level on; after sign-up,
+//! and KOMOJU keys. The server runs with every log level on, logging as text
+//! and as JSON (`PAYLINKS_LOG_FORMAT=json`) at once; after sign-up,
 //! saved keys, card payments (paid, declined, refused) and a forged webhook,
 //! neither the logs nor the database (every text column, and on SQLite every
 //! byte of the files, free pages and WAL included) contain any of them.
@@ -8,7 +9,6 @@ mod common;
 
 use common::shop::{card_form, json, link, merchant, merchant_public_id, page_token, pay, PASSWORD};
 use common::{start_server, test_databases};
-use std::sync::{Arc, Mutex};
 
 const CARD: &str = "4111111111111111";
 const DECLINED_CARD: &str = "4123111111111000";
@@ -18,18 +18,6 @@ const AMEX_CVC: &str = "8264";
 const SECRET_KEY: &str = "sk_live_secrecy0123456789zyx";
 const WEBHOOK_SECRET: &str = "whsec-secrecy-qwerty-98765";
 
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn find<'a>(haystack: &[u8], secrets: &[&'a str]) -> Vec<&'a str> {
     secrets.iter().copied().filter(|s| haystack.windows(s.len()).any(|w| w == s.as_bytes())).collect()
@@ -37,9 +25,17 @@ fn find<'a>(haystack: &[u8], secrets: &[&'a str]) -> Vec<&'a str> {
 
 #[tokio::test]
 async fn cards_passwords_and_keys_are_never_logged_or_stored() {
-    let logs = Logs::default();
+    let logs = common::Logs::default();
     let writer = logs.clone();
-    tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_ansi(false).with_writer(move || writer.clone()).init();
+    // Every level, in both formats the server can write (text, and JSON with the request's span).
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let json_writer = writer.clone();
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::TRACE)
+        .with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(move || writer.clone()))
+        .with(paylinks::server::observe::log_layer(paylinks::server::observe::LogFormat::Json, move || json_writer.clone()))
+        .init();
     let secrets = [CARD, DECLINED_CARD, AMEX, PASSWORD, SECRET_KEY, WEBHOOK_SECRET];
 
     for db in test_databases().await {
@@ -100,7 +96,7 @@ async fn cards_passwords_and_keys_are_never_logged_or_stored() {
         }
     }
 
-    let logs = logs.0.lock().unwrap().clone();
+    let logs = logs.bytes();
     assert!(logs.len() > 10_000, "the server logged at trace level ({} bytes)", logs.len());
     let found = find(&logs, &[secrets.as_slice(), &["card_cvc=", "card_number="]].concat());
     assert!(found.is_empty(), "the logs hold {found:?}");

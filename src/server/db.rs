@@ -195,6 +195,19 @@ impl Db {
     }
 
     /// Cheap liveness check for `/healthz`.
+    /// Whether every migration this build embeds has been applied (another
+    /// app server of a newer build may have gone further: that is fine).
+    pub async fn migrations_current(&self) -> anyhow::Result<bool> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let row = sqlx::query("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;
+        let applied: Option<i64> = sqlx::Row::try_get(&row, 0)?;
+        Ok(applied.unwrap_or(0) >= latest)
+    }
+
     pub async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

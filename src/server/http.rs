@@ -8,7 +8,7 @@ use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::ge
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
-use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+use tower_http::compression::CompressionLayer;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -18,7 +18,9 @@ pub fn router(state: AppState) -> Router {
     let assets = super::assets::Assets::load(std::path::Path::new(&*options.site_root));
     let pages = leptos_axum::file_and_error_handler::<AppState, _>(shell);
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/livez", get(super::observe::livez))
+        .route("/readyz", get(super::observe::readyz))
+        .route("/healthz", get(super::observe::readyz))
         .route("/i18n/{file}", get(catalog))
         .route("/img/{sha}", get(super::images::serve))
         .route("/pay/{slug}", get(crate::pages::checkout::page))
@@ -48,7 +50,11 @@ pub fn router(state: AppState) -> Router {
         // A bug in one handler answers 500 instead of dropping the connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(move |req, next| security_headers(req, next, https)))
-        .layer(TraceLayer::new_for_http())
+        // Outermost: every request gets its id first, and its access-log line.
+        .layer(super::observe::access_log())
+        .layer(tower_http::request_id::PropagateRequestIdLayer::new(super::observe::X_REQUEST_ID))
+        .layer(tower_http::request_id::SetRequestIdLayer::new(super::observe::X_REQUEST_ID, super::observe::NewRequestId))
+        .layer(axum::middleware::from_fn(super::observe::sanitize_request_id))
         .with_state(state)
 }
 
@@ -134,16 +140,6 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
 }
 
 /// 200 when the database answers, 503 otherwise (load balancers take the node out).
-async fn healthz(State(db): State<Db>) -> impl IntoResponse {
-    match db.ping().await {
-        Ok(()) => (StatusCode::OK, "ok"),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
-        }
-    }
-}
-
 /// The browser's message catalog of one language (`/i18n/ja.ftl?v=…`): cached
 /// for a year under the current version, revalidated under any other.
 async fn catalog(axum::extract::Path(file): axum::extract::Path<String>, uri: axum::http::Uri) -> axum::response::Response {

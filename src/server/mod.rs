@@ -21,6 +21,7 @@ pub mod komoju;
 pub mod links;
 pub mod locale;
 pub mod merchant_webhooks;
+pub mod observe;
 pub mod payments;
 pub mod request;
 pub mod rate;

@@ -440,3 +440,23 @@ pub async fn count(db: &paylinks::server::db::Db, sql: &str) -> i64 {
     use sqlx::Row;
     sqlx::query(sql).fetch_one(db.pool()).await.unwrap().get(0)
 }
+
+/// Log output captured in memory (a `tracing` writer).
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -53,6 +53,15 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// Starts this server's worker (none if `settings.concurrency` is 0); abort
 /// it when the server stops.
+/// When the worker last went round its loop (it does at least every [`POLL`]).
+static HEARTBEAT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Whether this process's delivery worker went round its loop in the last
+/// 30 seconds (`/readyz`).
+pub fn worker_alive(now: i64) -> bool {
+    now - HEARTBEAT.load(std::sync::atomic::Ordering::Relaxed) < 30_000
+}
+
 pub fn spawn_worker(db: Db, secrets: SecretBox, settings: Settings) -> Option<tokio::task::AbortHandle> {
     if settings.concurrency == 0 {
         return None;
@@ -62,6 +71,7 @@ pub fn spawn_worker(db: Db, secrets: SecretBox, settings: Settings) -> Option<to
         // Dropped with this task when the server stops: sends in flight end too.
         let mut sending = tokio::task::JoinSet::new();
         loop {
+            HEARTBEAT.store(crate::server::db::now_ms(), std::sync::atomic::Ordering::Relaxed);
             while sending.try_join_next().is_some() {}
             let room = worker.settings.concurrency.saturating_sub(sending.len());
             let started = if room == 0 {

@@ -5,7 +5,7 @@
 pub mod delivery;
 pub(crate) mod outbox;
 
-pub use delivery::{sign, spawn_worker, wake, Settings};
+pub use delivery::{sign, spawn_worker, wake, worker_alive, Settings};
 
 use super::auth::Merchant;
 use super::db::{now_ms, Db};
