@@ -598,6 +598,9 @@ async fn a_limited_live_link_reserves_a_unit_per_open_komoju_session() {
         let hana = only_payment(&server).await;
         assert!(hana.holds_unit);
         assert_eq!(reserved_units(&server, link_id).await, 1);
+        // The merchant sees it held.
+        let seen = json_of(&shop.call("get_link", &[("id", &link_id.to_string())]).await);
+        assert_eq!((seen["captured_count"].as_i64(), seen["reserved_count"].as_i64()), (Some(0), Some(1)), "{seen}");
         let sessions = stub.lock().unwrap().created.len();
 
         // Ken comes meanwhile: no KOMOJU session for a unit that is not there.

@@ -38,6 +38,7 @@ link-deactivate = Deactivate
 link-reactivate = Reactivate
 link-edit = Edit link
 link-usage = { $used } of { $limit } used
+link-usage-reserved = ({ $reserved } held for customers paying on KOMOJU now)
 link-no-limit = No limit
 link-never-expires = Never
 link-field-image = Product image

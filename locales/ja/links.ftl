@@ -38,6 +38,7 @@ link-deactivate = 無効にする
 link-reactivate = 再度有効にする
 link-edit = リンクを編集
 link-usage = { $limit } 回中 { $used } 回利用済み
+link-usage-reserved = （{ $reserved } 件はKOMOJUで支払い手続き中のお客様のため確保中）
 link-no-limit = 上限なし
 link-never-expires = 期限なし
 link-field-image = 商品画像

@@ -38,6 +38,7 @@ link-deactivate = 비활성화
 link-reactivate = 다시 활성화
 link-edit = 링크 편집
 link-usage = { $limit }회 중 { $used }회 사용
+link-usage-reserved = ({ $reserved }건은 KOMOJU에서 결제 중인 고객을 위해 확보 중)
 link-no-limit = 제한 없음
 link-never-expires = 기한 없음
 link-field-image = 상품 이미지

@@ -229,6 +229,9 @@ mod input {
         pub expires_at: Option<i64>,
         /// Captures ever made, the usage limit's count (a refund gives none back).
         pub captured_count: i64,
+        /// Live mode, limited link: units held for customers paying on
+        /// KOMOJU's page right now (they come back if the customer does not pay).
+        pub reserved_count: i64,
         /// The Total Sales Summary's "captured payments": captured and not
         /// since refunded or charged back.
         pub captured_payments: i64,

@@ -546,8 +546,13 @@ fn LinkDetail(link: LinkView, sales: super::payments::SalesOfLink, toggle: Serve
     let toggle_error = action_error(toggle);
     let next_status = if link.status == LinkStatus::Active { LinkStatus::Inactive } else { LinkStatus::Active };
     let price = format_minor(link.amount, link.currency, i18n.locale());
-    let (used, limit) = (link.captured_count, link.usage_limit);
+    let (used, limit, reserved) = (link.captured_count, link.usage_limit, link.reserved_count);
     let usage = move || match limit {
+        Some(limit) if reserved > 0 => format!(
+            "{} {}",
+            i18n.tr_args("link-usage", &[("used", used.into()), ("limit", limit.into())]),
+            i18n.tr_args("link-usage-reserved", &[("reserved", reserved.into())])
+        ),
         Some(limit) => i18n.tr_args("link-usage", &[("used", used.into()), ("limit", limit.into())]),
         None => i18n.tr("link-no-limit"),
     };

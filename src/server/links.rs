@@ -15,7 +15,7 @@ use super::payments::usage_count;
 
 const COLUMNS: &str = concat!(
     "l.id, l.slug, l.mode, l.name, l.description, l.amount, l.currency, l.language, l.status, \
-     l.usage_limit, l.expires_at, l.created_at, i.sha256 AS image_sha, \
+     l.usage_limit, l.expires_at, l.created_at, l.reserved_count, i.sha256 AS image_sha, \
      (SELECT CAST(COALESCE(SUM(c.sales_captured_payments), 0) AS BIGINT) \
       FROM link_counters c WHERE c.link_id = l.id) AS captured_payments, ",
     usage_count!()
@@ -54,6 +54,7 @@ fn view(row: &sqlx::any::AnyRow, public_url: &str, now: i64) -> AppResult<LinkVi
         usage_limit,
         expires_at,
         captured_count,
+        reserved_count: row.try_get("reserved_count")?,
         captured_payments: row.try_get("captured_payments")?,
         created_at: row.try_get("created_at")?,
         image_url: row.try_get::<Option<String>, _>("image_sha")?.map(|sha| super::images::url(&sha)),
