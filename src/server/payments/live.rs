@@ -82,16 +82,26 @@ pub async fn follow(db: &Db, payment: &Payment, theirs: &ProviderPayment, note: 
     };
     let mut current = payment.clone();
     for step in steps {
-        let facts = Facts { provider_ref: Some(theirs.id.clone()), provider_settled: true, note: Some(note.to_owned()), ..Facts::default() };
-        current = match transition(db, current.id, step, facts).await {
-            Ok(moved) => moved,
-            // Someone else (a concurrent webhook) moved it first: re-read and stop;
-            // the next piece of news starts from the new state.
-            Err(AppError::Conflict(_)) => return by_id(db, current.id).await,
-            Err(e) => return Err(e),
-        };
+        let (moved, first) = take_step(db, current.id, step, &theirs.id, note).await?;
+        current = moved;
+        if !first {
+            // The next piece of news starts from the state someone else made.
+            break;
+        }
     }
     Ok(current)
+}
+
+/// One step KOMOJU reported on payment `id`; `false` with the payment as it
+/// is now when someone else (a concurrent webhook, the return page) took a
+/// step first.
+async fn take_step(db: &Db, id: i64, step: Transition, provider_payment: &str, note: &str) -> AppResult<(Payment, bool)> {
+    let facts = Facts { provider_ref: Some(provider_payment.to_owned()), provider_settled: true, note: Some(note.to_owned()), ..Facts::default() };
+    match transition(db, id, step, facts).await {
+        Ok(moved) => Ok((moved, true)),
+        Err(AppError::Conflict(_)) => Ok((by_id(db, id).await?, false)),
+        Err(e) => Err(e),
+    }
 }
 
 /// Gives back an unwanted capture (the link was inactive, expired or out of
@@ -104,16 +114,21 @@ pub async fn refund_unwanted(komoju: &Komoju, db: &Db, id: i64) -> AppResult<Pay
     let (Some(unwanted), true) = (payment.view.unwanted, payment.view.auto_refund_due) else {
         return Ok(payment);
     };
+    // `payment` (or what KOMOJU's answer made of it) once the refund is over.
+    let over = |mut payment: Payment| {
+        payment.view.auto_refund_due = false;
+        payment
+    };
     let remaining = payment.view.amount - payment.view.refunded_amount;
     let provider_payment = payment.provider_ref.clone();
     let (Some(provider_payment), true) = (provider_payment, payment.view.status == crate::domain::payment::PaymentStatus::Captured && remaining > 0) else {
         // Refunded meanwhile (by the merchant, or KOMOJU told us), or charged back.
         auto_refund_over(db, id, None).await?;
-        return by_id(db, id).await;
+        return Ok(over(payment));
     };
     let Some(credentials) = komoju.credentials(db, payment.account_id).await? else {
         auto_refund_over(db, id, Some("KOMOJU is no longer connected")).await?;
-        return by_id(db, id).await;
+        return Ok(over(payment));
     };
     let reason = format!("Paylinks: {}", unwanted.as_str().replace('_', " "));
     let key = format!("paylinks-auto-refund-{}", payment.view.public_id);
@@ -122,12 +137,12 @@ pub async fn refund_unwanted(komoju: &Komoju, db: &Db, id: i64) -> AppResult<Pay
             let followed = follow(db, &payment, &theirs, &format!("automatic refund ({})", unwanted.as_str())).await?;
             auto_refund_over(db, id, None).await?;
             tracing::info!(payment = %payment.view.public_id, reason = unwanted.as_str(), "unwanted live capture refunded");
-            Ok(by_id(db, followed.id).await?)
+            Ok(over(followed))
         }
         Err(AppError::ProviderRefused { message }) => {
             tracing::warn!(payment = %payment.view.public_id, %message, "KOMOJU refused an automatic refund; the merchant has to act");
             auto_refund_over(db, id, Some(&message)).await?;
-            by_id(db, id).await
+            Ok(over(payment))
         }
         Err(e) => {
             tracing::warn!(payment = %payment.view.public_id, error = %e, "automatic refund failed; trying again later");
@@ -163,8 +178,11 @@ pub async fn end_stale(komoju: &Komoju, db: &Db, id: i64, now: i64) -> AppResult
     if payment.view.status != crate::domain::payment::PaymentStatus::Pending || payment.view.deadline_at > now {
         return Ok(payment);
     }
-    let credentials = komoju.credentials(db, payment.account_id).await?;
-    if let (Some(session_id), Some(credentials)) = (payment.provider_session.clone(), credentials) {
+    let credentials = match &payment.provider_session {
+        Some(session_id) => komoju.credentials(db, payment.account_id).await?.map(|c| (session_id.clone(), c)),
+        None => None,
+    };
+    if let Some((session_id, credentials)) = credentials {
         match komoju.session(&credentials.secret_key, &session_id).await {
             Ok(Session { payment: Some(theirs), .. }) => {
                 let followed = follow(db, &payment, &theirs, "KOMOJU session ended").await?;
@@ -215,15 +233,7 @@ pub async fn follow_dispute(db: &Db, payment: &Payment, theirs: &ProviderPayment
     let ours = payment.state()?;
     match news.step(&ours, payment.view.currency.code(), theirs) {
         Ok(None) => Ok(payment.clone()),
-        Ok(Some(step)) => {
-            let facts = Facts { provider_ref: Some(theirs.id.clone()), provider_settled: true, note: Some(note.to_owned()), ..Facts::default() };
-            match transition(db, payment.id, step, facts).await {
-                Ok(moved) => Ok(moved),
-                // A concurrent delivery recorded it first.
-                Err(AppError::Conflict(_)) => by_id(db, payment.id).await,
-                Err(e) => Err(e),
-            }
-        }
+        Ok(Some(step)) => Ok(take_step(db, payment.id, step, &theirs.id, note).await?.0),
         Err(e) => {
             tracing::error!(payment = %payment.view.public_id, provider_payment = %theirs.id, ?news, error = %e, "KOMOJU dispute news needs a person");
             Err(AppError::Conflict(e.to_string()))

@@ -43,3 +43,12 @@ pub use start::*;
 pub use stats::*;
 pub use store::*;
 pub use transition::*;
+
+/// "The link takes payments now", as SQL on a `links` row: active and not
+/// expired at `now` (a bound parameter such as `$2`). The one definition every
+/// statement that starts, reserves or counts a payment uses (its usage limit
+/// is checked by each where it applies); `CheckoutLink::availability` is its
+/// twin for a link already read.
+pub(super) fn link_open(now: &str) -> String {
+    format!("status = 'active' AND (expires_at IS NULL OR expires_at > {now})")
+}

@@ -279,8 +279,8 @@ pub(super) enum AtOnce {
 /// Parameters: [`NEW_PAYMENT_VALUES`] ($1 to $21), then $22 to $30 below.
 pub(super) async fn write_at_once(db: &Db, first: &FirstWrite) -> AppResult<AtOnce> {
     let captured = first.captured;
-    let takes_payments = "status = 'active' AND (expires_at IS NULL OR expires_at > $18)";
-    let open = if captured { format!("usage_limit IS NULL AND {takes_payments}") } else { takes_payments.to_owned() };
+    let takes_payments = link_open("$18");
+    let open = if captured { format!("usage_limit IS NULL AND {takes_payments}") } else { takes_payments.clone() };
     let values = &NEW_PAYMENT_VALUES[1..NEW_PAYMENT_VALUES.len() - 1];
     let shards = COUNTER_SHARDS;
     let sql = match db.backend() {
@@ -366,9 +366,12 @@ pub(super) fn same_link(payment: Payment, link: &CheckoutLink) -> AppResult<Paym
 /// the link's row (where a limited link keeps its whole count): concurrent
 /// starts take turns, so N units take at most N reservations.
 pub(super) async fn reserve_unit(tx: &mut Tx, link_id: i64, payment_id: i64, now: i64) -> AppResult<bool> {
-    let reserved = sqlx::query(
-        "UPDATE links SET reserved_count = reserved_count + 1 WHERE id = $1 AND usage_limit IS NOT NULL          AND captured_count + reserved_count < usage_limit AND status = 'active' AND (expires_at IS NULL OR expires_at > $2)",
-    )
+    let sql = format!(
+        "UPDATE links SET reserved_count = reserved_count + 1 \
+         WHERE id = $1 AND usage_limit IS NOT NULL AND captured_count + reserved_count < usage_limit AND {}",
+        link_open("$2")
+    );
+    let reserved = sqlx::query(&sql)
     .bind(link_id)
     .bind(now)
     .execute(&mut **tx)
@@ -383,7 +386,8 @@ pub(super) async fn reserve_unit(tx: &mut Tx, link_id: i64, payment_id: i64, now
 /// Whether link `id` takes payments at `now`, its limit aside (telling "all
 /// reserved" from "closed").
 pub(super) async fn link_takes_payments(db: &Db, id: i64, now: i64) -> AppResult<bool> {
-    let row = sqlx::query("SELECT 1 FROM links WHERE id = $1 AND status = 'active' AND (expires_at IS NULL OR expires_at > $2) AND captured_count < COALESCE(usage_limit, captured_count + 1)")
+    let sql = format!("SELECT 1 FROM links WHERE id = $1 AND {} AND captured_count < COALESCE(usage_limit, captured_count + 1)", link_open("$2"));
+    let row = sqlx::query(&sql)
         .bind(id)
         .bind(now)
         .fetch_optional(db.pool())

@@ -153,7 +153,7 @@ pub(super) async fn count_capture(tx: &mut Tx, link_id: i64, payment_id: i64, de
     // An unwanted capture (refunded automatically) takes no unit of the limit.
     let uses = i64::from(uses_unit);
     // `now` is bound last, as `$n`, only when the link's state is enforced.
-    let takes_payments = |n: u8| if enforce_link { format!("AND status = 'active' AND (expires_at IS NULL OR expires_at > ${n})") } else { String::new() };
+    let takes_payments = |n: u8| if enforce_link { format!("AND {}", link_open(&format!("${n}"))) } else { String::new() };
     for on_link_row in if limited { [true, false] } else { [false, true] } {
         let query = if on_link_row {
             let limit = if enforce_link { "AND captured_count < usage_limit" } else { "" };
