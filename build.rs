@@ -8,7 +8,7 @@ fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("locales");
     println!("cargo:rerun-if-changed={}", root.display());
     // Catalogs only the server renders (the checkout pages have no WASM).
-    const SERVER_ONLY: &[&str] = &["checkout.ftl"];
+    const SERVER_ONLY: &[&str] = &["checkout.ftl", "email.ftl"];
     let mut entries = Vec::new();
     let mut server_entries = Vec::new();
     // FNV-1a of the browser's catalogs: the version in their URL (cached for a year).

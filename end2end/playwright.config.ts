@@ -45,6 +45,8 @@ export default defineConfig({
       PAYLINKS_BIND: `127.0.0.1:${port}`,
       PAYLINKS_PUBLIC_URL: baseURL,
       DATABASE_URL: databaseUrl,
+      // No mail server: emails become files here and show in the test-mode mailbox.
+      PAYLINKS_MAIL_DIR: process.env.PAYLINKS_E2E_MAIL_DIR ?? "target/e2e/mail",
       RUST_LOG: "warn",
       // The webhook test's receiver listens on 127.0.0.1.
       PAYLINKS_WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",

@@ -1,7 +1,7 @@
 use crate::components::{session::provide_session, HydrationMarker, SiteHeader};
 use crate::i18n::provide_i18n;
 use crate::pages::{
-    ApiKeysSettingsPage, ApplicationPage, EditLinkPage, DashboardLayout, WebhooksSettingsPage, HomePage, LegalPage, LinkDetailPage, LinksPage, PaymentDetailPage, TransactionsPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
+    ApiKeysSettingsPage, ApplicationPage, EditLinkPage, DashboardLayout, EmailsPage, WebhooksSettingsPage, HomePage, LegalPage, LinkDetailPage, LinksPage, PaymentDetailPage, TransactionsPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
@@ -47,6 +47,7 @@ lazy_pages! {
     EditLinkRoute => EditLinkPage,
     TransactionsRoute => TransactionsPage,
     PaymentDetailRoute => PaymentDetailPage,
+    EmailsRoute => EmailsPage,
     ReviewRoute => ReviewPage,
     LegalRoute => LegalPage,
 }
@@ -136,6 +137,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("links/:id/edit") view={Lazy::<EditLinkRoute>::new()}/>
                         <Route path=path!("transactions") view={Lazy::<TransactionsRoute>::new()}/>
                         <Route path=path!("transactions/:id") view={Lazy::<PaymentDetailRoute>::new()}/>
+                        <Route path=path!("emails") view={Lazy::<EmailsRoute>::new()}/>
                     </ParentRoute>
                     <Route path=path!("/review") view={Lazy::<ReviewRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/legal/:public_id") view={Lazy::<LegalRoute>::new()} ssr=SsrMode::Async/>

@@ -184,3 +184,21 @@ tz-pacific-honolulu = Honolulu
 tz-australia-sydney = Sydney
 tz-pacific-auckland = Auckland
 tz-utc = UTC
+
+## Emails to customers (delivery log; in test mode the mailbox itself)
+emails-nav = Emails
+emails-title = Emails
+emails-hint-test-files = Test mode: receipts, konbini instructions and refund notices your customers would get, exactly as sent. No mail server is configured (PAYLINKS_SMTP_URL), so nothing leaves this server: each email is also written to the mail folder as an .eml file.
+emails-hint-test-smtp = Test mode: receipts, konbini instructions and refund notices sent to your test customers, exactly as sent.
+emails-hint-live = Every email sent to your customers in live mode, with its delivery status. Emails that could not be delivered are retried for about a day.
+emails-empty = No emails yet. They appear here when a customer pays, gets konbini instructions or is refunded.
+emails-state-pending = Sending
+emails-state-sent = Sent
+emails-state-failed = Not delivered
+emails-kind-receipt = Receipt
+emails-kind-konbini-instructions = Konbini instructions
+emails-kind-refund-notice = Refund notice
+emails-payment = Payment
+emails-attempts = Attempts
+emails-last-error = Last error
+emails-text-part = Plain-text version

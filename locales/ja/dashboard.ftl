@@ -184,3 +184,21 @@ tz-pacific-honolulu = ホノルル
 tz-australia-sydney = シドニー
 tz-pacific-auckland = オークランド
 tz-utc = UTC
+
+## お客様へのメール（送信履歴。テストモードではメールボックス）
+emails-nav = メール
+emails-title = メール
+emails-hint-test-files = テストモード：お客様に届く領収書・コンビニ払いの案内・返金のお知らせを、送信したとおりに表示します。メールサーバー（PAYLINKS_SMTP_URL）が設定されていないため、メールはこのサーバーの外には送られず、.eml ファイルとしてメールフォルダにも保存されます。
+emails-hint-test-smtp = テストモード：テスト用のお客様に送った領収書・コンビニ払いの案内・返金のお知らせを、送信したとおりに表示します。
+emails-hint-live = ライブモードでお客様に送ったすべてのメールと配信状況です。配信できなかったメールは約 1 日再送を試みます。
+emails-empty = まだメールはありません。お客様の支払い、コンビニ払いの案内、返金のときにここに表示されます。
+emails-state-pending = 送信中
+emails-state-sent = 送信済み
+emails-state-failed = 未配信
+emails-kind-receipt = 領収書
+emails-kind-konbini-instructions = コンビニ払いの案内
+emails-kind-refund-notice = 返金のお知らせ
+emails-payment = 決済
+emails-attempts = 送信回数
+emails-last-error = 最後のエラー
+emails-text-part = テキスト版

@@ -184,3 +184,21 @@ tz-pacific-honolulu = 호놀룰루
 tz-australia-sydney = 시드니
 tz-pacific-auckland = 오클랜드
 tz-utc = UTC
+
+## 고객에게 보낸 이메일(발송 기록, 테스트 모드에서는 메일함)
+emails-nav = 이메일
+emails-title = 이메일
+emails-hint-test-files = 테스트 모드: 고객이 받게 될 영수증, 편의점 결제 안내, 환불 안내를 보낸 그대로 보여 줍니다. 메일 서버(PAYLINKS_SMTP_URL)가 설정되지 않아 이메일은 이 서버 밖으로 나가지 않으며, 각 이메일은 메일 폴더에 .eml 파일로도 저장됩니다.
+emails-hint-test-smtp = 테스트 모드: 테스트 고객에게 보낸 영수증, 편의점 결제 안내, 환불 안내를 보낸 그대로 보여 줍니다.
+emails-hint-live = 라이브 모드에서 고객에게 보낸 모든 이메일과 발송 상태입니다. 전달되지 못한 이메일은 약 하루 동안 다시 보냅니다.
+emails-empty = 아직 이메일이 없습니다. 고객이 결제하거나 편의점 결제 안내를 받거나 환불되면 여기에 표시됩니다.
+emails-state-pending = 보내는 중
+emails-state-sent = 보냄
+emails-state-failed = 전달 안 됨
+emails-kind-receipt = 영수증
+emails-kind-konbini-instructions = 편의점 결제 안내
+emails-kind-refund-notice = 환불 안내
+emails-payment = 결제
+emails-attempts = 시도 횟수
+emails-last-error = 마지막 오류
+emails-text-part = 텍스트 버전

@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod application;
 pub mod card;
 pub mod checkout;
+pub mod email;
 pub mod fields;
 pub mod link;
 pub mod locale;

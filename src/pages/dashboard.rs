@@ -154,6 +154,7 @@ fn DashboardNav() -> impl IntoView {
             <A href="/dashboard" exact=true>{i18n.text("dashboard-overview")}</A>
             <A href="/dashboard/links">{i18n.text("links-title")}</A>
             <A href="/dashboard/transactions">{i18n.text("transactions-nav")}</A>
+            <A href="/dashboard/emails">{i18n.text("emails-nav")}</A>
             <A href="/dashboard/application">{i18n.text("application-nav")}</A>
             <A href="/dashboard/settings">{i18n.text("settings-nav")}</A>
             // Served by the server, not the dashboard's router.

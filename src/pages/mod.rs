@@ -7,6 +7,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod checkout;
 pub mod dashboard;
+pub mod emails;
 mod home;
 pub mod legal;
 pub mod links;
@@ -18,6 +19,7 @@ pub mod webhooks;
 
 pub use auth::{SignInPage, SignUpPage};
 pub use dashboard::{ApiKeysSettingsPage, ApplicationPage, DashboardLayout, OverviewPage, SettingsPage, WebhooksSettingsPage};
+pub use emails::EmailsPage;
 pub use home::HomePage;
 pub use legal::LegalPage;
 pub use links::{EditLinkPage, LinkDetailPage, LinksPage, NewLinkPage, QuickLinkPage};

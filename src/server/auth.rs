@@ -323,6 +323,16 @@ pub async fn account_by_session(db: &Db, token: &str) -> AppResult<Option<Accoun
     account_from_row(&row).map(Some)
 }
 
+/// The signed-in merchant of a plain axum request (CSV export, mailbox
+/// preview), by the same session cookie and role check as the server functions.
+pub async fn merchant_from_headers(db: &Db, headers: &HeaderMap, secure: bool) -> AppResult<Merchant> {
+    let account = match session_token(headers, secure) {
+        Some(token) => account_by_session(db, &token).await?,
+        None => None,
+    };
+    Merchant::of(account.ok_or(AppError::NotSignedIn)?)
+}
+
 /// Moves a used session's idle deadline (never past its absolute end).
 async fn touch_session(db: &Db, token: &str) -> AppResult<()> {
     let now = now_ms();

@@ -108,6 +108,23 @@ pub struct ConfigArgs {
     /// make the server call its neighbours
     #[arg(long, env = "PAYLINKS_WEBHOOK_ALLOW_PRIVATE_NETWORKS", default_value_t = false)]
     pub webhook_allow_private_networks: bool,
+    /// Where email goes: `smtp://host:port` (plain, for local sinks),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465` (TLS). Unset: each email is written to
+    /// PAYLINKS_MAIL_DIR and shown in the dashboard's mailbox
+    #[arg(long, env = "PAYLINKS_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender address of every email (its name is the merchant's)
+    /// [default: no-reply@ the public URL's host]
+    #[arg(long, env = "PAYLINKS_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Where emails are written when PAYLINKS_SMTP_URL is unset
+    #[arg(long, env = "PAYLINKS_MAIL_DIR", default_value = "data/mail")]
+    pub mail_dir: std::path::PathBuf,
+    /// Milliseconds before the first retry of an email the mail server did not
+    /// take; each further retry waits twice as long (at most 6 h), 12 tries in all
+    #[arg(long, env = "PAYLINKS_EMAIL_RETRY_BASE_MS", default_value_t = 30_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub email_retry_base_ms: i64,
 }
 
 /// Settled configuration: every value checked and every default applied.
@@ -133,6 +150,7 @@ pub struct Config {
     /// Requests per second per API key.
     pub api_rate_limit: u32,
     pub webhooks: super::merchant_webhooks::Settings,
+    pub email: std::sync::Arc<super::email::Settings>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -145,6 +163,10 @@ pub enum ConfigError {
     SecretKey(String),
     #[error("PAYLINKS_TRUSTED_PROXIES: {0}")]
     TrustedProxies(String),
+    #[error("PAYLINKS_MAIL_FROM must be an email address, got {0:?}")]
+    MailFrom(String),
+    #[error("PAYLINKS_SMTP_URL must start with smtp:// or smtps://")]
+    SmtpUrl,
 }
 
 impl ConfigArgs {
@@ -159,7 +181,28 @@ impl ConfigArgs {
             Some(key) => super::secrets::SecretBox::from_hex(key).map_err(|e| ConfigError::SecretKey(e.to_string()))?,
             None => super::secrets::SecretBox::load_or_create(&self.secret_key_file).map_err(|e| ConfigError::SecretKey(e.to_string()))?,
         };
+        // A host name the mail world accepts (an IP address or `localhost` is not one).
+        let host = url::Url::parse(&public_url).ok().and_then(|u| u.domain().map(str::to_owned)).filter(|d| d.contains('.'));
+        let mail_domain = host.unwrap_or_else(|| "paylinks.localhost".to_owned());
+        let from_address = self.mail_from.unwrap_or_else(|| format!("no-reply@{mail_domain}"));
+        let Ok(from) = from_address.parse::<lettre::Address>() else {
+            return Err(ConfigError::MailFrom(from_address));
+        };
+        if let Some(url) = &self.smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(ConfigError::SmtpUrl);
+            }
+        }
+        let email = super::email::Settings {
+            smtp_url: self.smtp_url.filter(|u| !u.is_empty()),
+            mail_dir: self.mail_dir,
+            from_address,
+            // Message-IDs in the sender's domain, as mail servers expect.
+            message_id_domain: from.domain().to_owned(),
+            retry_base_ms: self.email_retry_base_ms,
+        };
         Ok(Config {
+            email: std::sync::Arc::new(email),
             bind,
             database_url: self.database_url,
             public_url,

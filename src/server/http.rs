@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(super::observe::readyz))
         .route("/i18n/{file}", get(catalog))
         .route("/img/{sha}", get(super::images::serve))
+        .route("/mail/{id}", get(super::email::preview))
         .route("/pay/{slug}", get(crate::pages::checkout::page))
         .route("/pay/{slug}/{payment}", get(crate::pages::checkout::result))
         .route("/pay/{slug}/{payment}/paypay", get(crate::pages::checkout::paypay_page))
@@ -129,7 +130,7 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(CSP));
@@ -206,6 +207,7 @@ pub async fn serve_on(
         super::jobs::spawn_expiry_job(db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
         super::jobs::spawn_live_job(state.komoju.clone(), db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
     }
+    super::email::spawn_worker(db.clone(), state.config.email.clone(), state.config.public_url.clone())?;
     let webhooks = super::merchant_webhooks::spawn_worker(db.clone(), state.config.secrets.clone(), state.config.webhooks.clone());
     tracing::info!(
         addr = %listener.local_addr()?,

@@ -6,7 +6,8 @@ use super::komoju::Komoju;
 use std::time::Duration;
 
 /// Runs [`expire_due`] every `every` until the process ends, and forgets
-/// API idempotency answers past their 24 hours and webhook events past 30 days.
+/// API idempotency answers past their 24 hours, webhook events past 30 days
+/// and emails past 90.
 pub fn spawn_expiry_job(db: Db, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
@@ -23,6 +24,9 @@ pub fn spawn_expiry_job(db: Db, every: std::time::Duration) {
             }
             if let Err(e) = super::merchant_webhooks::purge(&db, now_ms()).await {
                 tracing::warn!(error = %e, "could not purge old webhook events; retrying next tick");
+            }
+            if let Err(e) = super::email::purge(&db, now_ms()).await {
+                tracing::warn!(error = %e, "could not purge old emails; retrying next tick");
             }
             if let Err(e) = super::auth::purge_sessions(&db, now_ms()).await {
                 tracing::warn!(error = %e, "could not purge ended sessions; retrying next tick");

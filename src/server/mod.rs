@@ -12,6 +12,7 @@ pub mod client_ip;
 pub mod config;
 pub mod csrf;
 pub mod demo;
+pub mod email;
 pub mod db;
 pub mod http;
 pub mod ids;

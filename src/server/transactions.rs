@@ -227,19 +227,14 @@ pub async fn export_csv(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let secure = state.config.public_url.starts_with("https://");
-    let account = match super::auth::session_token(&headers, secure) {
-        Some(token) => super::auth::account_by_session(&state.db, &token).await.ok().flatten(),
-        None => None,
-    };
     let refuse = |error: AppError| {
         let text = crate::i18n::tr(super::locale::from_headers(&headers), error.message_id());
         let status = http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::FORBIDDEN);
         (status, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
     };
-    let account = match account.map(Merchant::of) {
-        None => return refuse(AppError::NotSignedIn),
-        Some(Err(refused)) => return refuse(refused),
-        Some(Ok(merchant)) => merchant,
+    let account = match super::auth::merchant_from_headers(&state.db, &headers, secure).await {
+        Ok(merchant) => merchant,
+        Err(refused) => return refuse(refused),
     };
     let filter = match query.parse(account.time_zone) {
         Ok(filter) => filter,

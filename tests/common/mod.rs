@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod shop;
+pub mod smtp;
 
 use paylinks::server::{config::ConfigArgs, config::leptos_options, http, AppState};
 use std::collections::BTreeMap;
@@ -106,6 +107,11 @@ pub async fn start_server_configured(database_url: &str, configure: impl FnOnce(
         webhook_retry_base_ms: 200,
         webhook_timeout_secs: 2,
         webhook_allow_private_networks: true,
+        // No SMTP: each email becomes a file of this server's own.
+        smtp_url: None,
+        mail_from: None,
+        mail_dir: std::env::temp_dir().join(format!("paylinks-test-mail-{}-{}", std::process::id(), addr.port())),
+        email_retry_base_ms: 300,
     };
     configure(&mut args);
     let config = args.settle(&options).unwrap();

@@ -20,6 +20,8 @@ pub async fn merchant<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
 /// Creates a link and returns (id, slug).
 pub async fn link(browser: &mut Browser<'_>, name: &str, amount: &str, extra: &[(&str, &str)]) -> (i64, String) {
     let mut fields = vec![("name", name), ("amount", amount), ("currency", "JPY"), ("language", "ja")];
+    // `extra` may change a default (e.g. the language).
+    fields.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
     fields.extend_from_slice(extra);
     let form: Vec<(String, &str)> = fields.iter().map(|(k, v)| (format!("link[{k}]"), *v)).collect();
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), *v)).collect();

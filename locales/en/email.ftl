@@ -1,0 +1,23 @@
+# Emails to customers (server only). $merchant is the seller's business name.
+email-from-name = { $merchant } via Paylinks
+email-receipt-subject = Your receipt from { $merchant }
+email-receipt-intro = Thank you for your payment to { $merchant }. This is your receipt.
+email-konbini-subject = How to pay at the convenience store — { $merchant }
+email-konbini-intro = Pay at { $store } by { $deadline } with the payment number below. Your order is confirmed once you have paid.
+email-konbini-how = At the store, tell the staff you want to make a payment (or use the store's terminal) and give the payment number. If you do not pay by the deadline, the payment number expires and nothing is charged.
+email-refund-subject = Refund from { $merchant }
+email-refund-intro-full = { $merchant } has refunded your payment in full.
+email-refund-intro-partial = { $merchant } has refunded { $amount } of your payment.
+email-refund-timing = Depending on your card issuer, the refund can take a few days to appear on your statement.
+email-field-product = Product
+email-field-amount = Amount
+email-field-paid = Amount paid
+email-field-refunded = Refunded
+email-field-date = Date
+email-field-method = Paid with
+email-field-payment-id = Payment ID
+email-field-store = Convenience store
+email-field-konbini-number = Payment number
+email-field-deadline = Pay by
+email-seller-info = Seller information (Specified Commercial Transactions Act)
+email-footer = Paylinks sent this email on behalf of { $merchant }. For questions about your purchase, contact the seller using the information above.

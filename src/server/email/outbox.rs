@@ -1,0 +1,156 @@
+//! The `email_jobs` table: due jobs, leases, outcomes and the merchant's log.
+
+use super::Email;
+use crate::domain::email::{EmailKind, EmailLogEntry};
+use crate::domain::Mode;
+use crate::error::AppResult;
+use crate::server::auth::Merchant;
+use crate::server::db::Db;
+use sqlx::Row;
+
+pub(super) struct Job {
+    pub id: i64,
+    pub dedupe_key: String,
+    pub kind: EmailKind,
+    pub payment_id: i64,
+    pub event_id: Option<i64>,
+    pub created_at: i64,
+    /// Tries before this one.
+    pub attempts: i64,
+}
+
+/// Jobs due at `now` that no worker holds, oldest first.
+pub(super) async fn due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<Job>> {
+    let rows = sqlx::query(
+        "SELECT id, dedupe_key, kind, payment_id, event_id, created_at, attempts FROM email_jobs \
+         WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Job {
+                id: row.try_get("id")?,
+                dedupe_key: row.try_get("dedupe_key")?,
+                kind: EmailKind::parse(&row.try_get::<String, _>("kind")?).ok_or_else(|| anyhow::anyhow!("unknown email kind"))?,
+                payment_id: row.try_get::<Option<i64>, _>("payment_id")?.ok_or_else(|| anyhow::anyhow!("email job without a payment"))?,
+                event_id: row.try_get("event_id")?,
+                created_at: row.try_get("created_at")?,
+                attempts: row.try_get("attempts")?,
+            })
+        })
+        .collect()
+}
+
+/// Takes job `id` until `until` if it is still due and free: exactly one
+/// server wins.
+pub(super) async fn lease(db: &Db, id: i64, now: i64, until: i64) -> AppResult<bool> {
+    let taken = sqlx::query(
+        "UPDATE email_jobs SET lease_until = $1 WHERE id = $2 AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)",
+    )
+    .bind(until)
+    .bind(id)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(taken.rows_affected() == 1)
+}
+
+/// What became of one try.
+pub(super) enum Outcome<'a> {
+    Sent { at: i64 },
+    Later { at: i64, error: &'a str },
+    GivenUp { error: &'a str },
+}
+
+/// Records a try and the email as rendered (kept for the log; a job that
+/// could not be rendered keeps what it had).
+pub(super) async fn record(db: &Db, id: i64, email: Option<&Email>, outcome: Outcome<'_>) -> AppResult<()> {
+    let (state, sent_at, next_attempt_at, error) = match outcome {
+        Outcome::Sent { at } => ("sent", Some(at), None, None),
+        Outcome::Later { at, error } => ("pending", None, Some(at), Some(error)),
+        Outcome::GivenUp { error } => ("failed", None, None, Some(error)),
+    };
+    sqlx::query(
+        "UPDATE email_jobs SET state = $1, sent_at = $2, next_attempt_at = $3, last_error = $4, attempts = attempts + 1, \
+         lease_until = NULL, recipient = COALESCE($5, recipient), subject = COALESCE($6, subject), \
+         text_body = COALESCE($7, text_body), html_body = COALESCE($8, html_body) WHERE id = $9",
+    )
+    .bind(state)
+    .bind(sent_at)
+    .bind(next_attempt_at)
+    .bind(error)
+    .bind(email.map(|e| e.to.clone()))
+    .bind(email.map(|e| e.subject.clone()))
+    .bind(email.map(|e| e.text.clone()))
+    .bind(email.map(|e| e.html.clone()))
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The merchant's latest emails in their current mode (bodies in test mode only).
+pub async fn log(db: &Db, merchant: &Merchant, limit: i64) -> AppResult<Vec<EmailLogEntry>> {
+    let rows = sqlx::query(
+        "SELECT e.id, e.kind, e.state, e.created_at, e.sent_at, e.attempts, e.last_error, e.recipient, e.subject, \
+         e.text_body, e.html_body, p.public_id FROM email_jobs e LEFT JOIN payments p ON p.id = e.payment_id \
+         WHERE e.account_id = $1 AND e.mode = $2 ORDER BY e.id DESC LIMIT $3",
+    )
+    .bind(merchant.id)
+    .bind(merchant.mode.as_str())
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    let bodies = merchant.mode == Mode::Test;
+    rows.iter()
+        .map(|row| {
+            Ok(EmailLogEntry {
+                id: row.try_get(0)?,
+                kind: EmailKind::parse(&row.try_get::<String, _>(1)?).ok_or_else(|| anyhow::anyhow!("unknown email kind"))?,
+                state: row.try_get(2)?,
+                created_at: row.try_get(3)?,
+                sent_at: row.try_get(4)?,
+                attempts: row.try_get(5)?,
+                last_error: row.try_get(6)?,
+                recipient: row.try_get(7)?,
+                subject: row.try_get(8)?,
+                text_body: if bodies { row.try_get(9)? } else { None },
+                html_body: if bodies { row.try_get(10)? } else { None },
+                payment_public_id: row.try_get(11)?,
+            })
+        })
+        .collect()
+}
+
+/// The HTML of one of the merchant's test-mode emails (the mailbox shows it
+/// in a frame); live emails' bodies are not shown.
+pub async fn test_html(db: &Db, merchant: &Merchant, id: i64) -> AppResult<Option<String>> {
+    if merchant.mode != Mode::Test {
+        return Ok(None);
+    }
+    let html = sqlx::query_scalar::<_, Option<String>>(
+        "SELECT html_body FROM email_jobs WHERE id = $1 AND account_id = $2 AND mode = $3",
+    )
+    .bind(id)
+    .bind(merchant.id)
+    .bind(Mode::Test.as_str())
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(html.flatten())
+}
+
+/// How long the log keeps an email (with the customer's address and what it
+/// said) once it is sent or given up.
+pub const LOG_RETENTION_MS: i64 = 90 * 24 * 60 * 60 * 1000;
+
+/// Forgets emails past [`LOG_RETENTION_MS`] that are no longer due.
+pub async fn purge(db: &Db, now: i64) -> AppResult<u64> {
+    let done = sqlx::query("DELETE FROM email_jobs WHERE created_at < $1 AND next_attempt_at IS NULL")
+        .bind(now - LOG_RETENTION_MS)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
+}

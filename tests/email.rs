@@ -1,0 +1,225 @@
+//! Email to customers through the outbox: receipts, konbini instructions and
+//! refund notices in the checkout's language, over real SMTP (a sink in this
+//! process) or, with no SMTP configured, as `.eml` files the dashboard's
+//! mailbox shows. A mail server that is down never holds up a payment.
+
+mod common;
+
+use common::shop::{action, card_form, json, link, merchant, page_token, pay, payment_of};
+use common::smtp::{Received, SmtpSink};
+use common::{count, free_port, start_server_configured, test_databases, TestServer};
+use paylinks::domain::money::format_minor;
+use paylinks::domain::{Currency, Locale};
+
+async fn server_sending_to(db: &str, smtp_url: &str) -> TestServer {
+    let smtp_url = smtp_url.to_owned();
+    start_server_configured(db, move |args| {
+        args.smtp_url = Some(smtp_url);
+        args.mail_from = Some("receipts@pay.example.com".into());
+    })
+    .await
+}
+
+/// Pays `slug` by card in `lang`; the payment's public id.
+async fn pay_by_card(server: &TestServer, slug: &str, lang: &str, number: &str) -> paylinks::server::payments::Payment {
+    let token = page_token(server, slug).await;
+    let mut form = card_form(slug, &token, number);
+    form.retain(|(k, _)| *k != "pay[lang]");
+    form.push(("pay[lang]", lang));
+    payment_of(server, &pay(server, &form).await).await
+}
+
+fn about(received: &[Received], payment: &str) -> Vec<Received> {
+    received.iter().filter(|m| m.parts().0.contains(payment)).cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_japanese_checkout_gets_a_japanese_receipt_by_smtp() {
+    for db in test_databases().await {
+        let sink = SmtpSink::start().await;
+        let server = server_sending_to(&db.url, &sink.url()).await;
+        let mut shop = merchant(&server, "receipts@example.com").await;
+        let (_, slug) = link(&mut shop, "玉露 100g", "1500", &[]).await;
+        let paid = pay_by_card(&server, &slug, "ja", "4111111111111111").await;
+        assert_eq!(paid.view.status.as_str(), "captured");
+        let received = sink.wait_for(1, 15).await;
+        assert_eq!(received.len(), 1, "{}: one receipt", db.label);
+        let mail = &received[0];
+        assert_eq!(mail.to, vec!["<taro@example.jp>".to_owned()]);
+        let subject = mail.header("Subject").unwrap();
+        assert!(subject.contains("領収書") && subject.contains("Tea House"), "{subject}");
+        let (text, html) = mail.parts();
+        let amount = format_minor(1500, Currency::Jpy, Locale::Ja);
+        for part in [&text, &html] {
+            assert!(part.contains("玉露 100g") && part.contains(&amount) && part.contains(&paid.view.public_id), "{part}");
+            assert!(part.contains("決済ID") && part.contains("特定商取引法に基づく表記"), "{part}");
+        }
+        assert!(text.contains(&format!("{}/legal/", server.origin())), "the seller's SCTA page: {text}");
+        assert!(html.contains("<html lang=\"ja\">") && !html.contains("<img"), "no remote images: {html}");
+        // Dated in the merchant's zone (Tokyo by default).
+        assert!(text.contains("東京"), "{text}");
+        assert!(mail.header("Content-Type").unwrap().starts_with("multipart/alternative"));
+        let message_id = mail.header("Message-ID").unwrap();
+        assert!(message_id.starts_with("<receipt.") && message_id.ends_with("@pay.example.com>"), "{message_id}");
+        assert!(mail.header("Date").is_some());
+        assert!(mail.header("From").unwrap().contains("receipts@pay.example.com"));
+
+        // A declined card sends nothing; and the receipt is never sent twice.
+        let declined = pay_by_card(&server, &slug, "ja", "4000000000000002").await;
+        assert_eq!(declined.view.status.as_str(), "failed");
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        assert_eq!(sink.received().len(), 1, "{}", db.label);
+        let sent = count(&server.state.db, "SELECT COUNT(*) FROM email_jobs WHERE state = 'sent' AND attempts = 1").await;
+        assert_eq!(sent, 1, "{}", db.label);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn konbini_instructions_and_refund_notices_in_the_customers_language() {
+    for db in test_databases().await {
+        let sink = SmtpSink::start().await;
+        let server = server_sending_to(&db.url, &sink.url()).await;
+        let mut shop = merchant(&server, "notices@example.com").await;
+        let (_, slug) = link(&mut shop, "Sencha", "10000", &[("language", "ko")]).await;
+        // Konbini: the number, the store and the deadline.
+        let token = page_token(&server, &slug).await;
+        let form = [
+            ("pay[slug]", slug.as_str()),
+            ("pay[token]", token.as_str()),
+            ("pay[method]", "konbini"),
+            ("pay[email]", "hanako@example.jp"),
+            ("pay[store]", "lawson"),
+            ("pay[lang]", "ja"),
+        ];
+        let konbini = payment_of(&server, &pay(&server, &form).await).await;
+        let number = konbini.view.konbini_number.clone().unwrap();
+        let mails = sink.wait_for(1, 15).await;
+        let (text, _) = mails[0].parts();
+        assert!(mails[0].header("Subject").unwrap().contains("コンビニ"), "{:?}", mails[0].header("Subject"));
+        assert!(text.contains(&number) && text.contains("ローソン") && text.contains("払込番号"), "{text}");
+
+        // A card payment in Korean, refunded in part, then the rest.
+        let card = pay_by_card(&server, &slug, "ko", "4111111111111111").await;
+        let id = card.view.public_id.clone();
+        assert_eq!(sink.wait_for(2, 15).await.len(), 2);
+        let res = action(&mut shop, &id, "refund", "2500").await;
+        assert_eq!(json(&res)["refunded_amount"], 2500, "{}", res.body);
+        let res = action(&mut shop, &id, "refund", "7500").await;
+        assert_eq!(json(&res)["status"], "refunded", "{}", res.body);
+        let mails = about(&sink.wait_for(4, 15).await, &id);
+        assert_eq!(mails.len(), 3, "{}: receipt and two refund notices", db.label);
+        let (receipt, _) = mails[0].parts();
+        assert!(mails[0].header("Subject").unwrap().contains("영수증") && receipt.contains("결제 ID"), "{receipt}");
+        let (partial, _) = mails[1].parts();
+        assert!(partial.contains(&format_minor(2500, Currency::Jpy, Locale::Ko)) && partial.contains("중"), "{partial}");
+        let (full, _) = mails[2].parts();
+        assert!(full.contains("전액") && full.contains(&format_minor(7500, Currency::Jpy, Locale::Ko)), "{full}");
+        let ids: std::collections::BTreeSet<_> = mails.iter().map(|m| m.header("Message-ID").unwrap()).collect();
+        assert_eq!(ids.len(), 3, "each email its own Message-ID");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mail_server_that_is_down_never_holds_up_a_payment() {
+    for db in test_databases().await {
+        // Nothing listens there yet.
+        let addr = free_port();
+        let server = server_sending_to(&db.url, &format!("smtp://{addr}")).await;
+        let mut shop = merchant(&server, "down@example.com").await;
+        let (_, slug) = link(&mut shop, "Matcha", "3000", &[]).await;
+        let started = std::time::Instant::now();
+        let paid = pay_by_card(&server, &slug, "en", "4111111111111111").await;
+        assert_eq!(paid.view.status.as_str(), "captured");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "the payment did not wait for mail");
+        // The worker tried, failed, and will try again.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while count(&server.state.db, "SELECT COUNT(*) FROM email_jobs WHERE attempts >= 1 AND state = 'pending' AND last_error IS NOT NULL").await == 0 {
+            assert!(std::time::Instant::now() < deadline, "{}: no failed try recorded", db.label);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // The mail server comes up: the receipt follows, once.
+        let sink = SmtpSink::start_on(addr).await;
+        let mails = sink.wait_for(1, 20).await;
+        assert_eq!(mails.len(), 1, "{}", db.label);
+        assert!(mails[0].parts().0.contains(&paid.view.public_id));
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert_eq!(sink.received().len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_merchant_name_cannot_add_headers() {
+    for db in test_databases().await {
+        let sink = SmtpSink::start().await;
+        let server = server_sending_to(&db.url, &sink.url()).await;
+        let mut shop = merchant(&server, "inject@example.com").await;
+        // Whatever the sign-up form allows, the database may hold anything.
+        sqlx::query("UPDATE accounts SET business_name = $1 WHERE email = 'inject@example.com'")
+            .bind("Evil\r\nBcc: victim@example.com\r\nX-Injected: yes")
+            .execute(server.state.db.pool())
+            .await
+            .unwrap();
+        let (_, slug) = link(&mut shop, "Hojicha", "1000", &[]).await;
+        pay_by_card(&server, &slug, "en", "4111111111111111").await;
+        let mails = sink.wait_for(1, 15).await;
+        assert_eq!(mails.len(), 1, "{}", db.label);
+        assert_eq!(mails[0].to, vec!["<taro@example.jp>".to_owned()], "one recipient only");
+        assert!(mails[0].header("Bcc").is_none() && mails[0].header("X-Injected").is_none());
+        let head = String::from_utf8_lossy(&mails[0].data).split("\r\n\r\n").next().unwrap().to_owned();
+        assert!(!head.contains("\r\nBcc:") && !head.contains("\r\nX-Injected:"), "{head}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_smtp_emails_are_files_and_in_the_test_mode_mailbox() {
+    for db in test_databases().await {
+        let mail_dir = std::env::temp_dir().join(format!("paylinks-mailbox-{}-{}", std::process::id(), fastrand::u64(..)));
+        let dir = mail_dir.clone();
+        let server = start_server_configured(&db.url, move |args| args.mail_dir = dir).await;
+        let mut shop = merchant(&server, "mailbox@example.com").await;
+        let (_, slug) = link(&mut shop, "Genmaicha", "800", &[("language", "en")]).await;
+        let paid = pay_by_card(&server, &slug, "en", "4111111111111111").await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let file = loop {
+            let files: Vec<_> = std::fs::read_dir(&mail_dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+            if let Some(eml) = files.into_iter().find(|p| p.extension().is_some_and(|e| e == "eml")) {
+                break eml;
+            }
+            assert!(std::time::Instant::now() < deadline, "{}: no .eml file", db.label);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        let eml = Received { from: String::new(), to: Vec::new(), data: std::fs::read(&file).unwrap() };
+        assert!(eml.header("Subject").unwrap().contains("Your receipt from Tea House"));
+        assert!(eml.parts().0.contains(&paid.view.public_id));
+
+        // The dashboard's mailbox: what was sent, bodies included (test mode).
+        let res = shop.call("email_log", &[]).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let log = &json(&res)["entries"];
+        assert_eq!(log[0]["state"], "sent", "{}", res.body);
+        assert_eq!(log[0]["kind"], "receipt");
+        assert_eq!(log[0]["recipient"], "taro@example.jp");
+        assert!(log[0]["text_body"].as_str().unwrap().contains(&paid.view.public_id));
+        // Its HTML, for the mailbox's frame: own policy (inline styles, no
+        // script, sandboxed), framed only by our own pages.
+        let preview = format!("/mail/{}", log[0]["id"]);
+        let html = shop.get(&preview).await;
+        assert_eq!(html.status, 200, "{}", html.body);
+        assert!(html.body.contains("Genmaicha") && html.body.contains(&paid.view.public_id));
+        let policy = html.header("content-security-policy").unwrap();
+        assert!(policy.contains("default-src 'none'") && policy.contains("sandbox") && !policy.contains("script-src"), "{policy}");
+        assert_eq!(html.header("x-frame-options"), Some("SAMEORIGIN"));
+        // Another merchant sees none of it, nor does a stranger.
+        let mut other = merchant(&server, "nosy@example.com").await;
+        assert_eq!(json(&other.call("email_log", &[]).await)["entries"], serde_json::json!([]));
+        assert_eq!(other.get(&preview).await.status, 404);
+        assert_eq!(server.get(&preview, &[]).await.status, 401);
+        // Kept 90 days, then forgotten (the customer's address with it).
+        let now = paylinks::server::db::now_ms();
+        assert_eq!(paylinks::server::email::purge(&server.state.db, now).await.unwrap(), 0);
+        let later = now + paylinks::server::email::LOG_RETENTION_MS + 1000;
+        assert_eq!(paylinks::server::email::purge(&server.state.db, later).await.unwrap(), 1, "{}", db.label);
+        assert_eq!(json(&shop.call("email_log", &[]).await)["entries"], serde_json::json!([]));
+        let _ = std::fs::remove_dir_all(&mail_dir);
+    }
+}
