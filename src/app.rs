@@ -2,6 +2,7 @@ use crate::components::{session::provide_session, HydrationMarker, SiteHeader};
 use crate::i18n::provide_i18n;
 use crate::pages::{
     ApiKeysSettingsPage, ApplicationPage, EditLinkPage, DashboardLayout, EmailsPage, WebhooksSettingsPage, HomePage, LegalPage, LinkDetailPage, LinksPage, PaymentDetailPage, TransactionsPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
+    ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
@@ -35,6 +36,9 @@ macro_rules! lazy_pages {
 lazy_pages! {
     SignInRoute => SignInPage,
     SignUpRoute => SignUpPage,
+    ForgotPasswordRoute => ForgotPasswordPage,
+    ResetPasswordRoute => ResetPasswordPage,
+    VerifyEmailRoute => VerifyEmailPage,
     OverviewRoute => OverviewPage,
     ApplicationRoute => ApplicationPage,
     SettingsRoute => SettingsPage,
@@ -122,6 +126,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=|| view! { <HomePage/> <HydrationMarker/> }/>
                     <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()}/>
                     <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()}/>
+                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()}/>
+                    <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()}/>
+                    // Answers with the outcome in the HTML (JavaScript off too).
+                    <Route path=path!("/verify-email") view={Lazy::<VerifyEmailRoute>::new()} ssr=SsrMode::Async/>
                     // Signed-in pages wait for the session before sending headers,
                     // so a visitor without one gets a real redirect.
                     <ParentRoute path=path!("/dashboard") view=DashboardLayout ssr=SsrMode::Async>

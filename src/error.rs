@@ -26,6 +26,12 @@ pub enum AppError {
     Forbidden,
     #[error("live mode needs an approved application")]
     LiveNotApproved,
+    /// The account's email address is not confirmed yet (needed to apply for live mode).
+    #[error("email address not confirmed")]
+    EmailNotVerified,
+    /// An emailed one-time link that expired, was used, or never existed.
+    #[error("link expired or already used")]
+    TokenInvalid,
     #[error("not found")]
     NotFound,
     /// The request is fine but the thing it acts on is not in a state that allows it.
@@ -66,7 +72,8 @@ impl AppError {
             AppError::RateLimited { .. } => 429,
             AppError::Busy { .. } => 503,
             AppError::EmailTaken | AppError::Conflict(_) => 409,
-            AppError::Forbidden | AppError::LiveNotApproved => 403,
+            AppError::Forbidden | AppError::LiveNotApproved | AppError::EmailNotVerified => 403,
+            AppError::TokenInvalid => 410,
             AppError::NotFound => 404,
             AppError::Gone => 410,
             AppError::AllReserved => 409,
@@ -88,6 +95,8 @@ impl AppError {
             AppError::NotSignedIn => "error-not-signed-in",
             AppError::Forbidden => "error-forbidden",
             AppError::LiveNotApproved => "error-live-not-approved",
+            AppError::EmailNotVerified => "error-email-not-verified",
+            AppError::TokenInvalid => "error-token-invalid",
             AppError::NotFound => "error-not-found",
             AppError::Conflict(_) => "error-conflict",
             AppError::Gone => "error-gone",

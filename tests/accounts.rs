@@ -2,7 +2,7 @@
 //! rate limits, cross-origin refusal, Test/Live mode and the application review.
 mod common;
 
-use common::shop::{complete_application, reviewer};
+use common::shop::{complete_application, emailed_link, reviewer};
 use common::{start_server, test_databases, Browser, Response, TestServer};
 use paylinks::server::admin::{run as admin, AdminCommand};
 use serde_json::Value;
@@ -18,10 +18,19 @@ async fn count(server: &TestServer, table: &str) -> i64 {
     sqlx::query(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(server.state.db.pool()).await.unwrap().get(0)
 }
 
-async fn sign_up<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
+/// A new merchant whose address is not confirmed yet.
+async fn sign_up_unconfirmed<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
     let mut browser = server.browser();
     let res = browser.call("sign_up", &[("business_name", "Yamada Tea"), ("email", email), ("password", PASSWORD)]).await;
     assert_eq!(res.status, 200, "{}", res.body);
+    browser
+}
+
+/// A new merchant, address confirmed as the operator would.
+async fn sign_up<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
+    let browser = sign_up_unconfirmed(server, email).await;
+    let id = paylinks::server::accounts::account_id_by_email(&server.state.db, email).await.unwrap().unwrap().0;
+    paylinks::server::accounts::mark_email_verified(&server.state.db, id).await.unwrap();
     browser
 }
 
@@ -200,10 +209,17 @@ async fn cross_origin_posts_are_refused() {
 async fn live_mode_needs_an_approved_application() {
     for db in test_databases().await {
         let server = start_server(&db.url).await;
-        let mut merchant = sign_up(&server, "owner@example.com").await;
+        let mut merchant = sign_up_unconfirmed(&server, "owner@example.com").await;
         let res = merchant.call("set_mode", &[("mode", "live")]).await;
         assert_eq!(res.status, 403, "{}", db.label);
         assert_eq!(json(&res), Value::String("LiveNotApproved".into()));
+
+        // Not before the address is confirmed (by the emailed link).
+        let res = submit_application(&mut merchant, "submit").await;
+        assert_eq!((res.status, json(&res)), (403, Value::String("EmailNotVerified".into())), "{}", db.label);
+        let link = emailed_link(&server, "owner@example.com", "verify-email").await;
+        let token = link.split("token=").nth(1).unwrap();
+        assert_eq!(merchant.call("confirm_email", &[("token", token)]).await.status, 200);
 
         // An incomplete application cannot be submitted, but saves as a draft.
         let res = merchant.call("save_application", &[("form[legal_name]", "Yamada Tea KK"), ("intent", "submit")]).await;

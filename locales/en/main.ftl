@@ -30,3 +30,23 @@ signup-business-name = Business name
 signup-password-hint = At least 10 characters. Avoid common passwords.
 signup-submit = Create account
 signup-have-account = Already have an account?
+
+# Emailed links: address confirmation and password reset.
+signin-forgot = Forgot your password?
+forgot-title = Reset your password
+forgot-intro = Enter the email address of your account. We will email you a link to choose a new password.
+forgot-submit = Email me a reset link
+forgot-sent = If an account uses this address, a link to reset its password is on its way. It works once, within 1 hour. Check your spam folder if nothing arrives.
+forgot-back = Back to sign in
+reset-title = Choose a new password
+reset-new-password = New password
+reset-submit = Set new password
+reset-ask-again = Email me a new link
+reset-done = Your password has been changed and every session signed out. Sign in with your new password.
+verify-title = Confirm your email address
+verify-done = Thank you: your email address is confirmed.
+verify-to-dashboard = Go to the dashboard
+verify-failed-hint = Sign in and use “Send the link again” on the dashboard to get a new link.
+verify-reminder = Please confirm your email address: open the link we sent to { $email }. Live mode can be applied for once it is confirmed.
+verify-resend = Send the link again
+verify-resent = Sent. Check your inbox.

@@ -21,3 +21,16 @@ email-field-konbini-number = 払込番号
 email-field-deadline = お支払い期限
 email-seller-info = 特定商取引法に基づく表記
 email-footer = このメールは { $merchant } に代わって Paylinks が送信しています。ご購入に関するお問い合わせは、上記の販売者情報の連絡先までお願いします。
+
+# アカウント保有者へのメール（Paylinks から送信）
+email-verify-subject = 【Paylinks】メールアドレスの確認
+email-verify-intro = Paylinks へようこそ。このメールアドレスがお客様のものであることをご確認ください。アカウント、パスワード、決済に関するお知らせに使用します。
+email-verify-action = メールアドレスを確認する
+email-verify-ttl = リンクの有効期限は7日間です。確認が済むと本番利用申請ができるようになります。
+email-verify-ignore = Paylinks に登録した覚えがない場合は、このメールを破棄してください。リンクを開かない限り何も起こりません。
+email-reset-subject = 【Paylinks】パスワードの再設定
+email-reset-intro = このメールアドレスの Paylinks アカウントについて、パスワードの再設定が申請されました。
+email-reset-action = 新しいパスワードを設定する
+email-reset-ttl = リンクは1時間以内に1回だけ使用できます。新しいパスワードを設定すると、すべての端末でサインアウトされます。
+email-reset-ignore = お心当たりがない場合は、このメールを破棄してください。パスワードは変更されません。
+email-account-footer = Paylinks · このメールは Paylinks アカウントでの操作に基づいて送信されています。

@@ -30,3 +30,23 @@ signup-business-name = 事業者名
 signup-password-hint = 10文字以上。よく使われるパスワードは避けてください。
 signup-submit = アカウントを作成
 signup-have-account = すでにアカウントをお持ちですか？
+
+# メールで送るリンク（メールアドレス確認・パスワード再設定）
+signin-forgot = パスワードをお忘れですか？
+forgot-title = パスワードの再設定
+forgot-intro = アカウントのメールアドレスを入力してください。新しいパスワードを設定するためのリンクをお送りします。
+forgot-submit = 再設定リンクを送信
+forgot-sent = このメールアドレスのアカウントがある場合、パスワード再設定のリンクをお送りしました。リンクは1時間以内に1回だけ使用できます。届かない場合は迷惑メールフォルダをご確認ください。
+forgot-back = サインインに戻る
+reset-title = 新しいパスワードの設定
+reset-new-password = 新しいパスワード
+reset-submit = パスワードを設定
+reset-ask-again = 新しいリンクを送信する
+reset-done = パスワードを変更し、すべての端末からサインアウトしました。新しいパスワードでサインインしてください。
+verify-title = メールアドレスの確認
+verify-done = メールアドレスの確認が完了しました。
+verify-to-dashboard = ダッシュボードへ
+verify-failed-hint = サインインしてダッシュボードの「リンクを再送」から新しいリンクを受け取ってください。
+verify-reminder = メールアドレスを確認してください。{ $email } にお送りしたリンクを開いてください。確認が済むと本番利用申請ができます。
+verify-resend = リンクを再送
+verify-resent = 送信しました。受信箱をご確認ください。

@@ -21,3 +21,16 @@ email-field-konbini-number = 결제 번호
 email-field-deadline = 결제 기한
 email-seller-info = 특정상거래법에 따른 판매자 정보
 email-footer = 이 이메일은 { $merchant }을(를) 대신하여 Paylinks가 보냈습니다. 구매 관련 문의는 위 판매자 정보의 연락처로 해 주세요.
+
+# 계정 소유자에게 보내는 이메일 (Paylinks 발송)
+email-verify-subject = Paylinks 이메일 주소 확인
+email-verify-intro = Paylinks에 오신 것을 환영합니다. 이 이메일 주소가 본인의 것인지 확인해 주세요. 계정, 비밀번호, 결제 알림에 사용됩니다.
+email-verify-action = 이메일 주소 확인하기
+email-verify-ttl = 링크는 7일 동안 유효합니다. 주소가 확인되면 라이브 모드를 신청할 수 있습니다.
+email-verify-ignore = Paylinks에 가입하지 않으셨다면 이 이메일을 무시하세요. 링크를 열지 않으면 아무 일도 일어나지 않습니다.
+email-reset-subject = Paylinks 비밀번호 재설정
+email-reset-intro = 이 이메일 주소를 사용하는 Paylinks 계정의 비밀번호 재설정이 요청되었습니다.
+email-reset-action = 새 비밀번호 설정하기
+email-reset-ttl = 링크는 1시간 이내에 한 번만 사용할 수 있습니다. 새 비밀번호를 설정하면 모든 기기에서 로그아웃됩니다.
+email-reset-ignore = 요청하지 않으셨다면 이 이메일을 무시하세요. 비밀번호는 그대로 유지됩니다.
+email-account-footer = Paylinks · Paylinks 계정에서 이루어진 작업에 따라 발송된 이메일입니다.

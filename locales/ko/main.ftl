@@ -30,3 +30,23 @@ signup-business-name = 사업자명
 signup-password-hint = 10자 이상. 흔한 비밀번호는 피해 주세요.
 signup-submit = 계정 만들기
 signup-have-account = 이미 계정이 있으신가요?
+
+# 이메일로 보내는 링크 (이메일 주소 확인, 비밀번호 재설정)
+signin-forgot = 비밀번호를 잊으셨나요?
+forgot-title = 비밀번호 재설정
+forgot-intro = 계정의 이메일 주소를 입력하세요. 새 비밀번호를 설정할 수 있는 링크를 보내 드립니다.
+forgot-submit = 재설정 링크 보내기
+forgot-sent = 이 주소를 사용하는 계정이 있으면 비밀번호 재설정 링크를 보냈습니다. 링크는 1시간 이내에 한 번만 사용할 수 있습니다. 메일이 오지 않으면 스팸함을 확인하세요.
+forgot-back = 로그인으로 돌아가기
+reset-title = 새 비밀번호 설정
+reset-new-password = 새 비밀번호
+reset-submit = 새 비밀번호 설정
+reset-ask-again = 새 링크 받기
+reset-done = 비밀번호가 변경되었고 모든 기기에서 로그아웃되었습니다. 새 비밀번호로 로그인하세요.
+verify-title = 이메일 주소 확인
+verify-done = 이메일 주소가 확인되었습니다. 감사합니다.
+verify-to-dashboard = 대시보드로 이동
+verify-failed-hint = 로그인한 뒤 대시보드의 “링크 다시 보내기”로 새 링크를 받으세요.
+verify-reminder = 이메일 주소를 확인해 주세요. { $email }(으)로 보낸 링크를 여세요. 확인이 끝나면 라이브 모드를 신청할 수 있습니다.
+verify-resend = 링크 다시 보내기
+verify-resent = 보냈습니다. 받은편지함을 확인하세요.

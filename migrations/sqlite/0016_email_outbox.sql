@@ -1,5 +1,5 @@
--- Emails to customers (receipt, konbini instructions, refund notice): a job
--- per email, written by the database itself in the transaction of the payment
+-- Emails to customers (receipt, konbini instructions, refund notice) and to
+-- account holders (address confirmation, password reset): a job per email, written by the database itself in the transaction of the payment
 -- event it reports, so every writer of events (the checkout's one-statement
 -- path, group commit, transitions) queues it and a crash loses none. The
 -- worker renders the email when it sends it (the same bytes on every try:
@@ -9,8 +9,9 @@ CREATE TABLE email_jobs (
     -- One email per event and kind, e.g. "receipt:1234": never two for one event.
     dedupe_key      TEXT    NOT NULL UNIQUE,
     account_id      BIGINT  NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
-    mode            TEXT    NOT NULL,
-    kind            TEXT    NOT NULL CHECK (kind IN ('receipt', 'konbini_instructions', 'refund_notice')),
+    -- The payment's mode; NULL for an email about the account itself.
+    mode            TEXT,
+    kind            TEXT    NOT NULL CHECK (kind IN ('receipt', 'konbini_instructions', 'refund_notice', 'verify_email', 'password_reset')),
     payment_id      BIGINT  REFERENCES payments (id),
     event_id        BIGINT  REFERENCES payment_events (id),
     created_at      BIGINT  NOT NULL,
@@ -26,7 +27,12 @@ CREATE TABLE email_jobs (
     recipient       TEXT,
     subject         TEXT,
     text_body       TEXT,
-    html_body       TEXT
+    html_body       TEXT,
+    -- Account emails: their language, and the link's one-time token sealed
+    -- with the server's secret key (the database alone never holds a usable
+    -- token); cleared once the email is sent or given up.
+    locale          TEXT,
+    token_sealed    TEXT
 );
 CREATE INDEX email_jobs_due ON email_jobs (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
 CREATE INDEX email_jobs_by_account ON email_jobs (account_id, mode, id DESC);

@@ -120,6 +120,8 @@ pub struct AccountView {
     pub application: ApplicationStatus,
     /// Where the dashboard's clock is (default Asia/Tokyo).
     pub time_zone: super::time_zone::TimeZone,
+    /// The holder opened the confirmation link we emailed to `email`.
+    pub email_verified: bool,
 }
 
 impl AccountView {

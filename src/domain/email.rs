@@ -9,6 +9,10 @@ pub enum EmailKind {
     Receipt,
     KonbiniInstructions,
     RefundNotice,
+    /// To an account holder: confirm the address (sign-up).
+    VerifyEmail,
+    /// To an account holder: a one-time link to choose a new password.
+    PasswordReset,
 }
 
 impl EmailKind {
@@ -17,6 +21,8 @@ impl EmailKind {
             "receipt" => Some(EmailKind::Receipt),
             "konbini_instructions" => Some(EmailKind::KonbiniInstructions),
             "refund_notice" => Some(EmailKind::RefundNotice),
+            "verify_email" => Some(EmailKind::VerifyEmail),
+            "password_reset" => Some(EmailKind::PasswordReset),
             _ => None,
         }
     }
@@ -26,7 +32,14 @@ impl EmailKind {
             EmailKind::Receipt => "receipt",
             EmailKind::KonbiniInstructions => "konbini_instructions",
             EmailKind::RefundNotice => "refund_notice",
+            EmailKind::VerifyEmail => "verify_email",
+            EmailKind::PasswordReset => "password_reset",
         }
+    }
+
+    /// About the account itself (not a payment): carries a one-time link.
+    pub fn is_account(self) -> bool {
+        matches!(self, EmailKind::VerifyEmail | EmailKind::PasswordReset)
     }
 
     /// Localized name id (`locales/*/dashboard.ftl`).

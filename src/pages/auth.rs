@@ -54,6 +54,7 @@ pub fn account_home(account: &AccountView) -> &'static str {
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let i18n = use_i18n();
+    let query = leptos_router::hooks::use_query_map();
     let action = ServerAction::<SignIn>::new();
     let error = action_error(action);
     Effect::new(move |_| {
@@ -65,6 +66,9 @@ pub fn SignInPage() -> impl IntoView {
         <Title text=i18n.text("signin-title")/>
         <section class="card narrow">
             <h1>{i18n.text("signin-heading")}</h1>
+            {move || query.read().get("reset").is_some().then(|| view! {
+                <p class="notice" role="status">{i18n.text("reset-done")}</p>
+            })}
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
                 <FormMessage error/>
                 <label for="signin-email">{i18n.text("signin-email")}</label>
@@ -75,6 +79,7 @@ pub fn SignInPage() -> impl IntoView {
                     {i18n.text("signin-submit")}
                 </button>
             </ActionForm>
+            <p class="aside"><A href="/forgot-password">{i18n.text("signin-forgot")}</A></p>
             <p class="aside">
                 {i18n.text("signin-no-account")} " "
                 <A href="/signup">{i18n.text("signup-link")}</A>

@@ -136,6 +136,7 @@ pub fn DashboardLayout() -> impl IntoView {
     view! {
         <RequireRole role=Role::Merchant>
             <ModeBar/>
+            <crate::pages::ConfirmEmailReminder/>
             <div class="dashboard">
                 <DashboardNav/>
                 <div class="dashboard-main">

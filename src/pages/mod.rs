@@ -2,6 +2,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod api_reference;
+pub mod account_links;
 pub mod api_keys;
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -17,6 +18,7 @@ pub mod review;
 pub mod transactions;
 pub mod webhooks;
 
+pub use account_links::{ConfirmEmailReminder, ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage};
 pub use auth::{SignInPage, SignUpPage};
 pub use dashboard::{ApiKeysSettingsPage, ApplicationPage, DashboardLayout, OverviewPage, SettingsPage, WebhooksSettingsPage};
 pub use emails::EmailsPage;

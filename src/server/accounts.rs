@@ -59,10 +59,23 @@ pub async fn set_password_hash(db: &Db, account_id: i64, hash: &str) -> AppResul
     Ok(())
 }
 
+/// Counts an account's address as confirmed (accounts the operator makes).
+pub async fn mark_email_verified(db: &Db, account_id: i64) -> AppResult<()> {
+    sqlx::query("UPDATE accounts SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")
+        .bind(now_ms())
+        .bind(account_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Sets the password of the account with this email (the operator's
+/// `admin reset-password`) and ends its sessions; false if there is none.
 pub async fn set_password_by_email(db: &Db, email: &str, password: &NewPassword) -> AppResult<bool> {
+    let Some((id, _)) = account_id_by_email(db, email).await? else { return Ok(false) };
     let hash = auth::hash_password(password).await?;
-    let result = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE email = $2").bind(hash).bind(email).execute(db.pool()).await?;
-    Ok(result.rows_affected() == 1)
+    set_password_hash(db, id, &hash).await?;
+    Ok(true)
 }
 
 const APPLICATION_COLUMNS: &str = "status, legal_name, representative, address, phone, website, products, \
@@ -106,6 +119,9 @@ pub async fn application(db: &Db, account_id: i64) -> AppResult<ApplicationView>
 /// Saves the merchant's application as a draft, or submits it for review.
 /// Refused while under review or once approved.
 pub async fn save_application(db: &Db, account: &Merchant, form: &ApplicationForm, submit: bool) -> AppResult<ApplicationView> {
+    if submit && !account.email_verified {
+        return Err(AppError::EmailNotVerified);
+    }
     let clean = if submit { form.clean_submission() } else { form.clean_draft() }
         .map_err(|(field, e)| AppError::invalid(field, e))?;
     let now = now_ms();

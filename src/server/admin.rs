@@ -31,6 +31,14 @@ pub enum AdminCommand {
         #[arg(long, default_value = "Command line")]
         name: String,
     },
+    /// Set a new password for any account and sign it out everywhere (for
+    /// self-hosters without email); prints a generated password unless
+    /// --password (or PAYLINKS_NEW_PASSWORD) is given.
+    ResetPassword {
+        email: String,
+        #[arg(long, env = "PAYLINKS_NEW_PASSWORD")]
+        password: Option<String>,
+    },
     /// Reject a merchant's submitted live-mode application.
     Reject {
         email: String,
@@ -66,6 +74,21 @@ pub async fn run(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             let merchant = auth::Merchant::of(account).map_err(app)?.in_mode(mode.parse().unwrap_or_default());
             let key = super::api_keys::create(db, &merchant, &name).await.map_err(app)?;
             println!("{}", key.secret);
+        }
+        AdminCommand::ResetPassword { email, password } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+            let (password, generated) = match password {
+                Some(p) => (p, false),
+                None => (auth::random_token()[..20].to_owned(), true),
+            };
+            let password = NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            if !accounts::set_password_by_email(db, email.as_str(), &password).await.map_err(app)? {
+                bail!("no account with email {}", email.as_str());
+            }
+            println!("password of {} reset; every session ended", email.as_str());
+            if generated {
+                println!("password: {}", password.expose());
+            }
         }
         AdminCommand::Approve { email } => decide(db, &email, true, "").await?,
         AdminCommand::Reject { email, reason } => decide(db, &email, false, &reason).await?,

@@ -247,7 +247,7 @@ impl std::ops::Deref for Reviewer {
     }
 }
 
-const ACCOUNT_COLUMNS: &str = "a.id, a.email, a.public_id, a.business_name, a.role, a.mode, a.locale, a.time_zone, \
+const ACCOUNT_COLUMNS: &str = "a.id, a.email, a.public_id, a.business_name, a.role, a.mode, a.locale, a.time_zone, a.email_verified_at, \
      COALESCE(l.status, 'none') AS application";
 
 fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
@@ -263,6 +263,7 @@ fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
             locale: row.try_get::<String, _>("locale")?.parse().map_err(|_| parse_err())?,
             application: row.try_get::<String, _>("application")?.parse().map_err(|_| parse_err())?,
             time_zone: crate::domain::time_zone::TimeZone::parse(&row.try_get::<String, _>("time_zone")?).ok_or_else(parse_err)?,
+            email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
         },
     })
 }

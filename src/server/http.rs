@@ -207,7 +207,7 @@ pub async fn serve_on(
         super::jobs::spawn_expiry_job(db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
         super::jobs::spawn_live_job(state.komoju.clone(), db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
     }
-    super::email::spawn_worker(db.clone(), state.config.email.clone(), state.config.public_url.clone())?;
+    super::email::spawn_worker(db.clone(), state.config.email.clone(), state.config.public_url.clone(), state.config.secrets.clone())?;
     let webhooks = super::merchant_webhooks::spawn_worker(db.clone(), state.config.secrets.clone(), state.config.webhooks.clone());
     tracing::info!(
         addr = %listener.local_addr()?,

@@ -1,5 +1,6 @@
 //! Everything that only runs on the server: configuration, storage, HTTP.
 
+pub mod account_email;
 pub mod accounts;
 pub mod api;
 pub mod api_keys;

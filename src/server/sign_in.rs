@@ -2,6 +2,7 @@
 //! session cookie, for the server functions in `pages/auth.rs`.
 
 use crate::domain::fields::{self, Email, NewPassword};
+use crate::domain::email::EmailKind;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use super::{auth, locale, request::Request, throttle};
@@ -38,6 +39,8 @@ pub async fn sign_up(request: &Request, business_name: &str, email: &str, passwo
     // The dashboard starts in the language the visitor is browsing in.
     let language = locale::from_headers(&request.parts.headers);
     let id = auth::create_account(request.db(), email.as_str(), &business_name, &hash, Role::Merchant, language).await?;
+    let secrets = &request.state.config.secrets;
+    super::account_email::send(request.db(), secrets, id, email.as_str(), language, EmailKind::VerifyEmail).await?;
     start_session(request, id).await?;
     Ok(id)
 }
@@ -78,3 +81,32 @@ pub async fn sign_out(request: &Request) -> AppResult<()> {
     request.set_header(SET_COOKIE, auth::clear_session_cookie(request.secure_cookies()));
     Ok(())
 }
+
+/// Emails a password-reset link if an account has this address. The answer
+/// is the same either way (no one learns which addresses have accounts);
+/// limited per client address, and per email address quietly.
+pub async fn request_password_reset(request: &Request, email: &str) -> AppResult<()> {
+    let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
+    throttle::take(request.db(), &format!("reset-ip:{}", request.client_ip()), throttle::RESETS_PER_ADDRESS).await?;
+    if throttle::take(request.db(), &format!("reset:{}", email.as_str()), throttle::RESETS_PER_EMAIL).await.is_err() {
+        return Ok(());
+    }
+    if let Some((id, _)) = super::accounts::account_id_by_email(request.db(), email.as_str()).await? {
+        let account = auth::account_by_id(request.db(), id).await?.ok_or(AppError::Internal)?;
+        let secrets = &request.state.config.secrets;
+        super::account_email::send(request.db(), secrets, id, email.as_str(), account.locale, EmailKind::PasswordReset).await?;
+    }
+    Ok(())
+}
+
+/// Sends the signed-in merchant's confirmation link again (a few times an hour).
+pub async fn resend_verification(request: &Request) -> AppResult<()> {
+    let account = request.require_account().await?;
+    if account.email_verified {
+        return Ok(());
+    }
+    throttle::take(request.db(), &format!("verify:{}", account.id), throttle::RESETS_PER_EMAIL).await?;
+    let secrets = &request.state.config.secrets;
+    super::account_email::send(request.db(), secrets, account.id, &account.email, account.locale, EmailKind::VerifyEmail).await
+}
+

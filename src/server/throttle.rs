@@ -25,6 +25,10 @@ pub const MINUTE_MS: i64 = 60 * 1000;
 pub const SIGN_IN_PER_ADDRESS: Limit = Limit { max: 20, window_ms: 15 * MINUTE_MS };
 /// Password changes (each verifies and hashes) from one client address.
 pub const PASSWORD_CHANGES_PER_ADDRESS: Limit = Limit { max: 10, window_ms: 15 * MINUTE_MS };
+/// Password-reset requests from one client address.
+pub const RESETS_PER_ADDRESS: Limit = Limit { max: 10, window_ms: 60 * MINUTE_MS };
+/// Reset (or confirmation) emails to one address: no one floods a mailbox.
+pub const RESETS_PER_EMAIL: Limit = Limit { max: 3, window_ms: 60 * MINUTE_MS };
 
 /// Failed sign-ins of one address and email before each further attempt waits.
 pub const FREE_GUESSES: i64 = 5;

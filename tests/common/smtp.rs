@@ -78,9 +78,14 @@ impl SmtpSink {
 
     /// Waits (up to `secs`) until at least `n` messages arrived.
     pub async fn wait_for(&self, n: usize, secs: u64) -> Vec<Received> {
+        self.wait_for_matching(n, secs, |_| true).await
+    }
+
+    /// Waits up to `secs` for `n` emails that `keep`; those received by then.
+    pub async fn wait_for_matching(&self, n: usize, secs: u64, keep: impl Fn(&Received) -> bool) -> Vec<Received> {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {
-            let got = self.received();
+            let got: Vec<Received> = self.received().into_iter().filter(|m| keep(m)).collect();
             if got.len() >= n || std::time::Instant::now() > deadline {
                 return got;
             }

@@ -19,6 +19,7 @@ pub use render::{escape_html, one_line, render, Email};
 pub use transport::{Transport, TransportError};
 
 use super::db::{now_ms, Db};
+use super::secrets::SecretBox;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,14 +47,14 @@ pub const MAX_TRIES: i64 = 12;
 const LEASE_MS: i64 = 120_000;
 
 /// Runs the outbox worker until the process ends: every second, sends what is due.
-pub fn spawn_worker(db: Db, settings: Arc<Settings>, public_url: String) -> anyhow::Result<()> {
+pub fn spawn_worker(db: Db, settings: Arc<Settings>, public_url: String, secrets: SecretBox) -> anyhow::Result<()> {
     let transport = Arc::new(Transport::new(&settings)?);
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(e) = tick(&db, &transport, &settings, &public_url).await {
+            if let Err(e) = tick(&db, &transport, &settings, &public_url, &secrets).await {
                 tracing::warn!(error = %e, "email outbox round failed; retrying next second");
             }
         }
@@ -62,14 +63,14 @@ pub fn spawn_worker(db: Db, settings: Arc<Settings>, public_url: String) -> anyh
 }
 
 /// One round: every due job this server wins the lease of, sent one by one.
-pub async fn tick(db: &Db, transport: &Transport, settings: &Settings, public_url: &str) -> crate::error::AppResult<usize> {
+pub async fn tick(db: &Db, transport: &Transport, settings: &Settings, public_url: &str, secrets: &SecretBox) -> crate::error::AppResult<usize> {
     let now = now_ms();
     let mut sent = 0;
     for job in outbox::due(db, now, 20).await? {
         if !outbox::lease(db, job.id, now, now + LEASE_MS).await? {
             continue; // another server took it
         }
-        let email = match render(db, public_url, job.kind, job.payment_id, job.event_id).await {
+        let email = match render_job(db, public_url, secrets, &job).await {
             Ok(email) => email,
             Err(e) => {
                 tracing::error!(job = job.id, error = %e, "email could not be rendered; given up");
@@ -100,6 +101,23 @@ pub async fn tick(db: &Db, transport: &Transport, settings: &Settings, public_ur
         }
     }
     Ok(sent)
+}
+
+/// The email a job stands for: a customer email from its payment, an
+/// account email from its recipient, language and sealed token.
+async fn render_job(db: &Db, public_url: &str, secrets: &SecretBox, job: &outbox::Job) -> crate::error::AppResult<Email> {
+    if !job.kind.is_account() {
+        let payment = job.payment_id.ok_or_else(|| anyhow::anyhow!("no payment"))?;
+        return render(db, public_url, job.kind, payment, job.event_id).await;
+    }
+    let (Some(to), Some(sealed)) = (&job.recipient, &job.token_sealed) else {
+        return Err(anyhow::anyhow!("no recipient or token").into());
+    };
+    let locale = job.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default();
+    let token = secrets
+        .open(sealed, &super::account_email::seal_context(&job.dedupe_key))
+        .map_err(|e| anyhow::anyhow!("token cannot be opened: {e}"))?;
+    render::render_account(public_url, job.kind, to, locale, &token)
 }
 
 /// `GET /mail/{id}`: one test-mode email's HTML for the dashboard mailbox's

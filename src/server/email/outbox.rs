@@ -12,8 +12,13 @@ pub(super) struct Job {
     pub id: i64,
     pub dedupe_key: String,
     pub kind: EmailKind,
-    pub payment_id: i64,
+    /// Customer emails: the payment they are about.
+    pub payment_id: Option<i64>,
     pub event_id: Option<i64>,
+    /// Account emails: where and in which language, and the sealed token.
+    pub recipient: Option<String>,
+    pub locale: Option<String>,
+    pub token_sealed: Option<String>,
     pub created_at: i64,
     /// Tries before this one.
     pub attempts: i64,
@@ -22,7 +27,7 @@ pub(super) struct Job {
 /// Jobs due at `now` that no worker holds, oldest first.
 pub(super) async fn due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<Job>> {
     let rows = sqlx::query(
-        "SELECT id, dedupe_key, kind, payment_id, event_id, created_at, attempts FROM email_jobs \
+        "SELECT id, dedupe_key, kind, payment_id, event_id, recipient, locale, token_sealed, created_at, attempts FROM email_jobs \
          WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $2",
     )
     .bind(now)
@@ -35,8 +40,11 @@ pub(super) async fn due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<Job>> {
                 id: row.try_get("id")?,
                 dedupe_key: row.try_get("dedupe_key")?,
                 kind: EmailKind::parse(&row.try_get::<String, _>("kind")?).ok_or_else(|| anyhow::anyhow!("unknown email kind"))?,
-                payment_id: row.try_get::<Option<i64>, _>("payment_id")?.ok_or_else(|| anyhow::anyhow!("email job without a payment"))?,
+                payment_id: row.try_get("payment_id")?,
                 event_id: row.try_get("event_id")?,
+                recipient: row.try_get("recipient")?,
+                locale: row.try_get("locale")?,
+                token_sealed: row.try_get("token_sealed")?,
                 created_at: row.try_get("created_at")?,
                 attempts: row.try_get("attempts")?,
             })
@@ -66,7 +74,9 @@ pub(super) enum Outcome<'a> {
 }
 
 /// Records a try and the email as rendered (kept for the log; a job that
-/// could not be rendered keeps what it had).
+/// could not be rendered keeps what it had). An account email's bodies hold
+/// its one-time link: they are never kept, and its sealed token is dropped
+/// once the job is done.
 pub(super) async fn record(db: &Db, id: i64, email: Option<&Email>, outcome: Outcome<'_>) -> AppResult<()> {
     let (state, sent_at, next_attempt_at, error) = match outcome {
         Outcome::Sent { at } => ("sent", Some(at), None, None),
@@ -76,7 +86,9 @@ pub(super) async fn record(db: &Db, id: i64, email: Option<&Email>, outcome: Out
     sqlx::query(
         "UPDATE email_jobs SET state = $1, sent_at = $2, next_attempt_at = $3, last_error = $4, attempts = attempts + 1, \
          lease_until = NULL, recipient = COALESCE($5, recipient), subject = COALESCE($6, subject), \
-         text_body = COALESCE($7, text_body), html_body = COALESCE($8, html_body) WHERE id = $9",
+         text_body = CASE WHEN mode IS NOT NULL THEN COALESCE($7, text_body) END, \
+         html_body = CASE WHEN mode IS NOT NULL THEN COALESCE($8, html_body) END, \
+         token_sealed = CASE WHEN $1 = 'pending' THEN token_sealed END WHERE id = $9",
     )
     .bind(state)
     .bind(sent_at)

@@ -92,11 +92,31 @@ pub async fn render(db: &Db, public_url: &str, kind: EmailKind, payment_id: i64,
             body.field("email-field-payment-id", &view.public_id);
             body.para(tr(locale, "email-refund-timing"));
         }
+        EmailKind::VerifyEmail | EmailKind::PasswordReset => return Err(anyhow::anyhow!("{kind:?} is an account email").into()),
     }
     body.link(tr(locale, "email-seller-info"), &seller.legal_url);
     body.footer(tr_args(locale, "email-footer", &[("merchant", merchant)]));
     let (text, html) = body.finish(&subject);
     Ok(Email { to, from_name: tr_args(locale, "email-from-name", &[("merchant", seller.name.clone().into())]), subject: one_line(&subject), text, html })
+}
+
+/// Renders an account email (`kind.is_account()`): a one-time link to
+/// `public_url` carrying `token`, sent by Paylinks itself.
+pub fn render_account(public_url: &str, kind: EmailKind, to: &str, locale: Locale, token: &str) -> AppResult<Email> {
+    let (prefix, path, ttl) = match kind {
+        EmailKind::VerifyEmail => ("email-verify", "verify-email", "email-verify-ttl"),
+        EmailKind::PasswordReset => ("email-reset", "reset-password", "email-reset-ttl"),
+        _ => return Err(anyhow::anyhow!("{kind:?} is not an account email").into()),
+    };
+    let subject = tr(locale, &format!("{prefix}-subject"));
+    let mut body = Body::new(locale);
+    body.para(tr(locale, &format!("{prefix}-intro")));
+    body.link(tr(locale, &format!("{prefix}-action")), &format!("{public_url}/{path}?token={token}"));
+    body.para(tr(locale, ttl));
+    body.para(tr(locale, &format!("{prefix}-ignore")));
+    body.footer(tr(locale, "email-account-footer"));
+    let (text, html) = body.finish(&subject);
+    Ok(Email { to: to.to_owned(), from_name: "Paylinks".into(), subject: one_line(&subject), text, html })
 }
 
 /// A header value on one line: control characters (CR, LF…) become spaces,
