@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { Browser, Page } from "@playwright/test";
-import { test, expect, hydrated, submitSignUp, PASSWORD } from "./fixtures";
+import { test, expect, hydrated, submitSignUp, emailedLink, PASSWORD } from "./fixtures";
 
 // What a merchant reads on the way from sign-up to live mode, per language.
 const texts = {
@@ -77,6 +77,14 @@ for (const [lang, t] of Object.entries(texts)) {
       await expect(page.locator(".mode-badge")).toHaveText(t.testMode);
       const toggle = page.getByRole("button", { name: t.toLive });
       await expect(toggle).toBeDisabled();
+
+      // The address is confirmed by the emailed link before applying.
+      await expect(page.getByTestId("verify-reminder")).toBeVisible();
+      await page.goto(await emailedLink(email, "verify-email"));
+      await expect(page.getByTestId("verify-email").locator(".notice")).toBeVisible();
+      await page.goto("/dashboard");
+      await hydrated(page);
+      await expect(page.getByTestId("verify-reminder")).toHaveCount(0);
 
       await page.getByRole("link", { name: t.application }).first().click();
       await expect(page).toHaveURL(/\/dashboard\/application$/);

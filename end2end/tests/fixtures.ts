@@ -56,3 +56,33 @@ export async function customerFillsCard(page: Page, url: string, cardNumber: str
   return customer;
 }
 
+
+/** Every text in a raw .eml, with quoted-printable and base64 bodies decoded. */
+function emailTexts(raw: string): string {
+  const qp = raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+  const b64 = (raw.match(/(?:^[A-Za-z0-9+/=]{8,}\r?\n)+/gm) ?? []).map((block) =>
+    Buffer.from(block.replace(/\s+/g, ""), "base64").toString("utf8"),
+  );
+  return [raw, qp, ...b64].join("\n");
+}
+
+/** The `/{path}?token=…` link (path and query) of the latest email to `to`
+ *  in the server's mail folder (no SMTP in the tests); waits up to 15 s. */
+export async function emailedLink(to: string, path: string): Promise<string> {
+  const fs = await import("node:fs");
+  const nodePath = await import("node:path");
+  const dir = process.env.PAYLINKS_E2E_MAIL_DIR ?? "target/e2e/mail";
+  const pattern = new RegExp(`/${path}\\?token=([A-Za-z0-9_-]+)`);
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".eml")).sort().reverse() : [];
+    for (const file of files) {
+      const raw = fs.readFileSync(nodePath.join(dir, file), "utf8");
+      if (!raw.includes(to)) continue;
+      const found = emailTexts(raw).match(pattern);
+      if (found) return `/${path}?token=${found[1]}`;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no email to ${to} with a /${path} link in ${dir}`);
+}
