@@ -63,7 +63,8 @@ function emailTexts(raw: string): string {
   const b64 = (raw.match(/(?:^[A-Za-z0-9+/=]{8,}\r?\n)+/gm) ?? []).map((block) =>
     Buffer.from(block.replace(/\s+/g, ""), "base64").toString("utf8"),
   );
-  return [raw, qp, ...b64].join("\n");
+  // Decoded first: in the raw text a link may be cut by a soft line break.
+  return [qp, ...b64, raw].join("\n");
 }
 
 /** The `/{path}?token=…` link (path and query) of the latest email to `to`
