@@ -239,11 +239,8 @@ async fn without_smtp_emails_are_files_and_in_the_test_mode_mailbox() {
     }
 }
 
-/// The link (path and query) to `/{path}?token=…` in an email's text part.
 fn link_in(email: &Received, path: &str) -> String {
-    let text = email.parts().0;
-    let at = text.find(&format!("/{path}?token=")).unwrap_or_else(|| panic!("no /{path} link in {text}"));
-    text[at..].chars().take_while(|c| !c.is_whitespace()).collect()
+    email.link(path).unwrap_or_else(|| panic!("no /{path} link in {}", email.parts().0))
 }
 
 fn to(received: &[Received], address: &str) -> Vec<Received> {

@@ -59,6 +59,14 @@ pub async fn set_password_hash(db: &Db, account_id: i64, hash: &str) -> AppResul
     Ok(())
 }
 
+/// The account with this email and its language (what an account email needs).
+pub async fn locale_by_email(db: &Db, email: &str) -> AppResult<Option<(i64, Locale)>> {
+    let row = sqlx::query("SELECT id, locale FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?;
+    let Some(row) = row else { return Ok(None) };
+    let locale = row.try_get::<String, _>("locale")?.parse().map_err(|_| AppError::from(anyhow::anyhow!("corrupt account locale")))?;
+    Ok(Some((row.try_get("id")?, locale)))
+}
+
 /// Counts an account's address as confirmed (accounts the operator makes).
 pub async fn mark_email_verified(db: &Db, account_id: i64) -> AppResult<()> {
     sqlx::query("UPDATE accounts SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2")

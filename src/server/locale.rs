@@ -51,3 +51,12 @@ mod tests {
         assert_eq!(from_headers(&HeaderMap::new()), Locale::En);
     }
 }
+
+/// A plain axum handler's refusal: the error's status and its message in
+/// the visitor's language, as text.
+pub fn refusal(headers: &HeaderMap, error: &crate::error::AppError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let text = crate::i18n::tr(from_headers(headers), error.message_id());
+    let status = http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::FORBIDDEN);
+    (status, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}

@@ -91,10 +91,9 @@ pub async fn request_password_reset(request: &Request, email: &str) -> AppResult
     if throttle::take(request.db(), &format!("reset:{}", email.as_str()), throttle::RESETS_PER_EMAIL).await.is_err() {
         return Ok(());
     }
-    if let Some((id, _)) = super::accounts::account_id_by_email(request.db(), email.as_str()).await? {
-        let account = auth::account_by_id(request.db(), id).await?.ok_or(AppError::Internal)?;
+    if let Some((id, locale)) = super::accounts::locale_by_email(request.db(), email.as_str()).await? {
         let secrets = &request.state.config.secrets;
-        super::account_email::send(request.db(), secrets, id, email.as_str(), account.locale, EmailKind::PasswordReset).await?;
+        super::account_email::send(request.db(), secrets, id, email.as_str(), locale, EmailKind::PasswordReset).await?;
     }
     Ok(())
 }

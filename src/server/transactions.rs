@@ -227,14 +227,9 @@ pub async fn export_csv(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let secure = state.config.public_url.starts_with("https://");
-    let refuse = |error: AppError| {
-        let text = crate::i18n::tr(super::locale::from_headers(&headers), error.message_id());
-        let status = http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::FORBIDDEN);
-        (status, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
-    };
     let account = match super::auth::merchant_from_headers(&state.db, &headers, secure).await {
         Ok(merchant) => merchant,
-        Err(refused) => return refuse(refused),
+        Err(refused) => return super::locale::refusal(&headers, &refused),
     };
     let filter = match query.parse(account.time_zone) {
         Ok(filter) => filter,

@@ -24,19 +24,14 @@ pub async fn merchant<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
 /// the server's mail folder (no SMTP configured); waits up to 15 s for it.
 pub async fn emailed_link(server: &TestServer, to: &str, path: &str) -> String {
     let dir = server.state.config.email.mail_dir.clone();
-    let needle = format!("/{path}?token=");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
         let mut files: Vec<_> = std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
         files.sort();
         for file in files.iter().rev().filter(|p| p.extension().is_some_and(|e| e == "eml")) {
             let eml = super::smtp::Received { from: String::new(), to: Vec::new(), data: std::fs::read(file).unwrap() };
-            if eml.header("To").is_some_and(|t| t.contains(to)) {
-                let text = eml.parts().0;
-                if let Some(at) = text.find(&needle) {
-                    let link: String = text[at..].chars().take_while(|c| !c.is_whitespace()).collect();
-                    return link;
-                }
+            if let Some(link) = eml.header("To").filter(|t| t.contains(to)).and_then(|_| eml.link(path)) {
+                return link;
             }
         }
         assert!(std::time::Instant::now() < deadline, "no email to {to} with a /{path} link in {}", dir.display());

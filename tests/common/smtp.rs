@@ -24,6 +24,13 @@ impl Received {
         self.parsed().headers.get_first_value(name)
     }
 
+    /// The link (path and query) to `/{path}?token=…` in the text part.
+    pub fn link(&self, path: &str) -> Option<String> {
+        let text = self.parts().0;
+        let at = text.find(&format!("/{path}?token="))?;
+        Some(text[at..].chars().take_while(|c| !c.is_whitespace()).collect())
+    }
+
     /// The text/plain and text/html parts, decoded.
     pub fn parts(&self) -> (String, String) {
         let parsed = self.parsed();

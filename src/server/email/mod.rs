@@ -147,10 +147,6 @@ pub async fn preview(
         )
             .into_response(),
         Ok(None) => http::StatusCode::NOT_FOUND.into_response(),
-        Err(e) => {
-            let text = crate::i18n::tr(super::locale::from_headers(&headers), e.message_id());
-            let status = http::StatusCode::from_u16(e.status()).unwrap_or(http::StatusCode::FORBIDDEN);
-            (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
-        }
+        Err(e) => super::locale::refusal(&headers, &e),
     }
 }
