@@ -120,7 +120,11 @@ async fn snapshot(server: &TestServer) -> BTreeMap<String, Vec<String>> {
         if ["sessions", "auth_throttle", "api_rate_windows"].contains(&table.as_str()) {
             continue;
         }
-        let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(db).await.unwrap();
+        // The email outbox's worker sends queued emails (each merchant's
+        // sign-up confirmation) meanwhile: bad input must queue none, so
+        // only which emails are queued counts, not how their sending goes.
+        let columns = if table == "email_jobs" { "dedupe_key" } else { "*" };
+        let rows = sqlx::query(&format!("SELECT {columns} FROM {table}")).fetch_all(db).await.unwrap();
         let mut texts: Vec<String> = rows
             .iter()
             .map(|row| {
