@@ -29,9 +29,16 @@ async fn pay_by_card(server: &TestServer, slug: &str, lang: &str, number: &str) 
     payment_of(server, &pay(server, &form).await).await
 }
 
-/// Customer emails, not account ones (each merchant also got its sign-up confirmation).
+/// Customer emails, not account ones (each merchant also got its sign-up
+/// confirmation) nor the merchant's own notifications.
 fn is_customer_mail(mail: &Received) -> bool {
-    !mail.header("Message-ID").unwrap_or_default().starts_with("<verify_email.")
+    let id = mail.header("Message-ID").unwrap_or_default();
+    ["<receipt.", "<konbini_instructions.", "<refund_notice."].iter().any(|kind| id.starts_with(kind))
+}
+
+/// The merchant's notifications of one kind (`payment_captured`, …).
+fn notices(received: &[Received], kind: &str) -> Vec<Received> {
+    received.iter().filter(|m| m.header("Message-ID").unwrap_or_default().starts_with(&format!("<{kind}."))).cloned().collect()
 }
 
 fn customers(received: Vec<Received>) -> Vec<Received> {
@@ -370,4 +377,222 @@ async fn table_text(server: &TestServer, sql: &str) -> String {
         }
     }
     out
+}
+
+/// The merchant hears of each payment (with a one-click unsubscribe that
+/// mutes that link alone, no sign-in needed, and that a forged token cannot
+/// use), of every chargeback, and of their application's decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn merchants_hear_of_payments_chargebacks_and_decisions() {
+    for db in test_databases().await {
+        let sink = SmtpSink::start().await;
+        let server = server_sending_to(&db.url, &sink.url()).await;
+        let mut shop = merchant(&server, "owner@tea.example").await;
+        let (_, slug) = link(&mut shop, "Gyokuro 100g", "1500", &[]).await;
+        let (_, other_slug) = link(&mut shop, "Sencha 200g", "900", &[]).await;
+        let paid = pay_by_card(&server, &slug, "ja", "4111111111111111").await;
+        let received = sink.wait_for_matching(1, 15, |m| !notices(std::slice::from_ref(m), "payment_captured").is_empty()).await;
+        let captured = notices(&received, "payment_captured");
+        assert_eq!(captured.len(), 1, "{}", db.label);
+        let mail = &captured[0];
+        assert_eq!(mail.to, vec!["<owner@tea.example>".to_owned()]);
+        let subject = mail.header("Subject").unwrap();
+        let amount = format_minor(1500, Currency::Jpy, Locale::Ja);
+        assert!(subject.contains("Gyokuro 100g") && subject.contains("[") , "a test-mode notice says so: {subject}");
+        let (text, html) = mail.parts();
+        for part in [&text, &html] {
+            assert!(part.contains(&paid.view.public_id) && part.contains("taro@example.jp"), "{part}");
+        }
+        assert!(text.contains(&format!("{}/dashboard/transactions/{}", server.origin(), paid.view.public_id)), "{text}");
+        assert!(subject.contains(&amount) || subject.contains(&format_minor(1500, Currency::Jpy, Locale::En)), "{subject}");
+        let list = mail.header("List-Unsubscribe").expect("List-Unsubscribe");
+        assert_eq!(mail.header("List-Unsubscribe-Post").as_deref(), Some("List-Unsubscribe=One-Click"));
+        let url = list.trim_start_matches('<').trim_end_matches('>').to_owned();
+        let path = url.strip_prefix(&server.origin()).unwrap_or_else(|| panic!("our own URL: {url}")).to_owned();
+        assert!(text.contains(&url), "the footer shows it too: {text}");
+
+        // Opening the link changes nothing (mail scanners open links).
+        let page = server.get(&path, &[]).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Gyokuro 100g") && page.body.contains("method=\"post\""), "{}", page.body);
+        let muted = || async { count(&server.state.db, "SELECT COUNT(*) FROM links WHERE payment_emails = FALSE").await };
+        assert_eq!(muted().await, 0);
+        // A forged or altered token is refused and changes nothing.
+        let (signed, tag) = path.rsplit_once('.').unwrap();
+        let flipped = format!("{signed}.{}", if tag.starts_with('0') { format!("1{}", &tag[1..]) } else { format!("0{}", &tag[1..]) });
+        for forged in [flipped, format!("{}0.{tag}", signed), "/unsubscribe?t=1.daily.00000000000000000000000000000000".to_owned(), "/unsubscribe".to_owned()] {
+            let res = server.post_form(&forged, &[], "List-Unsubscribe=One-Click").await;
+            assert_eq!(res.status, 404, "{forged}: {}", res.body);
+        }
+        assert_eq!(muted().await, 0);
+        // The mail client's one-click POST: no cookie, no Origin.
+        let res = server.post_form(&path, &[], "List-Unsubscribe=One-Click").await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(muted().await, 1);
+        let res = server.post_form(&path, &[], "List-Unsubscribe=One-Click").await;
+        assert_eq!(res.status, 200, "twice is the same: {}", res.body);
+
+        // That link's next payment is not emailed to the merchant; another link's is.
+        let quiet = pay_by_card(&server, &slug, "ja", "4111111111111111").await;
+        let loud = pay_by_card(&server, &other_slug, "ja", "4111111111111111").await;
+        let received = sink.wait_for_matching(2, 15, |m| !notices(std::slice::from_ref(m), "payment_captured").is_empty()).await;
+        let captured = notices(&received, "payment_captured");
+        assert_eq!(captured.len(), 2, "{}", db.label);
+        assert!(captured[1].parts().0.contains(&loud.view.public_id));
+        assert!(!received.iter().any(|m| m.parts().0.contains(&quiet.view.public_id) && m.to[0].contains("owner@")), "muted link");
+        assert_eq!(customer_mail(&sink, 3, 15).await.len(), 3, "customers still get their receipts");
+
+        // A chargeback is always told, without an unsubscribe.
+        let res = action(&mut shop, &paid.view.public_id, "charge_back", "").await;
+        assert_eq!(json(&res)["status"], "charged_back", "{}", res.body);
+        let received = sink.wait_for_matching(1, 15, |m| !notices(std::slice::from_ref(m), "chargeback_notice").is_empty()).await;
+        let chargeback = &notices(&received, "chargeback_notice")[0];
+        assert!(chargeback.parts().0.contains(&paid.view.public_id));
+        assert_eq!(chargeback.header("List-Unsubscribe"), None);
+
+        // The live-mode application's decision, with the reviewer's note.
+        let fields = common::shop::complete_application();
+        let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        form.push(("intent", "submit"));
+        let res = shop.call("save_application", &form).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let account = paylinks::server::accounts::account_id_by_email(&server.state.db, "owner@tea.example").await.unwrap().unwrap().0;
+        let mut reviewer = common::shop::reviewer(&server).await;
+        let account_id = account.to_string();
+        let res = reviewer.call("review_application", &[("account_id", &account_id), ("decision", "reject"), ("reason", "Add the shop's street address")]).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let received = sink.wait_for_matching(1, 15, |m| !notices(std::slice::from_ref(m), "application_decided").is_empty()).await;
+        let decision = &notices(&received, "application_decided")[0];
+        assert!(decision.parts().0.contains("Add the shop's street address"), "{}", decision.parts().0);
+        assert!(decision.parts().0.contains("/dashboard/application"));
+        // In the merchant's log (test mode shows account-wide notices too).
+        let log = shop.call("email_log", &[]).await;
+        assert!(log.body.contains("application_decided") && log.body.contains("payment_captured"), "{}", log.body);
+    }
+}
+
+/// With "daily summary" chosen, captures are not emailed one by one; the
+/// next local morning brings one summary of the day (once, whichever server
+/// looks), and its one-click unsubscribe turns payment emails off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_daily_summary_replaces_per_payment_emails() {
+    use paylinks::domain::time_zone::TimeZone;
+    use paylinks::server::email::notify::queue_daily_summaries;
+    for db in test_databases().await {
+        let sink = SmtpSink::start().await;
+        let server = server_sending_to(&db.url, &sink.url()).await;
+        let mut shop = merchant(&server, "daily@tea.example").await;
+        let res = shop.call("set_payment_emails", &[("payment_emails", "weekly")]).await;
+        assert_eq!(res.status, 422, "a choice we do not offer: {}", res.body);
+        let res = shop.call("set_payment_emails", &[("payment_emails", "daily")]).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let (_, slug) = link(&mut shop, "Hojicha", "1200", &[]).await;
+        let first = pay_by_card(&server, &slug, "ja", "4111111111111111").await;
+        pay_by_card(&server, &slug, "ja", "4111111111111111").await;
+        assert_eq!(customer_mail(&sink, 2, 15).await.len(), 2);
+        assert_eq!(count(&server.state.db, "SELECT COUNT(*) FROM email_jobs WHERE kind = 'payment_captured'").await, 0, "{}", db.label);
+
+        // Before 08:00 (Tokyo) the day after: nothing; from then on: one summary.
+        let tokyo = TimeZone::parse("Asia/Tokyo").unwrap();
+        let captured_at = first.view.captured_at.unwrap();
+        let day = tokyo.date(captured_at);
+        let next_day = tokyo.date(tokyo.to_utc(&format!("{day}T00:00")).unwrap() + 30 * 3_600_000);
+        let early = tokyo.to_utc(&format!("{next_day}T07:59")).unwrap();
+        let morning = tokyo.to_utc(&format!("{next_day}T08:00")).unwrap();
+        assert_eq!(queue_daily_summaries(&server.state.db, early).await.unwrap(), 0);
+        assert_eq!(queue_daily_summaries(&server.state.db, morning).await.unwrap(), 1);
+        assert_eq!(queue_daily_summaries(&server.state.db, morning + 60_000).await.unwrap(), 0, "once per day");
+        let received = sink.wait_for_matching(1, 15, |m| !notices(std::slice::from_ref(m), "daily_summary").is_empty()).await;
+        let summary = &notices(&received, "daily_summary")[0];
+        assert!(summary.header("Subject").unwrap().contains(&day), "{:?}", summary.header("Subject"));
+        let (text, _) = summary.parts();
+        let total = format_minor(2400, Currency::Jpy, Locale::Ja);
+        assert!(text.contains(&total) || text.contains(&format_minor(2400, Currency::Jpy, Locale::En)), "{text}");
+        assert!(text.contains('2'), "two payments: {text}");
+
+        // Its unsubscribe turns payment emails off.
+        let url = summary.header("List-Unsubscribe").unwrap();
+        let path = url.trim_start_matches('<').trim_end_matches('>').strip_prefix(&server.origin()).unwrap().to_owned();
+        let res = server.post_form(&path, &[], "List-Unsubscribe=One-Click").await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let settings = shop.call("notification_settings", &[]).await;
+        assert_eq!(json(&settings)["payment_emails"], "off", "{}", settings.body);
+    }
+}
+
+/// kill -9 while the outbox sends a storm of emails: after a restart every
+/// email is delivered and none is lost. Delivery over SMTP is at-least-once:
+/// the one email in flight at the kill may arrive twice, byte for byte the
+/// same with the same Message-ID (mail clients show it once); no other does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_9_during_a_send_storm_loses_no_email() {
+    use common::shop::{card_form, token_in};
+    use common::{encode_form, try_request, ServerProcess};
+    const PAYMENTS: usize = 40;
+    for db in test_databases().await {
+        let secret_key = paylinks::server::secrets::SecretBox::generate_hex();
+        // The merchant and the link, made in-process on a runtime of their
+        // own that ends with them (so no worker of theirs sends anything).
+        let url = db.url.clone();
+        let slug = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(async move {
+                let server = common::start_server(&url).await;
+                let mut shop = merchant(&server, "storm@example.com").await;
+                link(&mut shop, "Matcha", "800", &[]).await.1
+            })
+        })
+        .join()
+        .unwrap();
+        // 30 ms between taking a message and saying so: a kill lands in
+        // that window as often as not.
+        let sink = SmtpSink::start_slow(std::time::Duration::from_millis(30)).await;
+        let smtp = sink.url();
+        let env = [("PAYLINKS_SMTP_URL", smtp.as_str()), ("PAYLINKS_MAIL_FROM", "storm@pay.example.com"), ("RUST_LOG", "error")];
+        let server = ServerProcess::start_with(&db.url, &secret_key, &env).await;
+        let origin = format!("http://{}", server.addr);
+        for _ in 0..PAYMENTS {
+            let page = try_request(server.addr, "GET", &format!("/pay/{slug}"), &[], b"").await.unwrap();
+            let token = token_in(&page.body);
+            let body = encode_form(&card_form(&slug, &token, "4111111111111111"));
+            let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", origin.as_str())];
+            let res = try_request(server.addr, "POST", "/api/pay", &headers, body.as_bytes()).await.unwrap();
+            assert_eq!(res.status, 200, "{}", res.body);
+        }
+        // Each payment queued a receipt and the merchant's notice: kill the
+        // server in the middle of sending them.
+        let before = sink.wait_for(10, 30).await.len();
+        server.kill();
+        let store = paylinks::server::db::Db::connect(&db.url).await.unwrap();
+        let jobs = count(&store, "SELECT COUNT(*) FROM email_jobs").await;
+        assert!(jobs >= 2 * PAYMENTS as i64, "{}: {jobs} jobs", db.label);
+        let sent_before_restart = count(&store, "SELECT COUNT(*) FROM email_jobs WHERE state = 'sent'").await;
+        assert!(sent_before_restart < jobs, "{}: the kill came after the storm ({before} received)", db.label);
+        // The killed server's lease would run out in two minutes; end it now.
+        sqlx::query("UPDATE email_jobs SET lease_until = NULL").execute(store.pool()).await.unwrap();
+        let server = ServerProcess::start_with(&db.url, &secret_key, &env).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while count(&store, "SELECT COUNT(*) FROM email_jobs WHERE state <> 'sent'").await > 0 {
+            assert!(std::time::Instant::now() < deadline, "{}: emails still unsent a minute after the restart", db.label);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        drop(server);
+        // The merchant's sign-up confirmation went out from the first runtime's mail folder.
+        let keys: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, dedupe_key FROM email_jobs WHERE kind <> 'verify_email'").fetch_all(store.pool()).await.unwrap();
+        let expected: std::collections::BTreeSet<String> =
+            keys.iter().map(|(id, key)| format!("<{}.{id}@pay.example.com>", key.replace(':', "."))).collect();
+        let mut seen = std::collections::BTreeMap::<String, Vec<Received>>::new();
+        for mail in sink.received().into_iter().filter(|m| !m.header("Message-ID").unwrap().starts_with("<verify_email.")) {
+            seen.entry(mail.header("Message-ID").unwrap()).or_default().push(mail);
+        }
+        let received: std::collections::BTreeSet<String> = seen.keys().cloned().collect();
+        assert_eq!(received, expected, "{}: every queued email arrived, and nothing else", db.label);
+        let twice: Vec<_> = seen.iter().filter(|(_, copies)| copies.len() > 1).collect();
+        assert!(twice.len() <= 1, "{}: only the email in flight at the kill may come twice: {:?}", db.label, twice.iter().map(|(id, _)| id).collect::<Vec<_>>());
+        for (id, copies) in twice {
+            assert_eq!(copies.len(), 2, "{}: {id}", db.label);
+            let same = |m: &Received| (m.header("Subject"), m.header("Date"), m.to.clone(), m.parts());
+            assert_eq!(same(&copies[0]), same(&copies[1]), "{}: a resend is the same email", db.label);
+        }
+    }
 }

@@ -27,13 +27,15 @@ test("a customer pays in Japanese and the Japanese receipt is in the merchant's 
 
   await page.goto("/dashboard/emails");
   await hydrated(page);
-  const item = page.getByTestId("email").first();
+  // Newest first: the receipt, and the merchant's own "payment received" notice.
+  const item = page.getByTestId("email").filter({ hasText: "【Uji Tea】お支払いの領収書" });
   // The worker sends within a second or two: reload until it shows as sent.
   await expect(async () => {
     await page.reload();
-    await expect(page.getByTestId("email").first()).toContainText("Uji Tea", { timeout: 1000 });
-    await expect(page.getByTestId("email").first().locator(".badge")).toHaveClass(/email-sent/, { timeout: 1000 });
+    await expect(item).toHaveCount(1, { timeout: 1000 });
+    await expect(item.locator(".badge")).toHaveClass(/email-sent/, { timeout: 1000 });
   }).toPass({ timeout: 15_000 });
+  await expect(page.getByTestId("email").filter({ hasText: email })).toContainText("抹茶セット");
   await expect(item).toContainText("【Uji Tea】お支払いの領収書");
   await expect(item).toContainText("hanako@example.jp");
   await item.locator("summary").first().click();

@@ -60,3 +60,17 @@ checkout-komoju-intro = You will pay on KOMOJU's secure page, then come back her
 checkout-komoju-submit = Continue to secure payment
 result-komoju-continue = Continue to payment
 result-komoju-pending = We are waiting for the payment service to confirm your payment. This page updates when you reload it.
+
+# One-click unsubscribe (/unsubscribe)
+unsubscribe-title = Stop these emails?
+unsubscribe-link = Stop the email Paylinks sends you for each payment of “{ $product }”.
+unsubscribe-summary = Stop the daily summary of your sales.
+unsubscribe-confirm = Stop these emails
+unsubscribe-done-title = Done
+unsubscribe-link-done = You will no longer get an email for each payment of “{ $product }”.
+unsubscribe-summary-done = You will no longer get the daily summary.
+unsubscribe-settings = You can change your email notifications at any time in your dashboard, under Settings.
+unsubscribe-invalid-title = This link does not work
+unsubscribe-invalid-text = The unsubscribe link is incomplete or no longer valid. Change your email notifications in your dashboard, under Settings.
+unsubscribe-failed-title = Please try again
+unsubscribe-failed-text = Something went wrong on our side; nothing was changed. Please try again in a moment.

@@ -34,3 +34,36 @@ email-reset-action = Choose a new password
 email-reset-ttl = The link works once, within 1 hour. Setting a new password signs you out everywhere.
 email-reset-ignore = If you did not ask for this, ignore this email: your password stays as it is.
 email-account-footer = Paylinks · You get this email because of an action on your Paylinks account.
+
+# Notifications to merchants
+notify-test-prefix = [Test]
+notify-captured-subject = Payment received: { $amount } for { $product }
+notify-captured-intro = You received a payment of { $amount } for { $product }.
+notify-chargeback-subject = Chargeback: { $amount } for { $product }
+notify-chargeback-intro = A customer's card issuer took back a payment of { $amount } for { $product }. The amount is deducted from your sales.
+notify-chargeback-next = Check the payment in your dashboard and keep your records of the order (delivery, messages with the customer): KOMOJU may ask for them to contest the chargeback.
+notify-field-method = Payment method
+notify-field-customer = Customer email
+notify-field-reason = Reviewer's note
+notify-open-payment = Open the payment in your dashboard
+notify-open-dashboard = Open your transactions
+notify-approved-subject = Your Paylinks account is approved for live mode
+notify-approved-intro = Good news: your application was approved. You can now switch your dashboard to live mode, add your KOMOJU keys and take real payments.
+notify-approved-action = Open your dashboard
+notify-rejected-subject = Your live-mode application needs changes
+notify-rejected-intro = Your application for live mode was not approved yet. Please read the reviewer's note, update your application and submit it again.
+notify-rejected-action = Update your application
+notify-summary-subject = Your sales on { $date }
+notify-summary-intro = Here is what happened with your payment links yesterday.
+notify-summary-captured = Captured
+notify-summary-refunded = Refunded
+notify-summary-value = { $count ->
+    [one] 1 payment, { $amount }
+   *[other] { $count } payments, { $amount }
+}
+notify-summary-quiet = No payments were captured or refunded.
+notify-mode-live = Live
+notify-mode-test = Test
+notify-footer = Paylinks · You get this email because you sell with Paylinks.
+notify-footer-link = Paylinks · You get an email for each payment of this link. Stop for this link: { $url } — or choose in Settings › Email notifications.
+notify-footer-summary = Paylinks · You get a daily summary of your sales. Stop: { $url } — or choose in Settings › Email notifications.

@@ -60,3 +60,17 @@ checkout-komoju-intro = KOMOJUの安全な決済ページでお支払いの後�
 checkout-komoju-submit = 決済ページへ進む
 result-komoju-continue = お支払いを続ける
 result-komoju-pending = 決済サービスからの確認を待っています。再読み込みすると最新の状態が表示されます。
+
+# ワンクリック配信停止 (/unsubscribe)
+unsubscribe-title = このメールを停止しますか？
+unsubscribe-link = 「{ $product }」の決済ごとに届くメールを停止します。
+unsubscribe-summary = 毎日の売上サマリーを停止します。
+unsubscribe-confirm = メールを停止する
+unsubscribe-done-title = 停止しました
+unsubscribe-link-done = 「{ $product }」の決済ごとのメールは今後届きません。
+unsubscribe-summary-done = 毎日の売上サマリーは今後届きません。
+unsubscribe-settings = メール通知はダッシュボードの「設定」でいつでも変更できます。
+unsubscribe-invalid-title = このリンクは使用できません
+unsubscribe-invalid-text = 配信停止のリンクが不完全か、無効になっています。ダッシュボードの「設定」でメール通知を変更してください。
+unsubscribe-failed-title = もう一度お試しください
+unsubscribe-failed-text = 問題が発生したため、変更されていません。しばらくしてからもう一度お試しください。

@@ -60,3 +60,17 @@ checkout-komoju-intro = KOMOJU의 안전한 결제 페이지에서 결제한 후
 checkout-komoju-submit = 안전한 결제로 계속
 result-komoju-continue = 결제 계속하기
 result-komoju-pending = 결제 서비스의 확인을 기다리고 있습니다. 새로 고침하면 최신 상태가 표시됩니다.
+
+# 원클릭 수신 거부 (/unsubscribe)
+unsubscribe-title = 이 이메일을 중지할까요?
+unsubscribe-link = “{ $product }”의 결제마다 받는 이메일을 중지합니다.
+unsubscribe-summary = 일일 매출 요약을 중지합니다.
+unsubscribe-confirm = 이메일 중지
+unsubscribe-done-title = 중지했습니다
+unsubscribe-link-done = 앞으로 “{ $product }”의 결제별 이메일을 받지 않습니다.
+unsubscribe-summary-done = 앞으로 일일 매출 요약을 받지 않습니다.
+unsubscribe-settings = 이메일 알림은 대시보드의 설정에서 언제든지 바꿀 수 있습니다.
+unsubscribe-invalid-title = 이 링크는 사용할 수 없습니다
+unsubscribe-invalid-text = 수신 거부 링크가 불완전하거나 더 이상 유효하지 않습니다. 대시보드의 설정에서 이메일 알림을 변경해 주세요.
+unsubscribe-failed-title = 다시 시도해 주세요
+unsubscribe-failed-text = 문제가 발생하여 아무것도 변경되지 않았습니다. 잠시 후 다시 시도해 주세요.

@@ -13,6 +13,14 @@ pub enum EmailKind {
     VerifyEmail,
     /// To an account holder: a one-time link to choose a new password.
     PasswordReset,
+    /// To the merchant: one of their payments was captured.
+    PaymentCaptured,
+    /// To the merchant: a customer's bank took a payment back.
+    ChargebackNotice,
+    /// To the merchant: their live-mode application was approved or rejected.
+    ApplicationDecided,
+    /// To the merchant: yesterday's sales, instead of one email per payment.
+    DailySummary,
 }
 
 impl EmailKind {
@@ -23,6 +31,10 @@ impl EmailKind {
             "refund_notice" => Some(EmailKind::RefundNotice),
             "verify_email" => Some(EmailKind::VerifyEmail),
             "password_reset" => Some(EmailKind::PasswordReset),
+            "payment_captured" => Some(EmailKind::PaymentCaptured),
+            "chargeback_notice" => Some(EmailKind::ChargebackNotice),
+            "application_decided" => Some(EmailKind::ApplicationDecided),
+            "daily_summary" => Some(EmailKind::DailySummary),
             _ => None,
         }
     }
@@ -34,6 +46,10 @@ impl EmailKind {
             EmailKind::RefundNotice => "refund_notice",
             EmailKind::VerifyEmail => "verify_email",
             EmailKind::PasswordReset => "password_reset",
+            EmailKind::PaymentCaptured => "payment_captured",
+            EmailKind::ChargebackNotice => "chargeback_notice",
+            EmailKind::ApplicationDecided => "application_decided",
+            EmailKind::DailySummary => "daily_summary",
         }
     }
 
@@ -42,10 +58,82 @@ impl EmailKind {
         matches!(self, EmailKind::VerifyEmail | EmailKind::PasswordReset)
     }
 
+    /// To the merchant, about their business.
+    pub fn is_merchant(self) -> bool {
+        matches!(self, EmailKind::PaymentCaptured | EmailKind::ChargebackNotice | EmailKind::ApplicationDecided | EmailKind::DailySummary)
+    }
+
     /// Localized name id (`locales/*/dashboard.ftl`).
     pub fn message_id(self) -> String {
         format!("emails-kind-{}", self.as_str().replace('_', "-"))
     }
+}
+
+/// Which emails a merchant gets about their payments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentEmails {
+    /// One per captured payment (links can be muted one by one).
+    #[default]
+    Each,
+    /// One summary of the day before, each morning.
+    Daily,
+    Off,
+}
+
+impl PaymentEmails {
+    pub const ALL: [PaymentEmails; 3] = [PaymentEmails::Each, PaymentEmails::Daily, PaymentEmails::Off];
+
+    pub fn parse(value: &str) -> Option<PaymentEmails> {
+        PaymentEmails::ALL.into_iter().find(|p| p.as_str() == value)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentEmails::Each => "each",
+            PaymentEmails::Daily => "daily",
+            PaymentEmails::Off => "off",
+        }
+    }
+
+    /// Localized name id (`locales/*/dashboard.ftl`).
+    pub fn message_id(self) -> String {
+        format!("notify-payments-{}", self.as_str())
+    }
+}
+
+/// What a notification's one-click unsubscribe turns off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsubscribe {
+    /// "Payment captured" emails for one link.
+    Link(i64),
+    /// The daily summary (payment emails become off).
+    DailySummary,
+}
+
+impl Unsubscribe {
+    /// `link-42`, `daily`: the topic inside a signed unsubscribe token.
+    pub fn as_topic(self) -> String {
+        match self {
+            Unsubscribe::Link(id) => format!("link-{id}"),
+            Unsubscribe::DailySummary => "daily".into(),
+        }
+    }
+
+    pub fn parse_topic(topic: &str) -> Option<Unsubscribe> {
+        match topic {
+            "daily" => Some(Unsubscribe::DailySummary),
+            _ => topic.strip_prefix("link-")?.parse().ok().filter(|id| *id > 0).map(Unsubscribe::Link),
+        }
+    }
+}
+
+/// The merchant's notification choices, as the emails page shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationSettings {
+    pub payment_emails: PaymentEmails,
+    /// Where notifications go (the account's address).
+    pub address: String,
 }
 
 /// One email in the merchant's delivery log.
@@ -78,4 +166,31 @@ pub struct EmailLog {
     /// as files and shown here.
     pub smtp: bool,
     pub entries: Vec<EmailLogEntry>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_choices_round_trip() {
+        for kind in ["receipt", "konbini_instructions", "refund_notice", "verify_email", "password_reset", "payment_captured", "chargeback_notice", "application_decided", "daily_summary"] {
+            assert_eq!(EmailKind::parse(kind).map(EmailKind::as_str), Some(kind));
+        }
+        assert_eq!(EmailKind::parse("receipt\n"), None);
+        for choice in PaymentEmails::ALL {
+            assert_eq!(PaymentEmails::parse(choice.as_str()), Some(choice));
+        }
+        assert_eq!(PaymentEmails::parse("weekly"), None);
+    }
+
+    #[test]
+    fn unsubscribe_topics_name_one_thing() {
+        for topic in [Unsubscribe::Link(42), Unsubscribe::DailySummary] {
+            assert_eq!(Unsubscribe::parse_topic(&topic.as_topic()), Some(topic));
+        }
+        for bad in ["", "link-", "link-0", "link--1", "link-1x", "links-1", "daily ", "all"] {
+            assert_eq!(Unsubscribe::parse_topic(bad), None, "{bad}");
+        }
+    }
 }

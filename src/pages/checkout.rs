@@ -43,7 +43,7 @@ fn locale_of(query_lang: &str, fallback: Locale) -> Locale {
     Locale::from_tag(query_lang).unwrap_or(fallback)
 }
 
-fn html_response(status: StatusCode, html: String) -> Response {
+pub(crate) fn html_response(status: StatusCode, html: String) -> Response {
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
@@ -53,7 +53,7 @@ fn html_response(status: StatusCode, html: String) -> Response {
     response
 }
 
-fn render(view: impl IntoView + 'static) -> String {
+pub(crate) fn render(view: impl IntoView + 'static) -> String {
     let owner = Owner::new();
     let html = owner.with(|| format!("<!DOCTYPE html>{}", view.into_view().to_html()));
     // Unwrap the Open Graph tags (see `Document`) into the head itself.
@@ -173,7 +173,7 @@ mod rendered {
 }
 
 #[derive(Clone)]
-struct OpenGraph {
+pub struct OpenGraph {
     title: String,
     description: String,
     url: String,
@@ -181,7 +181,7 @@ struct OpenGraph {
 }
 
 #[component]
-fn Document(locale: Locale, title: String, og: Option<OpenGraph>, #[prop(optional)] refresh: bool, children: Children) -> impl IntoView {
+pub(crate) fn Document(locale: Locale, title: String, og: Option<OpenGraph>, #[prop(optional)] refresh: bool, children: Children) -> impl IntoView {
     // Open Graph wants `property=` attributes, which the view macro does not
     // know; the head gets them as escaped text instead.
     let og = og.map(|og| {

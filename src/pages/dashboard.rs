@@ -370,6 +370,7 @@ pub fn SettingsPage() -> impl IntoView {
             <p>{move || Locale::ALL.iter().find(|l| **l == i18n.locale()).map(|l| l.native_name())}</p>
         </section>
         <TimeZoneSettings/>
+        <super::notifications::NotificationSettingsCard/>
         <KomojuSettings/>
         <section class="card">
             <h2>{i18n.text("settings-password")}</h2>

@@ -591,6 +591,7 @@ fn LinkDetail(link: LinkView, sales: super::payments::SalesOfLink, toggle: Serve
         </section>
         <crate::components::SharePanel url=link.url.clone() name=link.name.clone() slug=link.slug.clone() test=link.mode == Mode::Test/>
         <super::payments::LinkSalesPanel link_id=link.id sales/>
+        <super::notifications::LinkNotificationsCard link_id=link.id/>
     }
 }
 

@@ -15,7 +15,10 @@ pub mod links;
 mod not_found;
 pub mod payments;
 pub mod review;
+pub mod notifications;
 pub mod transactions;
+#[cfg(feature = "ssr")]
+pub mod unsubscribe;
 pub mod webhooks;
 
 pub use account_links::{ConfirmEmailReminder, ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage};

@@ -192,21 +192,36 @@ pub async fn review(db: &Db, reviewer_id: Option<i64>, account_id: i64, approve:
         return Err(AppError::invalid("reason", FieldError::Required));
     }
     let status = if approve { ApplicationStatus::Approved } else { ApplicationStatus::Rejected };
+    let now = now_ms();
+    let mut tx = db.begin().await?;
     let result = sqlx::query(
         "UPDATE live_applications SET status = $1, reviewer_reason = $2, reviewed_at = $3, reviewed_by = $4, updated_at = $3 \
          WHERE account_id = $5 AND status = 'submitted'",
     )
     .bind(status.as_str())
     .bind(reason)
-    .bind(now_ms())
+    .bind(now)
     .bind(reviewer_id)
     .bind(account_id)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
     if result.rows_affected() == 0 {
         // Unknown account, or not awaiting review: either way nothing to decide.
         return Err(AppError::NotFound);
     }
+    // The merchant hears of the decision by email (sent by the outbox).
+    let kind = crate::domain::email::EmailKind::ApplicationDecided.as_str();
+    sqlx::query(
+        "INSERT INTO email_jobs (dedupe_key, account_id, kind, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4) \
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(format!("{kind}:{account_id}:{now}"))
+    .bind(account_id)
+    .bind(kind)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/i18n/{file}", get(catalog))
         .route("/img/{sha}", get(super::images::serve))
         .route("/mail/{id}", get(super::email::preview))
+        .route("/unsubscribe", get(crate::pages::unsubscribe::page).post(crate::pages::unsubscribe::confirm))
         .route("/pay/{slug}", get(crate::pages::checkout::page))
         .route("/pay/{slug}/{payment}", get(crate::pages::checkout::result))
         .route("/pay/{slug}/{payment}/paypay", get(crate::pages::checkout::paypay_page))

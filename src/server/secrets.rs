@@ -8,9 +8,18 @@ use std::path::Path;
 
 const VERSION: &str = "v1";
 
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
+    /// For [`SecretBox::mac`], derived from the server key (never the key itself).
+    mac_key: [u8; 32],
 }
 
 /// Never print the key.
@@ -34,7 +43,8 @@ impl SecretBox {
         if bytes.len() != 32 {
             return Err(SecretError::BadKey);
         }
-        Ok(SecretBox { cipher: ChaCha20Poly1305::new(Key::from_slice(&bytes)) })
+        let mac_key = hmac_sha256(&bytes, b"paylinks mac key v1");
+        Ok(SecretBox { cipher: ChaCha20Poly1305::new(Key::from_slice(&bytes)), mac_key })
     }
 
     /// A fresh random key, hex-encoded.
@@ -83,6 +93,25 @@ impl SecretBox {
         format!("{VERSION}.{}.{}", hex::encode(nonce), hex::encode(sealed))
     }
 
+    /// A tag proving this server wrote `message` for `context` (the same
+    /// every time: an emailed link stays the same across retries), as 32
+    /// hex characters.
+    pub fn mac(&self, message: &str, context: &str) -> String {
+        hex::encode(&hmac_sha256(&self.mac_key, format!("{context}\n{message}").as_bytes())[..16])
+    }
+
+    /// Whether `tag` is [`SecretBox::mac`] of `message` (in constant time).
+    pub fn verify_mac(&self, message: &str, context: &str, tag: &str) -> bool {
+        use hmac::{Hmac, Mac};
+        let Ok(tag) = hex::decode(tag) else { return false };
+        if tag.len() != 16 {
+            return false;
+        }
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
+        mac.update(format!("{context}\n{message}").as_bytes());
+        mac.verify_truncated_left(&tag).is_ok()
+    }
+
     pub fn open(&self, sealed: &str, context: &str) -> Result<String, SecretError> {
         let mut parts = sealed.split('.');
         let (Some(VERSION), Some(nonce), Some(body), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
@@ -104,6 +133,20 @@ mod tests {
 
     fn secret_box() -> SecretBox {
         SecretBox::from_hex(&SecretBox::generate_hex()).unwrap()
+    }
+
+    #[test]
+    fn macs_are_stable_per_key_and_bound_to_their_context() {
+        let (a, b) = (secret_box(), secret_box());
+        let tag = a.mac("42.link-7", "unsubscribe");
+        assert_eq!(tag, a.mac("42.link-7", "unsubscribe"), "the same link on every retry");
+        assert_eq!(tag.len(), 32);
+        assert!(a.verify_mac("42.link-7", "unsubscribe", &tag));
+        assert!(!b.verify_mac("42.link-7", "unsubscribe", &tag), "another server key");
+        assert!(!a.verify_mac("42.link-8", "unsubscribe", &tag), "another message");
+        assert!(!a.verify_mac("42.link-7", "other", &tag), "another context");
+        assert!(!a.verify_mac("42.link-7", "unsubscribe", &tag[..30]));
+        assert!(!a.verify_mac("42.link-7", "unsubscribe", "zz"));
     }
 
     #[test]

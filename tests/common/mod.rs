@@ -343,8 +343,15 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts it on a free port and waits until it answers `/healthz`.
     pub async fn start(database_url: &str, secret_key: &str) -> ServerProcess {
+        ServerProcess::start_with(database_url, secret_key, &[]).await
+    }
+
+    /// The same with more settings (`PAYLINKS_…` variables).
+    pub async fn start_with(database_url: &str, secret_key: &str, env: &[(&str, &str)]) -> ServerProcess {
         let addr = free_port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_paylinks"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_paylinks"));
+        command.envs(env.iter().copied());
+        let child = command
             .arg("serve")
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("DATABASE_URL", database_url)

@@ -60,6 +60,16 @@ impl SmtpSink {
 
     /// On `addr` (a port a server was told about while the sink was down).
     pub async fn start_on(addr: std::net::SocketAddr) -> SmtpSink {
+        Self::start_with_delay(addr, std::time::Duration::ZERO).await
+    }
+
+    /// A slow mail server: it keeps each message at once but acknowledges it
+    /// only `delay` later (a sender killed meanwhile never hears it was taken).
+    pub async fn start_slow(delay: std::time::Duration) -> SmtpSink {
+        Self::start_with_delay("127.0.0.1:0".parse().unwrap(), delay).await
+    }
+
+    async fn start_with_delay(addr: std::net::SocketAddr, delay: std::time::Duration) -> SmtpSink {
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let inbox = Arc::new(Mutex::new(Vec::new()));
@@ -68,7 +78,7 @@ impl SmtpSink {
             while let Ok((stream, _)) = listener.accept().await {
                 let inbox = inbox.clone();
                 tokio::spawn(async move {
-                    let _ = session(stream, inbox).await;
+                    let _ = session(stream, inbox, delay).await;
                 });
             }
         });
@@ -101,7 +111,7 @@ impl SmtpSink {
     }
 }
 
-async fn session(stream: tokio::net::TcpStream, inbox: Arc<Mutex<Vec<Received>>>) -> std::io::Result<()> {
+async fn session(stream: tokio::net::TcpStream, inbox: Arc<Mutex<Vec<Received>>>, delay: std::time::Duration) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 sink.test ESMTP\r\n").await?;
@@ -144,6 +154,7 @@ async fn session(stream: tokio::net::TcpStream, inbox: Arc<Mutex<Vec<Received>>>
                     data.extend_from_slice(unstuffed);
                 }
                 inbox.lock().unwrap().push(Received { from: from.clone(), to: std::mem::take(&mut to), data });
+                tokio::time::sleep(delay).await;
                 write.write_all(b"250 queued\r\n").await?
             }
             "QUIT" => {

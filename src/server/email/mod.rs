@@ -9,6 +9,7 @@
 //! shows. A job is never queued twice for one event; a send is retried with
 //! back-off and never blocks or fails a payment.
 
+pub mod notify;
 mod outbox;
 use outbox::Outcome;
 mod render;
@@ -52,8 +53,16 @@ pub fn spawn_worker(db: Db, settings: Arc<Settings>, public_url: String, secrets
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut summaries_checked = 0;
         loop {
             ticker.tick().await;
+            // Yesterday's summaries, looked for once a minute.
+            if now_ms() - summaries_checked >= 60_000 {
+                summaries_checked = now_ms();
+                if let Err(e) = notify::queue_daily_summaries(&db, summaries_checked).await {
+                    tracing::warn!(error = %e, "daily summaries could not be queued; trying again in a minute");
+                }
+            }
             if let Err(e) = tick(&db, &transport, &settings, &public_url, &secrets).await {
                 tracing::warn!(error = %e, "email outbox round failed; retrying next second");
             }
@@ -103,9 +112,14 @@ pub async fn tick(db: &Db, transport: &Transport, settings: &Settings, public_ur
     Ok(sent)
 }
 
-/// The email a job stands for: a customer email from its payment, an
-/// account email from its recipient, language and sealed token.
+/// The email a job stands for: a customer email from its payment, a
+/// merchant's from their account, an account email from its recipient,
+/// language and sealed token.
 async fn render_job(db: &Db, public_url: &str, secrets: &SecretBox, job: &outbox::Job) -> crate::error::AppResult<Email> {
+    if job.kind.is_merchant() {
+        let facts = notify::JobFacts { kind: job.kind, account_id: job.account_id, dedupe_key: &job.dedupe_key, payment_id: job.payment_id };
+        return notify::render(db, public_url, secrets, facts).await;
+    }
     if !job.kind.is_account() {
         let payment = job.payment_id.ok_or_else(|| anyhow::anyhow!("no payment"))?;
         return render(db, public_url, job.kind, payment, job.event_id).await;

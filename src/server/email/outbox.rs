@@ -11,6 +11,7 @@ use sqlx::Row;
 pub(super) struct Job {
     pub id: i64,
     pub dedupe_key: String,
+    pub account_id: i64,
     pub kind: EmailKind,
     /// Customer emails: the payment they are about.
     pub payment_id: Option<i64>,
@@ -27,7 +28,7 @@ pub(super) struct Job {
 /// Jobs due at `now` that no worker holds, oldest first.
 pub(super) async fn due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<Job>> {
     let rows = sqlx::query(
-        "SELECT id, dedupe_key, kind, payment_id, event_id, recipient, locale, token_sealed, created_at, attempts FROM email_jobs \
+        "SELECT id, dedupe_key, account_id, kind, payment_id, event_id, recipient, locale, token_sealed, created_at, attempts FROM email_jobs \
          WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $2",
     )
     .bind(now)
@@ -39,6 +40,7 @@ pub(super) async fn due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<Job>> {
             Ok(Job {
                 id: row.try_get("id")?,
                 dedupe_key: row.try_get("dedupe_key")?,
+                account_id: row.try_get("account_id")?,
                 kind: EmailKind::parse(&row.try_get::<String, _>("kind")?).ok_or_else(|| anyhow::anyhow!("unknown email kind"))?,
                 payment_id: row.try_get("payment_id")?,
                 event_id: row.try_get("event_id")?,
@@ -75,21 +77,21 @@ pub(super) enum Outcome<'a> {
 
 /// Records a try and the email as rendered (kept for the log; a job that
 /// could not be rendered keeps what it had). An account email's bodies hold
-/// its one-time link: they are never kept, and its sealed token is dropped
-/// once the job is done.
+/// its one-time link: they are never kept (`ACCOUNT_KINDS`), and its sealed
+/// token is dropped once the job is done.
 pub(super) async fn record(db: &Db, id: i64, email: Option<&Email>, outcome: Outcome<'_>) -> AppResult<()> {
     let (state, sent_at, next_attempt_at, error) = match outcome {
         Outcome::Sent { at } => ("sent", Some(at), None, None),
         Outcome::Later { at, error } => ("pending", None, Some(at), Some(error)),
         Outcome::GivenUp { error } => ("failed", None, None, Some(error)),
     };
-    sqlx::query(
+    sqlx::query(&format!(
         "UPDATE email_jobs SET state = $1, sent_at = $2, next_attempt_at = $3, last_error = $4, attempts = attempts + 1, \
          lease_until = NULL, recipient = COALESCE($5, recipient), subject = COALESCE($6, subject), \
-         text_body = CASE WHEN mode IS NOT NULL THEN COALESCE($7, text_body) END, \
-         html_body = CASE WHEN mode IS NOT NULL THEN COALESCE($8, html_body) END, \
+         text_body = CASE WHEN kind NOT IN {ACCOUNT_KINDS} THEN COALESCE($7, text_body) END, \
+         html_body = CASE WHEN kind NOT IN {ACCOUNT_KINDS} THEN COALESCE($8, html_body) END, \
          token_sealed = CASE WHEN $1 = 'pending' THEN token_sealed END WHERE id = $9",
-    )
+    ))
     .bind(state)
     .bind(sent_at)
     .bind(next_attempt_at)
@@ -104,13 +106,20 @@ pub(super) async fn record(db: &Db, id: i64, email: Option<&Email>, outcome: Out
     Ok(())
 }
 
-/// The merchant's latest emails in their current mode (bodies in test mode only).
+/// Emails with a one-time link in them: their bodies are never kept.
+const ACCOUNT_KINDS: &str = "('verify_email', 'password_reset')";
+
+/// Notifications about the whole account (no mode): in the log of both modes.
+const ACCOUNT_NOTICES: &str = "('application_decided', 'daily_summary')";
+
+/// The merchant's latest emails in their current mode, with the notices
+/// about their whole account (bodies in test mode only).
 pub async fn log(db: &Db, merchant: &Merchant, limit: i64) -> AppResult<Vec<EmailLogEntry>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT e.id, e.kind, e.state, e.created_at, e.sent_at, e.attempts, e.last_error, e.recipient, e.subject, \
          e.text_body, e.html_body, p.public_id FROM email_jobs e LEFT JOIN payments p ON p.id = e.payment_id \
-         WHERE e.account_id = $1 AND e.mode = $2 ORDER BY e.id DESC LIMIT $3",
-    )
+         WHERE e.account_id = $1 AND (e.mode = $2 OR (e.mode IS NULL AND e.kind IN {ACCOUNT_NOTICES})) ORDER BY e.id DESC LIMIT $3",
+    ))
     .bind(merchant.id)
     .bind(merchant.mode.as_str())
     .bind(limit)
@@ -143,9 +152,9 @@ pub async fn test_html(db: &Db, merchant: &Merchant, id: i64) -> AppResult<Optio
     if merchant.mode != Mode::Test {
         return Ok(None);
     }
-    let html = sqlx::query_scalar::<_, Option<String>>(
-        "SELECT html_body FROM email_jobs WHERE id = $1 AND account_id = $2 AND mode = $3",
-    )
+    let html = sqlx::query_scalar::<_, Option<String>>(&format!(
+        "SELECT html_body FROM email_jobs WHERE id = $1 AND account_id = $2 AND (mode = $3 OR (mode IS NULL AND kind IN {ACCOUNT_NOTICES}))",
+    ))
     .bind(id)
     .bind(merchant.id)
     .bind(Mode::Test.as_str())

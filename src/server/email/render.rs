@@ -22,6 +22,8 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Notifications: the one-click unsubscribe URL (`List-Unsubscribe`).
+    pub unsubscribe: Option<String>,
 }
 
 /// The merchant as its customers see it.
@@ -92,12 +94,12 @@ pub async fn render(db: &Db, public_url: &str, kind: EmailKind, payment_id: i64,
             body.field("email-field-payment-id", &view.public_id);
             body.para(tr(locale, "email-refund-timing"));
         }
-        EmailKind::VerifyEmail | EmailKind::PasswordReset => return Err(anyhow::anyhow!("{kind:?} is an account email").into()),
+        _ => return Err(anyhow::anyhow!("{kind:?} is not a customer email").into()),
     }
     body.link(tr(locale, "email-seller-info"), &seller.legal_url);
     body.footer(tr_args(locale, "email-footer", &[("merchant", merchant)]));
     let (text, html) = body.finish(&subject);
-    Ok(Email { to, from_name: tr_args(locale, "email-from-name", &[("merchant", seller.name.clone().into())]), subject: one_line(&subject), text, html })
+    Ok(Email { to, from_name: tr_args(locale, "email-from-name", &[("merchant", seller.name.clone().into())]), subject: one_line(&subject), text, html, unsubscribe: None })
 }
 
 /// Renders an account email (`kind.is_account()`): a one-time link to
@@ -116,7 +118,7 @@ pub fn render_account(public_url: &str, kind: EmailKind, to: &str, locale: Local
     body.para(tr(locale, &format!("{prefix}-ignore")));
     body.footer(tr(locale, "email-account-footer"));
     let (text, html) = body.finish(&subject);
-    Ok(Email { to: to.to_owned(), from_name: "Paylinks".into(), subject: one_line(&subject), text, html })
+    Ok(Email { to: to.to_owned(), from_name: "Paylinks".into(), subject: one_line(&subject), text, html, unsubscribe: None })
 }
 
 /// A header value on one line: control characters (CR, LF…) become spaces,
@@ -144,7 +146,7 @@ pub fn escape_html(value: &str) -> String {
 /// The text and HTML parts built side by side, so they always say the same.
 /// The HTML is inline-styled tables (what mail clients render alike) with no
 /// remote images.
-struct Body {
+pub(super) struct Body {
     locale: Locale,
     text: String,
     html: String,
@@ -153,7 +155,7 @@ struct Body {
 }
 
 impl Body {
-    fn new(locale: Locale) -> Body {
+    pub(super) fn new(locale: Locale) -> Body {
         Body { locale, text: String::new(), html: String::new(), in_table: false, footer: None }
     }
 
@@ -164,15 +166,20 @@ impl Body {
         }
     }
 
-    fn para(&mut self, text: String) {
+    pub(super) fn para(&mut self, text: String) {
         self.close_table();
         self.text.push_str(&text);
         self.text.push_str("\n\n");
         self.html.push_str(&format!("<p style=\"margin:0 0 16px\">{}</p>\n", escape_html(&text)));
     }
 
-    fn field(&mut self, label_id: &str, value: &str) {
+    pub(super) fn field(&mut self, label_id: &str, value: &str) {
         let label = tr(self.locale, label_id);
+        self.field_text(&label, value);
+    }
+
+    /// A row whose label is already text.
+    pub(super) fn field_text(&mut self, label: &str, value: &str) {
         if !self.in_table {
             self.html.push_str("<table role=\"presentation\" style=\"border-collapse:collapse;margin:0 0 16px;width:100%\">\n");
             self.in_table = true;
@@ -181,12 +188,12 @@ impl Body {
         self.html.push_str(&format!(
             "<tr><th scope=\"row\" style=\"text-align:left;padding:6px 12px 6px 0;color:#555;font-weight:normal;white-space:nowrap\">{}</th>\
              <td style=\"padding:6px 0;font-weight:600\">{}</td></tr>\n",
-            escape_html(&label),
+            escape_html(label),
             escape_html(value)
         ));
     }
 
-    fn link(&mut self, label: String, url: &str) {
+    pub(super) fn link(&mut self, label: String, url: &str) {
         self.close_table();
         if !self.text.ends_with("\n\n") {
             self.text.push('\n');
@@ -195,11 +202,11 @@ impl Body {
         self.html.push_str(&format!("<p style=\"margin:0 0 16px\"><a href=\"{0}\" style=\"color:#0b57d0\">{1}</a></p>\n", escape_html(url), escape_html(&label)));
     }
 
-    fn footer(&mut self, text: String) {
+    pub(super) fn footer(&mut self, text: String) {
         self.footer = Some(text);
     }
 
-    fn finish(mut self, title: &str) -> (String, String) {
+    pub(super) fn finish(mut self, title: &str) -> (String, String) {
         self.close_table();
         let footer = self.footer.take().unwrap_or_default();
         let text = format!("{}--\n{footer}\n", self.text);

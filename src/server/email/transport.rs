@@ -2,6 +2,7 @@
 //! dev mailbox when none is configured.
 
 use super::{Email, Settings};
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
@@ -69,7 +70,16 @@ fn build(settings: &Settings, email: &Email, message_id: &str, created_at: i64) 
     let from_address = settings.from_address.parse().map_err(|e| permanent("PAYLINKS_MAIL_FROM", &e))?;
     let from = Mailbox::new(Some(super::one_line(&email.from_name)), from_address);
     let to: Mailbox = email.to.parse().map_err(|e| permanent("recipient", &e))?;
-    Message::builder()
+    let mut builder = Message::builder();
+    if let Some(url) = &email.unsubscribe {
+        // RFC 8058: mail clients offer "unsubscribe" and POST to the URL
+        // themselves. The URL is ours (ASCII, no spaces), never user input.
+        let url = super::one_line(url);
+        builder = builder
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{url}>")))
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click".into()));
+    }
+    builder
         .from(from)
         .to(to)
         .subject(super::one_line(&email.subject))
