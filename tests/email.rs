@@ -1,7 +1,9 @@
-//! Email to customers through the outbox: receipts, konbini instructions and
-//! refund notices in the checkout's language, over real SMTP (a sink in this
+//! Email through the outbox: customers' receipts, konbini instructions and
+//! refund notices in the checkout's language; merchants' notifications with
+//! one-click unsubscribe; account links — over real SMTP (a sink in this
 //! process) or, with no SMTP configured, as `.eml` files the dashboard's
-//! mailbox shows. A mail server that is down never holds up a payment.
+//! mailbox shows. A mail server that is down never holds up a payment, and a
+//! kill -9 in a send storm loses no email.
 
 mod common;
 
@@ -594,5 +596,41 @@ async fn a_kill_9_during_a_send_storm_loses_no_email() {
             let same = |m: &Received| (m.header("Subject"), m.header("Date"), m.to.clone(), m.parts());
             assert_eq!(same(&copies[0]), same(&copies[1]), "{}: a resend is the same email", db.label);
         }
+    }
+}
+
+/// The receipt's address is checked before anything is stored: a mistyped
+/// one sends the customer back to the form (JavaScript off) with the error in
+/// the checkout's language, what they typed kept, and no payment or email.
+#[tokio::test]
+async fn an_invalid_customer_email_is_refused_in_the_checkouts_language() {
+    for db in test_databases().await {
+        let server = common::start_server(&db.url).await;
+        let mut shop = merchant(&server, "typo@example.com").await;
+        let (_, slug) = link(&mut shop, "Kukicha", "700", &[]).await;
+        let jobs_before = count(&server.state.db, "SELECT COUNT(*) FROM email_jobs").await;
+        for (lang, message) in [
+            ("ja", "有効なメールアドレスを入力してください。"),
+            ("en", "Enter a valid email address."),
+            ("ko", "올바른 이메일 주소를 입력해 주세요."),
+        ] {
+            for typed in ["taro@", "taro example.jp", "taro@example.jp\r\nBcc: x@evil.example"] {
+                let token = page_token(&server, &slug).await;
+                let mut form = card_form(&slug, &token, "4111111111111111");
+                form.retain(|(k, _)| *k != "pay[lang]" && *k != "pay[email]");
+                form.push(("pay[lang]", lang));
+                form.push(("pay[email]", typed));
+                let res = server.post_form("/api/pay", &[("Accept", "text/html")], &common::encode_form(&form)).await;
+                assert!(matches!(res.status, 302 | 303), "{lang} {typed:?}: {} {}", res.status, res.body);
+                let back = server.get(res.header("location").unwrap(), &[]).await;
+                assert!(back.body.contains(&format!("<html lang=\"{lang}\"")), "{lang}");
+                assert!(back.body.contains(message), "{}: {lang} {typed:?}: the localized error", db.label);
+                // The JSON answer (the page's script) names the field.
+                let res = pay(&server, &form).await;
+                assert_eq!((res.status, json(&res)["Invalid"]["field"].as_str()), (422, Some("email")), "{lang} {typed:?}");
+            }
+        }
+        assert_eq!(common::shop::count_payments(&server).await, 0, "{}", db.label);
+        assert_eq!(count(&server.state.db, "SELECT COUNT(*) FROM email_jobs").await, jobs_before, "{}", db.label);
     }
 }
