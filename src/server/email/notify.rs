@@ -150,7 +150,7 @@ fn day_after(zone: TimeZone, start: i64) -> i64 {
 /// The day's captures and refunds, per mode (live first) and currency.
 async fn summary(db: &Db, account_id: i64, start: i64, end: i64, locale: Locale, body: &mut Body) -> AppResult<()> {
     let captured = sqlx::query(
-        "SELECT mode, currency, COUNT(*) AS n, SUM(amount) AS total FROM payments \
+        "SELECT mode, currency, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS total FROM payments \
          WHERE account_id = $1 AND captured_at >= $2 AND captured_at < $3 GROUP BY mode, currency ORDER BY mode, currency",
     )
     .bind(account_id)
@@ -159,7 +159,7 @@ async fn summary(db: &Db, account_id: i64, start: i64, end: i64, locale: Locale,
     .fetch_all(db.pool())
     .await?;
     let refunded = sqlx::query(
-        "SELECT p.mode, p.currency, COUNT(*) AS n, SUM(COALESCE(ev.amount, p.amount)) AS total FROM payment_events ev \
+        "SELECT p.mode, p.currency, COUNT(*) AS n, CAST(SUM(COALESCE(ev.amount, p.amount)) AS BIGINT) AS total FROM payment_events ev \
          JOIN payments p ON p.id = ev.payment_id WHERE p.account_id = $1 AND ev.kind = 'refunded' \
          AND ev.created_at >= $2 AND ev.created_at < $3 GROUP BY p.mode, p.currency ORDER BY p.mode, p.currency",
     )
