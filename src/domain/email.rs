@@ -24,6 +24,18 @@ pub enum EmailKind {
 }
 
 impl EmailKind {
+    pub const ALL: [EmailKind; 9] = [
+        EmailKind::Receipt,
+        EmailKind::KonbiniInstructions,
+        EmailKind::RefundNotice,
+        EmailKind::VerifyEmail,
+        EmailKind::PasswordReset,
+        EmailKind::PaymentCaptured,
+        EmailKind::ChargebackNotice,
+        EmailKind::ApplicationDecided,
+        EmailKind::DailySummary,
+    ];
+
     pub fn parse(kind: &str) -> Option<EmailKind> {
         match kind {
             "receipt" => Some(EmailKind::Receipt),
@@ -60,7 +72,12 @@ impl EmailKind {
 
     /// To the merchant, about their business.
     pub fn is_merchant(self) -> bool {
-        matches!(self, EmailKind::PaymentCaptured | EmailKind::ChargebackNotice | EmailKind::ApplicationDecided | EmailKind::DailySummary)
+        matches!(self, EmailKind::PaymentCaptured | EmailKind::ChargebackNotice) || self.is_account_notice()
+    }
+
+    /// To the merchant about the whole account (no payment, so no mode).
+    pub fn is_account_notice(self) -> bool {
+        matches!(self, EmailKind::ApplicationDecided | EmailKind::DailySummary)
     }
 
     /// Localized name id (`locales/*/dashboard.ftl`).
@@ -177,6 +194,7 @@ mod tests {
         for kind in ["receipt", "konbini_instructions", "refund_notice", "verify_email", "password_reset", "payment_captured", "chargeback_notice", "application_decided", "daily_summary"] {
             assert_eq!(EmailKind::parse(kind).map(EmailKind::as_str), Some(kind));
         }
+        assert!(EmailKind::ALL.iter().all(|k| EmailKind::parse(k.as_str()) == Some(*k)));
         assert_eq!(EmailKind::parse("receipt\n"), None);
         for choice in PaymentEmails::ALL {
             assert_eq!(PaymentEmails::parse(choice.as_str()), Some(choice));

@@ -39,23 +39,19 @@ pub struct LinkNotifications {
 
 #[server(endpoint = "link_notifications")]
 pub async fn get_link_notifications(id: i64) -> Result<LinkNotifications, AppError> {
-    use crate::server::{email::notify, links, request::Request};
+    use crate::server::{email::notify, request::Request};
     let request = Request::current()?;
     let merchant = request.merchant().await?;
-    // Only the merchant's links of the current mode, like every link page.
-    links::get(request.db(), &request.state.config.public_url, &merchant, id).await?;
-    let on = notify::link_payment_emails(request.db(), merchant.id, id).await?;
-    let account = notify::payment_emails(request.db(), merchant.id).await?;
+    let (on, account) = notify::link_notifications(request.db(), &merchant, id).await?;
     Ok(LinkNotifications { on, account })
 }
 
 #[server(endpoint = "set_link_notifications")]
 pub async fn set_link_notifications(id: i64, on: bool) -> Result<(), AppError> {
-    use crate::server::{email::notify, links, request::Request};
+    use crate::server::{email::notify, request::Request};
     let request = Request::current()?;
     let merchant = request.merchant().await?;
-    links::get(request.db(), &request.state.config.public_url, &merchant, id).await?;
-    notify::set_link_payment_emails(request.db(), merchant.id, id, on).await
+    notify::set_link_payment_emails(request.db(), merchant.id, id, Some(merchant.mode), on).await
 }
 
 /// Settings › General: where notifications go and which payment emails come.

@@ -24,10 +24,9 @@ pub struct TokenQuery {
 
 /// `GET /unsubscribe?t=`: what the link turns off, and a button to do it.
 pub async fn page(State(state): State<AppState>, Query(query): Query<TokenQuery>, headers: HeaderMap) -> Response {
-    let target = match notify::unsubscribe_target(&state.db, &state.config.secrets, &query.t).await {
-        Ok(Some(target)) => target,
-        Ok(None) => return invalid(&headers),
-        Err(e) => return failed(&headers, e),
+    let target = match target(&state, &query.t, &headers).await {
+        Ok(target) => target,
+        Err(refused) => return refused,
     };
     let locale = target.locale;
     let title = tr(locale, "unsubscribe-title");
@@ -37,7 +36,7 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<TokenQuery>
             <main id="main" class="checkout">
                 <section class="checkout-message">
                     <h1>{title}</h1>
-                    <p>{what(&target)}</p>
+                    <p>{describe(&target, "")}</p>
                     <form method="post" action=action>
                         <button type="submit" class="button primary">{tr(locale, "unsubscribe-confirm")}</button>
                     </form>
@@ -52,10 +51,9 @@ pub async fn page(State(state): State<AppState>, Query(query): Query<TokenQuery>
 /// `POST /unsubscribe?t=`: turns it off (from our page's button or from a
 /// mail client's one-click request, which has no cookie and no Origin).
 pub async fn confirm(State(state): State<AppState>, Query(query): Query<TokenQuery>, headers: HeaderMap) -> Response {
-    let target = match notify::unsubscribe_target(&state.db, &state.config.secrets, &query.t).await {
-        Ok(Some(target)) => target,
-        Ok(None) => return invalid(&headers),
-        Err(e) => return failed(&headers, e),
+    let target = match target(&state, &query.t, &headers).await {
+        Ok(target) => target,
+        Err(refused) => return refused,
     };
     if let Err(e) = notify::apply_unsubscribe(&state.db, &target).await {
         return failed(&headers, e);
@@ -68,7 +66,7 @@ pub async fn confirm(State(state): State<AppState>, Query(query): Query<TokenQue
             <main id="main" class="checkout">
                 <section class="checkout-message" role="status">
                     <h1>{title}</h1>
-                    <p>{done(&target)}</p>
+                    <p>{describe(&target, "-done")}</p>
                     <p class="hint">{tr(locale, "unsubscribe-settings")}</p>
                 </section>
             </main>
@@ -77,17 +75,21 @@ pub async fn confirm(State(state): State<AppState>, Query(query): Query<TokenQue
     html_response(StatusCode::OK, html)
 }
 
-fn what(target: &UnsubscribeTarget) -> String {
-    match (target.topic, &target.link_name) {
-        (Unsubscribe::Link(_), Some(name)) => tr_args(target.locale, "unsubscribe-link", &[("product", name.clone().into())]),
-        _ => tr(target.locale, "unsubscribe-summary"),
+/// What the token names, or the page saying it names nothing.
+async fn target(state: &AppState, token: &str, headers: &HeaderMap) -> Result<UnsubscribeTarget, Response> {
+    match notify::unsubscribe_target(&state.db, &state.config.secrets, token).await {
+        Ok(Some(target)) => Ok(target),
+        Ok(None) => Err(invalid(headers)),
+        Err(e) => Err(failed(headers, e)),
     }
 }
 
-fn done(target: &UnsubscribeTarget) -> String {
+/// The sentence naming what the link turns off: `unsubscribe-link{suffix}`
+/// (with the product) or `unsubscribe-summary{suffix}`.
+fn describe(target: &UnsubscribeTarget, suffix: &str) -> String {
     match (target.topic, &target.link_name) {
-        (Unsubscribe::Link(_), Some(name)) => tr_args(target.locale, "unsubscribe-link-done", &[("product", name.clone().into())]),
-        _ => tr(target.locale, "unsubscribe-summary-done"),
+        (Unsubscribe::Link(_), Some(name)) => tr_args(target.locale, &format!("unsubscribe-link{suffix}"), &[("product", name.clone().into())]),
+        _ => tr(target.locale, &format!("unsubscribe-summary{suffix}")),
     }
 }
 

@@ -210,17 +210,7 @@ pub async fn review(db: &Db, reviewer_id: Option<i64>, account_id: i64, approve:
         return Err(AppError::NotFound);
     }
     // The merchant hears of the decision by email (sent by the outbox).
-    let kind = crate::domain::email::EmailKind::ApplicationDecided.as_str();
-    sqlx::query(
-        "INSERT INTO email_jobs (dedupe_key, account_id, kind, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4) \
-         ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(format!("{kind}:{account_id}:{now}"))
-    .bind(account_id)
-    .bind(kind)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    super::email::queue_account_notice(&mut tx, account_id, crate::domain::email::EmailKind::ApplicationDecided, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -8,11 +8,20 @@ use std::path::Path;
 
 const VERSION: &str = "v1";
 
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    use hmac::{Hmac, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+fn hmac_of(key: &[u8], message: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(message);
-    mac.finalize().into_bytes().into()
+    mac
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    hmac::Mac::finalize(hmac_of(key, message)).into_bytes().into()
+}
+
+/// What [`SecretBox::mac`] signs: the context cannot be shifted into the message.
+fn mac_input(message: &str, context: &str) -> String {
+    format!("{context}\n{message}")
 }
 
 #[derive(Clone)]
@@ -97,19 +106,13 @@ impl SecretBox {
     /// every time: an emailed link stays the same across retries), as 32
     /// hex characters.
     pub fn mac(&self, message: &str, context: &str) -> String {
-        hex::encode(&hmac_sha256(&self.mac_key, format!("{context}\n{message}").as_bytes())[..16])
+        hex::encode(&hmac_sha256(&self.mac_key, mac_input(message, context).as_bytes())[..16])
     }
 
     /// Whether `tag` is [`SecretBox::mac`] of `message` (in constant time).
     pub fn verify_mac(&self, message: &str, context: &str, tag: &str) -> bool {
-        use hmac::{Hmac, Mac};
         let Ok(tag) = hex::decode(tag) else { return false };
-        if tag.len() != 16 {
-            return false;
-        }
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
-        mac.update(format!("{context}\n{message}").as_bytes());
-        mac.verify_truncated_left(&tag).is_ok()
+        tag.len() == 16 && hmac::Mac::verify_truncated_left(hmac_of(&self.mac_key, mac_input(message, context).as_bytes()), &tag).is_ok()
     }
 
     pub fn open(&self, sealed: &str, context: &str) -> Result<String, SecretError> {

@@ -15,7 +15,7 @@ use outbox::Outcome;
 mod render;
 mod transport;
 
-pub use outbox::{log, purge, test_html, LOG_RETENTION_MS};
+pub use outbox::{log, purge, queue_account_notice, test_html, LOG_RETENTION_MS};
 pub use render::{escape_html, one_line, render, Email};
 pub use transport::{Transport, TransportError};
 
@@ -117,8 +117,7 @@ pub async fn tick(db: &Db, transport: &Transport, settings: &Settings, public_ur
 /// language and sealed token.
 async fn render_job(db: &Db, public_url: &str, secrets: &SecretBox, job: &outbox::Job) -> crate::error::AppResult<Email> {
     if job.kind.is_merchant() {
-        let facts = notify::JobFacts { kind: job.kind, account_id: job.account_id, dedupe_key: &job.dedupe_key, payment_id: job.payment_id };
-        return notify::render(db, public_url, secrets, facts).await;
+        return notify::render(db, public_url, secrets, job).await;
     }
     if !job.kind.is_account() {
         let payment = job.payment_id.ok_or_else(|| anyhow::anyhow!("no payment"))?;

@@ -48,16 +48,8 @@ async fn merchant(db: &Db, account_id: i64) -> AppResult<Merchant> {
     })
 }
 
-/// What the worker knows of a merchant notification's job.
-pub(super) struct JobFacts<'a> {
-    pub kind: EmailKind,
-    pub account_id: i64,
-    pub dedupe_key: &'a str,
-    pub payment_id: Option<i64>,
-}
-
 /// Renders a merchant notification (`kind.is_merchant()`).
-pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: JobFacts<'_>) -> AppResult<Email> {
+pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: &super::outbox::Job) -> AppResult<Email> {
     let to = merchant(db, job.account_id).await?;
     let locale = to.locale;
     let when = |ms: i64| format!("{} ({})", to.time_zone.display(ms, false), tr(locale, &to.time_zone.message_id()));
@@ -279,7 +271,7 @@ pub async fn unsubscribe_target(db: &Db, secrets: &SecretBox, token: &str) -> Ap
 /// Turns off what the target names (doing it twice changes nothing).
 pub async fn apply_unsubscribe(db: &Db, target: &UnsubscribeTarget) -> AppResult<()> {
     match target.topic {
-        Unsubscribe::Link(link) => set_link_payment_emails(db, target.account_id, link, false).await,
+        Unsubscribe::Link(link) => set_link_payment_emails(db, target.account_id, link, None, false).await,
         Unsubscribe::DailySummary => {
             sqlx::query("UPDATE accounts SET payment_emails = $1 WHERE id = $2 AND payment_emails = $3")
                 .bind(PaymentEmails::Off.as_str())
@@ -302,21 +294,31 @@ pub async fn set_payment_emails(db: &Db, account_id: i64, choice: PaymentEmails)
     Ok(())
 }
 
-/// Whether link `link_id` of the account sends "payment captured" emails.
-pub async fn link_payment_emails(db: &Db, account_id: i64, link_id: i64) -> AppResult<bool> {
-    sqlx::query_scalar::<_, bool>("SELECT payment_emails FROM links WHERE id = $1 AND account_id = $2")
-        .bind(link_id)
-        .bind(account_id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(AppError::NotFound)
+/// Whether link `link_id` (the merchant's, in their current mode) emails its
+/// payments, and what the account chose for all of them.
+pub async fn link_notifications(db: &Db, merchant: &crate::server::auth::Merchant, link_id: i64) -> AppResult<(bool, PaymentEmails)> {
+    let row = sqlx::query(
+        "SELECT l.payment_emails AS link, a.payment_emails AS account FROM links l JOIN accounts a ON a.id = l.account_id \
+         WHERE l.id = $1 AND l.account_id = $2 AND l.mode = $3",
+    )
+    .bind(link_id)
+    .bind(merchant.id)
+    .bind(merchant.mode.as_str())
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let account = PaymentEmails::parse(&row.try_get::<String, _>("account")?).ok_or(AppError::Internal)?;
+    Ok((row.try_get("link")?, account))
 }
 
-pub async fn set_link_payment_emails(db: &Db, account_id: i64, link_id: i64, on: bool) -> AppResult<()> {
-    let done = sqlx::query("UPDATE links SET payment_emails = $1 WHERE id = $2 AND account_id = $3")
+/// Turns link `link_id`'s payment emails on or off; `mode`: only a link of
+/// that mode (the dashboard's), `None` for any of the account's (an unsubscribe link).
+pub async fn set_link_payment_emails(db: &Db, account_id: i64, link_id: i64, mode: Option<Mode>, on: bool) -> AppResult<()> {
+    let done = sqlx::query("UPDATE links SET payment_emails = $1 WHERE id = $2 AND account_id = $3 AND ($4 IS NULL OR mode = $4)")
         .bind(on)
         .bind(link_id)
         .bind(account_id)
+        .bind(mode.map(Mode::as_str))
         .execute(db.pool())
         .await?;
     if done.rows_affected() == 0 {

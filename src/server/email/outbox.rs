@@ -54,6 +54,23 @@ pub(super) async fn due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<Job>> {
         .collect()
 }
 
+/// Queues a notice about the whole account (no payment, no mode), e.g. the
+/// live-mode decision, in the caller's transaction: it is sent if and only if
+/// what it reports is committed.
+pub async fn queue_account_notice(tx: &mut sqlx::AnyConnection, account_id: i64, kind: EmailKind, at: i64) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO email_jobs (dedupe_key, account_id, kind, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4) \
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(format!("{}:{account_id}:{at}", kind.as_str()))
+    .bind(account_id)
+    .bind(kind.as_str())
+    .bind(at)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
 /// Takes job `id` until `until` if it is still due and free: exactly one
 /// server wins.
 pub(super) async fn lease(db: &Db, id: i64, now: i64, until: i64) -> AppResult<bool> {
@@ -77,7 +94,7 @@ pub(super) enum Outcome<'a> {
 
 /// Records a try and the email as rendered (kept for the log; a job that
 /// could not be rendered keeps what it had). An account email's bodies hold
-/// its one-time link: they are never kept (`ACCOUNT_KINDS`), and its sealed
+/// its one-time link: they are never kept, and its sealed
 /// token is dropped once the job is done.
 pub(super) async fn record(db: &Db, id: i64, email: Option<&Email>, outcome: Outcome<'_>) -> AppResult<()> {
     let (state, sent_at, next_attempt_at, error) = match outcome {
@@ -88,9 +105,10 @@ pub(super) async fn record(db: &Db, id: i64, email: Option<&Email>, outcome: Out
     sqlx::query(&format!(
         "UPDATE email_jobs SET state = $1, sent_at = $2, next_attempt_at = $3, last_error = $4, attempts = attempts + 1, \
          lease_until = NULL, recipient = COALESCE($5, recipient), subject = COALESCE($6, subject), \
-         text_body = CASE WHEN kind NOT IN {ACCOUNT_KINDS} THEN COALESCE($7, text_body) END, \
-         html_body = CASE WHEN kind NOT IN {ACCOUNT_KINDS} THEN COALESCE($8, html_body) END, \
+         text_body = CASE WHEN kind NOT IN {tokens} THEN COALESCE($7, text_body) END, \
+         html_body = CASE WHEN kind NOT IN {tokens} THEN COALESCE($8, html_body) END, \
          token_sealed = CASE WHEN $1 = 'pending' THEN token_sealed END WHERE id = $9",
+        tokens = kinds_sql(EmailKind::is_account),
     ))
     .bind(state)
     .bind(sent_at)
@@ -106,11 +124,11 @@ pub(super) async fn record(db: &Db, id: i64, email: Option<&Email>, outcome: Out
     Ok(())
 }
 
-/// Emails with a one-time link in them: their bodies are never kept.
-const ACCOUNT_KINDS: &str = "('verify_email', 'password_reset')";
-
-/// Notifications about the whole account (no mode): in the log of both modes.
-const ACCOUNT_NOTICES: &str = "('application_decided', 'daily_summary')";
+/// The kinds that `keep`, as an SQL list: `('verify_email', 'password_reset')`.
+fn kinds_sql(keep: fn(EmailKind) -> bool) -> String {
+    let kinds: Vec<String> = EmailKind::ALL.into_iter().filter(|k| keep(*k)).map(|k| format!("'{}'", k.as_str())).collect();
+    format!("({})", kinds.join(", "))
+}
 
 /// The merchant's latest emails in their current mode, with the notices
 /// about their whole account (bodies in test mode only).
@@ -118,7 +136,8 @@ pub async fn log(db: &Db, merchant: &Merchant, limit: i64) -> AppResult<Vec<Emai
     let rows = sqlx::query(&format!(
         "SELECT e.id, e.kind, e.state, e.created_at, e.sent_at, e.attempts, e.last_error, e.recipient, e.subject, \
          e.text_body, e.html_body, p.public_id FROM email_jobs e LEFT JOIN payments p ON p.id = e.payment_id \
-         WHERE e.account_id = $1 AND (e.mode = $2 OR (e.mode IS NULL AND e.kind IN {ACCOUNT_NOTICES})) ORDER BY e.id DESC LIMIT $3",
+         WHERE e.account_id = $1 AND (e.mode = $2 OR (e.mode IS NULL AND e.kind IN {notices})) ORDER BY e.id DESC LIMIT $3",
+        notices = kinds_sql(EmailKind::is_account_notice),
     ))
     .bind(merchant.id)
     .bind(merchant.mode.as_str())
@@ -153,7 +172,8 @@ pub async fn test_html(db: &Db, merchant: &Merchant, id: i64) -> AppResult<Optio
         return Ok(None);
     }
     let html = sqlx::query_scalar::<_, Option<String>>(&format!(
-        "SELECT html_body FROM email_jobs WHERE id = $1 AND account_id = $2 AND (mode = $3 OR (mode IS NULL AND kind IN {ACCOUNT_NOTICES}))",
+        "SELECT html_body FROM email_jobs WHERE id = $1 AND account_id = $2 AND (mode = $3 OR (mode IS NULL AND kind IN {notices}))",
+        notices = kinds_sql(EmailKind::is_account_notice),
     ))
     .bind(id)
     .bind(merchant.id)
