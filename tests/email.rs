@@ -418,7 +418,7 @@ async fn merchants_hear_of_payments_chargebacks_and_decisions() {
         let page = server.get(&path, &[]).await;
         assert_eq!(page.status, 200, "{}", page.body);
         assert!(page.body.contains("Gyokuro 100g") && page.body.contains("method=\"post\""), "{}", page.body);
-        let muted = || async { count(&server.state.db, "SELECT COUNT(*) FROM links WHERE payment_emails = FALSE").await };
+        let muted = || async { count(&server.state.db, "SELECT COUNT(*) FROM links WHERE payment_emails = 0").await };
         assert_eq!(muted().await, 0);
         // A forged or altered token is refused and changes nothing.
         let (signed, tag) = path.rsplit_once('.').unwrap();

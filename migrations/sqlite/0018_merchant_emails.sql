@@ -4,7 +4,8 @@
 -- turned off. email_jobs' kinds grow (SQLite rebuilds the table to change a
 -- CHECK); account emails' bodies still are never kept.
 ALTER TABLE accounts ADD COLUMN payment_emails TEXT NOT NULL DEFAULT 'each' CHECK (payment_emails IN ('each', 'daily', 'off'));
-ALTER TABLE links ADD COLUMN payment_emails BOOLEAN NOT NULL DEFAULT 1;
+-- 1/0, as every flag here (the Any driver reads no SQLite BOOLEAN).
+ALTER TABLE links ADD COLUMN payment_emails BIGINT NOT NULL DEFAULT 1;
 
 DROP TRIGGER payment_event_emails;
 CREATE TABLE email_jobs_new (
@@ -59,5 +60,5 @@ BEGIN
     SELECT e.kind || ':' || NEW.id, p.account_id, p.mode, e.kind, p.id, NEW.id, NEW.created_at, NEW.created_at
     FROM payments p JOIN accounts a ON a.id = p.account_id JOIN links l ON l.id = p.link_id,
          (SELECT CASE NEW.kind WHEN 'charged_back' THEN 'chargeback_notice' ELSE 'payment_captured' END AS kind) e
-    WHERE p.id = NEW.payment_id AND (e.kind = 'chargeback_notice' OR (a.payment_emails = 'each' AND l.payment_emails));
+    WHERE p.id = NEW.payment_id AND (e.kind = 'chargeback_notice' OR (a.payment_emails = 'each' AND l.payment_emails = 1));
 END;

@@ -9,6 +9,7 @@ use crate::domain::fields::FieldError;
 use crate::domain::{Currency, Locale, Mode};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
+use super::notifications::{LinkNotifications, SetLinkNotifications};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -96,11 +97,12 @@ pub async fn get_link(id: i64) -> Result<LinkView, AppError> {
 /// server functions would look up the request context after an await, which
 /// fails when SSR re-creates the page (and hydration then disagrees).
 #[server(endpoint = "link_overview")]
-pub async fn link_overview(id: i64) -> Result<(LinkView, super::payments::SalesOfLink), AppError> {
+pub async fn link_overview(id: i64) -> Result<(LinkView, super::payments::SalesOfLink, LinkNotifications), AppError> {
     let (request, account) = merchant().await?;
     let link = links::get(request.db(), &request.state.config.public_url, &account, id).await?;
     let sales = super::payments::sales_of(request.db(), &link).await?;
-    Ok((link, sales))
+    let (on, choice) = crate::server::email::notify::link_notifications(request.db(), &account, id).await?;
+    Ok((link, sales, LinkNotifications { on, account: choice }))
 }
 
 #[server(endpoint = "list_links")]
@@ -528,20 +530,27 @@ pub fn QuickLinkPage() -> impl IntoView {
 pub fn LinkDetailPage() -> impl IntoView {
     let id = link_id_param();
     let toggle = ServerAction::<SetLinkStatus>::new();
-    // The link and its sales in one resource: one boundary to hydrate.
-    let link = Resource::new(move || (id(), toggle.version().get()), |(id, _)| link_overview(id));
+    let notify = ServerAction::<SetLinkNotifications>::new();
+    // The link, its sales and its emails in one resource: one boundary to hydrate.
+    let link = Resource::new(move || (id(), toggle.version().get(), notify.version().get()), |(id, _, _)| link_overview(id));
     view! {
         <Transition fallback=|| ()>
             {move || link.get().map(|result| match result {
                 Err(error) => view! { <crate::pages::LoadError error/> }.into_any(),
-                Ok((link, sales)) => view! { <LinkDetail link sales toggle/> }.into_any(),
+                Ok((link, sales, emails)) => view! { <LinkDetail link sales emails toggle notify/> }.into_any(),
             })}
         </Transition>
     }
 }
 
 #[component]
-fn LinkDetail(link: LinkView, sales: super::payments::SalesOfLink, toggle: ServerAction<SetLinkStatus>) -> impl IntoView {
+fn LinkDetail(
+    link: LinkView,
+    sales: super::payments::SalesOfLink,
+    emails: LinkNotifications,
+    toggle: ServerAction<SetLinkStatus>,
+    notify: ServerAction<SetLinkNotifications>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let toggle_error = action_error(toggle);
     let next_status = if link.status == LinkStatus::Active { LinkStatus::Inactive } else { LinkStatus::Active };
@@ -591,7 +600,7 @@ fn LinkDetail(link: LinkView, sales: super::payments::SalesOfLink, toggle: Serve
         </section>
         <crate::components::SharePanel url=link.url.clone() name=link.name.clone() slug=link.slug.clone() test=link.mode == Mode::Test/>
         <super::payments::LinkSalesPanel link_id=link.id sales/>
-        <super::notifications::LinkNotificationsCard link_id=link.id/>
+        <super::notifications::LinkNotificationsCard link_id=link.id state=emails action=notify/>
     }
 }
 

@@ -1,6 +1,7 @@
 //! The merchant's email notifications: on Settings, which payment emails the
 //! account gets (one per payment, a daily summary, none); on a link's page,
-//! whether that link's payments are emailed. Chargebacks and the live-mode
+//! whether that link's payments are emailed (its state comes with
+//! `links::link_overview`). Chargebacks and the live-mode
 //! decision are always sent.
 
 use crate::components::form::{action_error, FieldMessage, FormMessage};
@@ -30,20 +31,11 @@ pub async fn set_payment_emails(payment_emails: String) -> Result<(), AppError> 
 }
 
 /// A link's payment emails, and what the account chose (a link's own choice
-/// matters only with one email per payment).
+/// matters only with one email per payment); part of the link page's data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkNotifications {
     pub on: bool,
     pub account: PaymentEmails,
-}
-
-#[server(endpoint = "link_notifications")]
-pub async fn get_link_notifications(id: i64) -> Result<LinkNotifications, AppError> {
-    use crate::server::{email::notify, request::Request};
-    let request = Request::current()?;
-    let merchant = request.merchant().await?;
-    let (on, account) = notify::link_notifications(request.db(), &merchant, id).await?;
-    Ok(LinkNotifications { on, account })
 }
 
 #[server(endpoint = "set_link_notifications")]
@@ -97,42 +89,32 @@ pub fn NotificationSettingsCard() -> impl IntoView {
     }
 }
 
-/// A link's page: whether its payments are emailed to the merchant.
+/// A link's page: whether its payments are emailed to the merchant. Its state
+/// comes with the page's one resource, which `action` refreshes.
 #[component]
-pub fn LinkNotificationsCard(link_id: i64) -> impl IntoView {
+pub fn LinkNotificationsCard(link_id: i64, state: LinkNotifications, action: ServerAction<SetLinkNotifications>) -> impl IntoView {
     let i18n = use_i18n();
-    let action = ServerAction::<SetLinkNotifications>::new();
     let error = action_error(action);
-    let state = Resource::new(move || (link_id, action.version().get()), |(id, _)| get_link_notifications(id));
+    let status = match (state.account, state.on) {
+        (PaymentEmails::Each, true) => "notify-link-on",
+        (PaymentEmails::Each, false) => "notify-link-off",
+        (PaymentEmails::Daily, _) => "notify-link-daily",
+        (PaymentEmails::Off, _) => "notify-link-account-off",
+    };
     view! {
         <section class="card link-notifications" aria-labelledby="link-notifications-title">
             <h2 id="link-notifications-title">{i18n.text("notify-link-title")}</h2>
-            <Transition fallback=|| ()>
-                {move || state.get().map(|result| match result {
-                    Err(e) => view! { <p class="error" role="alert">{i18n.error(&e)}</p> }.into_any(),
-                    Ok(state) => {
-                        let status = match (state.account, state.on) {
-                            (PaymentEmails::Each, true) => "notify-link-on",
-                            (PaymentEmails::Each, false) => "notify-link-off",
-                            (PaymentEmails::Daily, _) => "notify-link-daily",
-                            (PaymentEmails::Off, _) => "notify-link-account-off",
-                        };
-                        view! {
-                            <p data-testid="link-notifications">{i18n.tr(status)}</p>
-                            {(state.account == PaymentEmails::Each).then(|| view! {
-                                <ActionForm action=action attr:class="inline">
-                                    <input type="hidden" name="id" value=link_id/>
-                                    <input type="hidden" name="on" value=(!state.on).to_string()/>
-                                    <button type="submit" class="button">
-                                        {i18n.text(if state.on { "notify-link-turn-off" } else { "notify-link-turn-on" })}
-                                    </button>
-                                </ActionForm>
-                            })}
-                            <FormMessage error/>
-                        }.into_any()
-                    }
-                })}
-            </Transition>
+            <p data-testid="link-notifications">{i18n.text(status)}</p>
+            {(state.account == PaymentEmails::Each).then(|| view! {
+                <ActionForm action=action attr:class="inline">
+                    <input type="hidden" name="id" value=link_id/>
+                    <input type="hidden" name="on" value=(!state.on).to_string()/>
+                    <button type="submit" class="button">
+                        {i18n.text(if state.on { "notify-link-turn-off" } else { "notify-link-turn-on" })}
+                    </button>
+                </ActionForm>
+            })}
+            <FormMessage error/>
         </section>
     }
 }

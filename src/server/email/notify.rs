@@ -308,14 +308,14 @@ pub async fn link_notifications(db: &Db, merchant: &crate::server::auth::Merchan
     .await?
     .ok_or(AppError::NotFound)?;
     let account = PaymentEmails::parse(&row.try_get::<String, _>("account")?).ok_or(AppError::Internal)?;
-    Ok((row.try_get("link")?, account))
+    Ok((row.try_get::<i64, _>("link")? != 0, account))
 }
 
 /// Turns link `link_id`'s payment emails on or off; `mode`: only a link of
 /// that mode (the dashboard's), `None` for any of the account's (an unsubscribe link).
 pub async fn set_link_payment_emails(db: &Db, account_id: i64, link_id: i64, mode: Option<Mode>, on: bool) -> AppResult<()> {
     let done = sqlx::query("UPDATE links SET payment_emails = $1 WHERE id = $2 AND account_id = $3 AND ($4 IS NULL OR mode = $4)")
-        .bind(on)
+        .bind(i64::from(on))
         .bind(link_id)
         .bind(account_id)
         .bind(mode.map(Mode::as_str))
