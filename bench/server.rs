@@ -69,6 +69,7 @@ impl Server {
             .env("PAYLINKS_SECRET_KEY", "7".repeat(64))
             .env("LEPTOS_SITE_ROOT", site_root)
             .env("RUST_LOG", "warn")
+            .env("PAYLINKS_METRICS_BIND", "off")
             // The load comes from one address onto one link, by design.
             .env("PAYLINKS_CHECKOUT_RATE_LIMIT", "1000000000")
             .env("PAYLINKS_CHECKOUT_LINK_RATE_LIMIT", "1000000000")

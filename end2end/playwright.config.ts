@@ -48,6 +48,8 @@ export default defineConfig({
       // No mail server: emails become files here and show in the test-mode mailbox.
       PAYLINKS_MAIL_DIR: process.env.PAYLINKS_E2E_MAIL_DIR ?? "target/e2e/mail",
       RUST_LOG: "warn",
+      // Metrics are tested in Rust; no fixed port to collide on.
+      PAYLINKS_METRICS_BIND: "off",
       // The webhook test's receiver listens on 127.0.0.1.
       PAYLINKS_WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",
       // Every spec signs up from 127.0.0.1; the limit itself is tested in Rust.

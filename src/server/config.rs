@@ -70,6 +70,10 @@ pub struct ConfigArgs {
     /// refused as a possible replay
     #[arg(long, env = "PAYLINKS_KOMOJU_WEBHOOK_MAX_AGE_MINUTES", default_value_t = 3 * 24 * 60, value_parser = clap::value_parser!(i64).range(1..))]
     pub komoju_webhook_max_age_minutes: i64,
+    /// Address of the Prometheus `/metrics` endpoint, kept off the public
+    /// port; `off` serves none
+    #[arg(long, env = "PAYLINKS_METRICS_BIND", default_value = "127.0.0.1:9464")]
+    pub metrics_bind: String,
     /// Connections served at once; more wait in the listen queue
     #[arg(long, env = "PAYLINKS_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -131,6 +135,8 @@ pub struct ConfigArgs {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// Where `/metrics` is served; `None`: nowhere.
+    pub metrics_bind: Option<SocketAddr>,
     pub database_url: String,
     /// Without a trailing slash, e.g. `https://pay.example.com`.
     pub public_url: String,
@@ -165,6 +171,8 @@ pub enum ConfigError {
     TrustedProxies(String),
     #[error("PAYLINKS_MAIL_FROM must be an email address, got {0:?}")]
     MailFrom(String),
+    #[error("PAYLINKS_METRICS_BIND must be an address such as 127.0.0.1:9464, or off; got {0:?}")]
+    MetricsBind(String),
     #[error("PAYLINKS_SMTP_URL must start with smtp:// or smtps://")]
     SmtpUrl,
 }
@@ -201,9 +209,14 @@ impl ConfigArgs {
             message_id_domain: from.domain().to_owned(),
             retry_base_ms: self.email_retry_base_ms,
         };
+        let metrics_bind = match self.metrics_bind.trim() {
+            "off" => None,
+            addr => Some(addr.parse().map_err(|_| ConfigError::MetricsBind(self.metrics_bind.clone()))?),
+        };
         Ok(Config {
             email: std::sync::Arc::new(email),
             bind,
+            metrics_bind,
             database_url: self.database_url,
             public_url,
             trusted_proxies: super::client_ip::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError::TrustedProxies)?,
@@ -262,6 +275,24 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `.env.example` is the self-hoster's list of settings: every variable
+    /// a flag reads (the server's and the admin tasks') is in it.
+    #[test]
+    fn env_example_lists_every_setting() {
+        use clap::CommandFactory;
+        let example = include_str!("../../.env.example");
+        let listed = |name: &str| example.lines().any(|l| l.trim_start_matches('#').starts_with(&format!("{name}=")));
+        fn names(command: &clap::Command, out: &mut Vec<String>) {
+            out.extend(command.get_arguments().filter_map(|a| a.get_env()).map(|e| e.to_string_lossy().into_owned()));
+            command.get_subcommands().for_each(|c| names(c, out));
+        }
+        let mut all = vec!["PAYLINKS_LOG_FORMAT".to_owned(), "LEPTOS_SITE_ROOT".to_owned(), "RUST_LOG".to_owned()];
+        names(&Cli::command(), &mut all);
+        assert!(all.len() > 25, "{all:?}");
+        let missing: Vec<_> = all.iter().filter(|n| !listed(n)).collect();
+        assert!(missing.is_empty(), "not in .env.example: {missing:?}");
+    }
 
     #[test]
     fn public_url_is_normalized() {

@@ -52,6 +52,9 @@ pub fn router(state: AppState) -> Router {
         // A bug in one handler answers 500 instead of dropping the connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(move |req, next| security_headers(req, next, https)))
+        // Counted by route: after routing (the route's pattern is known),
+        // around everything that can answer (CSRF 403, 413, panics' 500).
+        .layer(axum::middleware::from_fn(super::metrics::track))
         // Outermost: every request gets its id first, and its access-log line.
         .layer(super::observe::access_log())
         .layer(tower_http::request_id::PropagateRequestIdLayer::new(super::observe::X_REQUEST_ID))
@@ -193,7 +196,22 @@ pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> anyho
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.config.bind).await?;
     println!("Paylinks is running at http://{}", listener.local_addr()?);
-    serve_on(listener, state, shutdown_signal()).await
+    // An operator who asked for metrics gets them, or no server at all.
+    let metrics = match state.config.metrics_bind {
+        Some(addr) => {
+            let metrics = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("PAYLINKS_METRICS_BIND {addr}: {e} (set another address, or off)"))?;
+            tracing::info!(addr = %metrics.local_addr()?, "metrics at /metrics");
+            Some(super::metrics::spawn(metrics, state.db.clone()))
+        }
+        None => None,
+    };
+    let served = serve_on(listener, state, shutdown_signal()).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
+    served
 }
 
 /// Serves on `listener` until `shutdown` completes, then finishes the requests

@@ -23,6 +23,7 @@ pub mod komoju;
 pub mod links;
 pub mod locale;
 pub mod merchant_webhooks;
+pub mod metrics;
 pub mod observe;
 pub mod payments;
 pub mod request;

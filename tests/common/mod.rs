@@ -94,6 +94,7 @@ pub async fn start_server_configured(database_url: &str, configure: impl FnOnce(
         checkout_link_rate_limit: 1_000_000,
         lookup_rate_limit: 1_000_000,
         komoju_webhook_max_age_minutes: 3 * 24 * 60,
+        metrics_bind: "off".into(),
         max_connections: 4096,
         request_timeout_secs: 15,
         expiry_interval_secs: 0,
@@ -350,8 +351,7 @@ impl ServerProcess {
     pub async fn start_with(database_url: &str, secret_key: &str, env: &[(&str, &str)]) -> ServerProcess {
         let addr = free_port();
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_paylinks"));
-        command.envs(env.iter().copied());
-        let child = command
+        command
             .arg("serve")
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("DATABASE_URL", database_url)
@@ -366,7 +366,11 @@ impl ServerProcess {
             .env("PAYLINKS_CHECKOUT_LINK_RATE_LIMIT", "1000000")
             .env("PAYLINKS_LOOKUP_RATE_LIMIT", "1000000")
             .env("RUST_LOG", "error")
-            .stdout(std::process::Stdio::null())
+            .env("PAYLINKS_METRICS_BIND", "off")
+            // The caller's settings win over the defaults above.
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null());
+        let child = command
             .spawn()
             .expect("the paylinks binary starts");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
