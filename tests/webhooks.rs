@@ -438,3 +438,116 @@ async fn nothing_is_lost_when_the_receiver_is_down_and_the_server_is_killed() {
         database.close().await;
     }
 }
+
+/// Deliveries of endpoint `public_id` in `status`.
+async fn deliveries_of(server: &TestServer, public_id: &str, status: &str) -> i64 {
+    count(
+        &server.state.db,
+        &format!(
+            "SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE e.public_id = '{public_id}' AND d.status = '{status}'"
+        ),
+    )
+    .await
+}
+
+/// The endpoint as the dashboard lists it.
+async fn listed(shop: &mut Browser<'_>, public_id: &str) -> Value {
+    let list = json(&shop.call("webhook_endpoints", &[]).await);
+    list.as_array().unwrap().iter().find(|e| e["id"] == public_id).cloned().unwrap_or_else(|| panic!("{public_id} not listed: {list}"))
+}
+
+async fn wait_until<F: std::future::Future<Output = bool>>(secs: u64, what: &str, mut done: impl FnMut() -> F) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "waited {secs} s for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Issue 27: an endpoint whose deliveries all failed for a whole retry window
+/// is turned off and its merchant emailed once; one that answered within the
+/// window stays on. A turned-off endpoint gets no new events and no test
+/// event, until the merchant turns it back on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_endpoint_failing_for_a_day_is_turned_off_until_turned_back_on() {
+    for db in test_databases().await {
+        let label = db.label;
+        let server = server(&db.url).await;
+        let mut shop = merchant(&server, "off@example.com").await;
+        let broken = Receiver::start(None, Inbox::default()).await;
+        broken.inbox.answer.store(500, Ordering::SeqCst);
+        let flaky = Receiver::start(None, Inbox::default()).await;
+        let (broken_id, _) = add_endpoint(&mut shop, &broken.url(), "payment.captured").await;
+        let (flaky_id, _) = add_endpoint(&mut shop, &flaky.url(), "payment.captured").await;
+        let (_, slug) = link(&mut shop, "Hojicha", "800", &[]).await;
+        let pay_once = || async { payment_of(&server, &pay(&server, &card_form(&slug, &page_token(&server, &slug).await, "4111111111111111")).await).await };
+
+        // The flaky endpoint takes the first event, then fails too.
+        pay_once().await;
+        flaky.wait_for(10, "the first event", |got| got.len() == 1).await;
+        flaky.inbox.answer.store(500, Ordering::SeqCst);
+        pay_once().await;
+        wait_until(10, "failed attempts at both endpoints", || async {
+            count(&server.state.db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending' AND attempts > 0").await == 3
+        })
+        .await;
+        // A day passes for them: created a day ago, their retry windows end now.
+        sqlx::query("UPDATE webhook_deliveries SET created_at = created_at - 86400000, give_up_at = 0 WHERE status = 'pending'")
+            .execute(server.state.db.pool())
+            .await
+            .unwrap();
+        // The broken endpoint's first give-up turns it off: its other delivery waits.
+        wait_until(15, "the deliveries to give up", || async {
+            deliveries_of(&server, &broken_id, "failed").await == 1 && deliveries_of(&server, &flaky_id, "failed").await == 1
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert_eq!(deliveries_of(&server, &broken_id, "pending").await, 1, "{label}: the waiting delivery is not sent");
+        assert_eq!(deliveries_of(&server, &broken_id, "failed").await, 1, "{label}");
+
+        let off = listed(&mut shop, &broken_id).await;
+        assert!(off["turned_off_at"].as_i64().is_some(), "{label}: {off}");
+        let on = listed(&mut shop, &flaky_id).await;
+        assert!(on["turned_off_at"].is_null(), "{label}: it answered within the window: {on}");
+        // One email for the turn-off, naming the endpoint and its last answer.
+        wait_until(15, "the email to be sent", || async {
+            count(&server.state.db, "SELECT COUNT(*) FROM email_jobs WHERE kind = 'webhook_disabled' AND state = 'sent'").await == 1
+        })
+        .await;
+        assert_eq!(count(&server.state.db, "SELECT COUNT(*) FROM email_jobs WHERE kind = 'webhook_disabled'").await, 1, "{label}");
+        let (to, mode, subject, text): (String, Option<String>, String, String) =
+            sqlx::query_as("SELECT recipient, mode, subject, text_body FROM email_jobs WHERE kind = 'webhook_disabled'")
+                .fetch_one(server.state.db.pool())
+                .await
+                .unwrap();
+        assert_eq!((to.as_str(), mode.as_deref()), ("off@example.com", Some("test")), "{label}");
+        assert!(subject.contains(&broken.url()), "{label}: {subject}");
+        assert!(text.contains("HTTP 500") && text.contains("/dashboard/settings/webhooks"), "{label}: {text}");
+
+        // Turned off: a new event skips it (the flaky one still gets its own), and no test event.
+        flaky.inbox.answer.store(0, Ordering::SeqCst);
+        pay_once().await;
+        flaky.wait_for(10, "the third event", |got| got.len() == 2).await;
+        let broken_total = count(
+            &server.state.db,
+            &format!("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE e.public_id = '{broken_id}'"),
+        )
+        .await;
+        assert_eq!(broken_total, 2, "{label}: no delivery queued for a turned-off endpoint");
+        assert_eq!(shop.call("send_test_webhook", &[("id", &broken_id)]).await.status, 409, "{label}");
+
+        // Fixed and turned back on: the delivery that waited goes out, and new events reach it.
+        broken.inbox.answer.store(0, Ordering::SeqCst);
+        let res = shop.call("turn_on_webhook_endpoint", &[("id", &broken_id)]).await;
+        assert_eq!(res.status, 200, "{label}: {}", res.body);
+        assert!(json(&res)["turned_off_at"].is_null(), "{label}: {}", res.body);
+        pay_once().await;
+        let got = broken.wait_for(10, "the waiting event and a new one", |got| got.len() == 2).await;
+        assert_eq!(types(&got), ["payment.captured", "payment.captured"], "{label}");
+        assert_eq!(shop.call("send_test_webhook", &[("id", &broken_id)]).await.status, 200, "{label}");
+        // Only the merchant's own endpoint can be turned on.
+        let mut stranger = merchant(&server, "stranger@example.com").await;
+        assert_eq!(stranger.call("turn_on_webhook_endpoint", &[("id", &broken_id)]).await.status, 404, "{label}");
+    }
+}

@@ -109,6 +109,9 @@ settings-webhook-resend = Re-send
 settings-webhook-status-pending = Retrying
 settings-webhook-status-succeeded = Delivered
 settings-webhook-status-failed = Failed
+settings-webhook-turned-off = Turned off on { $when } ({ $zone } time): every delivery failed for 24 hours. New events are not sent to it; the ones that were waiting go out when you turn it back on. Check the delivery log's last answers, fix the endpoint, then turn it back on.
+settings-webhook-turn-on = Turn back on
+settings-webhook-turned-on = Turned back on: waiting deliveries are being sent.
 
 ## REST API reference (/docs/api)
 docs-api-nav = API reference
@@ -204,6 +207,7 @@ emails-kind-payment-captured = Payment received (to you)
 emails-kind-chargeback-notice = Chargeback (to you)
 emails-kind-application-decided = Live-mode decision (to you)
 emails-kind-daily-summary = Daily summary (to you)
+emails-kind-webhook-disabled = Webhook endpoint turned off (to you)
 notify-settings-title = Email notifications
 notify-settings-hint = Notifications go to { $address }.
 notify-payments-legend = Payments

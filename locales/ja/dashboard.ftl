@@ -109,6 +109,9 @@ settings-webhook-resend = 再送
 settings-webhook-status-pending = 再送中
 settings-webhook-status-succeeded = 配信済み
 settings-webhook-status-failed = 失敗
+settings-webhook-turned-off = { $when }（{ $zone }時間）に停止しました：24 時間すべての送信に失敗したためです。新しいイベントは送信されません。待機中のイベントは再開したときに送信されます。送信ログの最後の応答を確認してエンドポイントを修正し、再開してください。
+settings-webhook-turn-on = 再開する
+settings-webhook-turned-on = 再開しました。待機中のイベントを送信しています。
 
 ## REST API リファレンス (/docs/api)
 docs-api-nav = APIリファレンス
@@ -204,6 +207,7 @@ emails-kind-payment-captured = 決済の通知（加盟店宛）
 emails-kind-chargeback-notice = チャージバック（加盟店宛）
 emails-kind-application-decided = 本番利用の審査結果（加盟店宛）
 emails-kind-daily-summary = 売上サマリー（加盟店宛）
+emails-kind-webhook-disabled = Webhook エンドポイントの停止（加盟店宛）
 notify-settings-title = メール通知
 notify-settings-hint = 通知の送信先：{ $address }
 notify-payments-legend = 決済

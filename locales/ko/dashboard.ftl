@@ -109,6 +109,9 @@ settings-webhook-resend = 다시 보내기
 settings-webhook-status-pending = 재시도 중
 settings-webhook-status-succeeded = 전송 완료
 settings-webhook-status-failed = 실패
+settings-webhook-turned-off = { $when }({ $zone } 시간)에 중지됨: 24시간 동안 모든 전송이 실패했습니다. 새 이벤트는 보내지 않으며, 대기 중인 이벤트는 다시 켜면 전송됩니다. 전송 기록의 마지막 응답을 확인하고 엔드포인트를 고친 뒤 다시 켜세요.
+settings-webhook-turn-on = 다시 켜기
+settings-webhook-turned-on = 다시 켰습니다. 대기 중인 이벤트를 보내는 중입니다.
 
 ## REST API 레퍼런스 (/docs/api)
 docs-api-nav = API 레퍼런스
@@ -204,6 +207,7 @@ emails-kind-payment-captured = 결제 알림(가맹점)
 emails-kind-chargeback-notice = 지불 거절(가맹점)
 emails-kind-application-decided = 라이브 모드 심사 결과(가맹점)
 emails-kind-daily-summary = 일일 매출 요약(가맹점)
+emails-kind-webhook-disabled = 웹훅 엔드포인트 중지(가맹점)
 notify-settings-title = 이메일 알림
 notify-settings-hint = 알림 수신 주소: { $address }
 notify-payments-legend = 결제

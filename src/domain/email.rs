@@ -21,10 +21,12 @@ pub enum EmailKind {
     ApplicationDecided,
     /// To the merchant: yesterday's sales, instead of one email per payment.
     DailySummary,
+    /// To the merchant: a webhook endpoint failed for a day and was turned off.
+    WebhookDisabled,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 9] = [
+    pub const ALL: [EmailKind; 10] = [
         EmailKind::Receipt,
         EmailKind::KonbiniInstructions,
         EmailKind::RefundNotice,
@@ -34,6 +36,7 @@ impl EmailKind {
         EmailKind::ChargebackNotice,
         EmailKind::ApplicationDecided,
         EmailKind::DailySummary,
+        EmailKind::WebhookDisabled,
     ];
 
     pub fn parse(kind: &str) -> Option<EmailKind> {
@@ -47,6 +50,7 @@ impl EmailKind {
             "chargeback_notice" => Some(EmailKind::ChargebackNotice),
             "application_decided" => Some(EmailKind::ApplicationDecided),
             "daily_summary" => Some(EmailKind::DailySummary),
+            "webhook_disabled" => Some(EmailKind::WebhookDisabled),
             _ => None,
         }
     }
@@ -62,6 +66,7 @@ impl EmailKind {
             EmailKind::ChargebackNotice => "chargeback_notice",
             EmailKind::ApplicationDecided => "application_decided",
             EmailKind::DailySummary => "daily_summary",
+            EmailKind::WebhookDisabled => "webhook_disabled",
         }
     }
 
@@ -72,7 +77,7 @@ impl EmailKind {
 
     /// To the merchant, about their business.
     pub fn is_merchant(self) -> bool {
-        matches!(self, EmailKind::PaymentCaptured | EmailKind::ChargebackNotice) || self.is_account_notice()
+        matches!(self, EmailKind::PaymentCaptured | EmailKind::ChargebackNotice | EmailKind::WebhookDisabled) || self.is_account_notice()
     }
 
     /// To the merchant about the whole account (no payment, so no mode).
@@ -191,7 +196,7 @@ mod tests {
 
     #[test]
     fn kinds_and_choices_round_trip() {
-        for kind in ["receipt", "konbini_instructions", "refund_notice", "verify_email", "password_reset", "payment_captured", "chargeback_notice", "application_decided", "daily_summary"] {
+        for kind in ["receipt", "konbini_instructions", "refund_notice", "verify_email", "password_reset", "payment_captured", "chargeback_notice", "application_decided", "daily_summary", "webhook_disabled"] {
             assert_eq!(EmailKind::parse(kind).map(EmailKind::as_str), Some(kind));
         }
         assert!(EmailKind::ALL.iter().all(|k| EmailKind::parse(k.as_str()) == Some(*k)));

@@ -342,7 +342,9 @@ pub struct EndpointView {
     pub created_at: i64,
     /// Until then, deliveries are also signed with the secret before the last rotation.
     pub previous_secret_until: Option<i64>,
-    pub disabled: bool,
+    /// When Paylinks turned it off after its deliveries failed for a whole
+    /// retry window; nothing is sent to it until the merchant turns it back on.
+    pub turned_off_at: Option<i64>,
     /// Deliveries of the last 24 hours: answered 2xx, still retrying, given up.
     pub succeeded: i64,
     pub pending: i64,

@@ -53,6 +53,14 @@ pub async fn remove_webhook_endpoint(id: String) -> Result<(), AppError> {
     merchant_webhooks::remove(request.db(), &account, &id).await
 }
 
+/// Turns an endpoint back on after Paylinks turned it off for failing.
+#[server(endpoint = "turn_on_webhook_endpoint")]
+pub async fn turn_on_webhook_endpoint(id: String) -> Result<EndpointView, AppError> {
+    let request = Request::current()?;
+    let account = request.merchant().await?;
+    merchant_webhooks::turn_back_on(request.db(), &account, &id).await
+}
+
 #[server(endpoint = "webhook_deliveries")]
 pub async fn webhook_deliveries(id: String, before: Option<i64>) -> Result<Vec<DeliveryView>, AppError> {
     let request = Request::current()?;
@@ -74,15 +82,17 @@ pub async fn send_test_webhook(id: String) -> Result<String, AppError> {
     merchant_webhooks::send_test(request.db(), &account, &id).await
 }
 
-/// Japan time, to the second (the same on server and client).
-
 #[component]
 pub fn Webhooks() -> impl IntoView {
     let i18n = use_i18n();
     let create = ServerAction::<CreateWebhookEndpoint>::new();
     let removed = ServerAction::<RemoveWebhookEndpoint>::new();
+    let turned_on = ServerAction::<TurnOnWebhookEndpoint>::new();
     let error = action_error(create);
-    let endpoints = Resource::new(move || (create.version().get(), removed.version().get()), |_| webhook_endpoints());
+    let endpoints = Resource::new(
+        move || (create.version().get(), removed.version().get(), turned_on.version().get()),
+        |_| webhook_endpoints(),
+    );
     let created = move || create.value().get().and_then(Result::ok);
     view! {
         <section class="card" aria-labelledby="webhooks-title" data-testid="webhooks">
@@ -93,6 +103,9 @@ pub fn Webhooks() -> impl IntoView {
                     <p>{i18n.text("settings-webhook-created")}</p>
                     <code data-testid="new-webhook-secret" class="secret">{move || created().map(|c| c.secret).unwrap_or_default()}</code>
                 </div>
+            </Show>
+            <Show when=move || matches!(turned_on.value().get(), Some(Ok(_)))>
+                <p class="success" role="status">{i18n.text("settings-webhook-turned-on")}</p>
             </Show>
             <ActionForm action=create attr:class="stack webhook-form" attr:novalidate=true>
                 <FormMessage error/>
@@ -110,7 +123,7 @@ pub fn Webhooks() -> impl IntoView {
                     }
                     view! {
                         <ul class="webhook-endpoints" data-testid="webhook-endpoints">
-                            {list.into_iter().map(|endpoint| view! { <EndpointItem endpoint removed/> }).collect_view()}
+                            {list.into_iter().map(|endpoint| view! { <EndpointItem endpoint removed turned_on/> }).collect_view()}
                         </ul>
                     }.into_any()
                 })}
@@ -138,7 +151,7 @@ fn EventPicker(field_id: String, selected: Vec<EventType>) -> impl IntoView {
 }
 
 #[component]
-fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpoint>) -> impl IntoView {
+fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpoint>, turned_on: ServerAction<TurnOnWebhookEndpoint>) -> impl IntoView {
     let i18n = use_i18n();
     let tz = crate::components::session::use_time_zone();
     let id = endpoint.id.clone();
@@ -170,8 +183,9 @@ fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpo
     let rotating = move || current.with(|e| e.previous_secret_until);
     let id = StoredValue::new(id);
     let hidden_id = move || view! { <input type="hidden" name="id" value=id.get_value()/> };
+    let turned_off_at = endpoint.turned_off_at;
     view! {
-        <li class="webhook-endpoint" data-endpoint=id.get_value()>
+        <li class="webhook-endpoint" data-endpoint=id.get_value() data-turned-off=turned_off_at.is_some().to_string()>
             <div class="webhook-head">
                 <code class="webhook-url">{move || current.with(|e| e.url.clone())}</code>
                 <span class="hint">
@@ -185,6 +199,15 @@ fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpo
             <p class="webhook-events">
                 {move || current.with(|e| e.events.iter().map(|t| view! { <span class="badge">{t.as_str()}</span>" " }).collect_view())}
             </p>
+            {turned_off_at.map(|at| view! {
+                <div class="notice" role="status" data-testid="webhook-turned-off">
+                    <p>{move || {
+                        let zone = tz.get();
+                        i18n.tr_args("settings-webhook-turned-off", &[("when", zone.display(at, false).into()), ("zone", i18n.tr(&zone.message_id()).into())])
+                    }}</p>
+                    <ActionForm action=turned_on>{hidden_id()}<button type="submit" class="button primary">{i18n.text("settings-webhook-turn-on")}</button></ActionForm>
+                </div>
+            })}
             <Show when=move || rotating().is_some()>
                 <p class="hint">{move || {
                     let zone = tz.get();
@@ -196,7 +219,9 @@ fn EndpointItem(endpoint: EndpointView, removed: ServerAction<RemoveWebhookEndpo
                 <code class="secret" data-testid="webhook-secret">{shown_secret}</code>
             </Show>
             <div class="webhook-actions">
-                <ActionForm action=test>{hidden_id()}<button type="submit" class="button">{i18n.text("settings-webhook-test")}</button></ActionForm>
+                {turned_off_at.is_none().then(|| view! {
+                    <ActionForm action=test>{hidden_id()}<button type="submit" class="button">{i18n.text("settings-webhook-test")}</button></ActionForm>
+                })}
                 <ActionForm action=reveal>{hidden_id()}<button type="submit" class="button">{i18n.text("settings-webhook-reveal")}</button></ActionForm>
                 <ActionForm action=rotate>{hidden_id()}<button type="submit" class="button">{i18n.text("settings-webhook-rotate")}</button></ActionForm>
                 <button type="button" class="button" aria-expanded=move || log_open.get().to_string() on:click=move |_| log_open.update(|o| *o = !*o)>

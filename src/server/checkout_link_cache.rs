@@ -114,7 +114,7 @@ async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
          l.usage_limit, l.expires_at, l.captured_count, i.sha256 AS image_sha, a.business_name, a.public_id, \
          (SELECT status FROM live_applications WHERE account_id = a.id) AS application, \
          (SELECT string_agg(w.events, ' ') FROM webhook_endpoints w \
-          WHERE w.account_id = l.account_id AND w.mode = l.mode AND w.disabled_at IS NULL) AS subscribed \
+          WHERE w.account_id = l.account_id AND w.mode = l.mode AND w.disabled_at IS NULL AND w.turned_off_at IS NULL) AS subscribed \
          FROM links l JOIN accounts a ON a.id = l.account_id LEFT JOIN images i ON i.id = l.image_id WHERE l.slug = $1",
     )
     .bind(slug.as_str().to_owned())

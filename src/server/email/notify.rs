@@ -105,6 +105,29 @@ pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: 
             unsubscribe = Some(Unsubscribe::DailySummary);
             tr_args(locale, "notify-summary-subject", &[("date", date.to_owned().into())])
         }
+        EmailKind::WebhookDisabled => {
+            // "webhook_disabled:{endpoint row id}:{when}"
+            let endpoint: i64 = job.dedupe_key.split(':').nth(1).and_then(|id| id.parse().ok()).ok_or(AppError::NotFound)?;
+            let row = sqlx::query(
+                "SELECT e.url, e.mode, (SELECT COALESCE(d.last_error, '') FROM webhook_deliveries d \
+                 WHERE d.endpoint_id = e.id AND d.status = 'failed' ORDER BY d.id DESC LIMIT 1) AS last_error \
+                 FROM webhook_endpoints e WHERE e.id = $1 AND e.account_id = $2",
+            )
+            .bind(endpoint)
+            .bind(job.account_id)
+            .fetch_one(db.pool())
+            .await?;
+            let url: String = row.try_get("url")?;
+            let mode = row.try_get::<String, _>("mode")?.parse().map_err(|_| anyhow::anyhow!("corrupt endpoint mode"))?;
+            body.para(tr(locale, "notify-webhook-off-intro"));
+            body.field("notify-field-endpoint", &url);
+            if let Some(error) = row.try_get::<Option<String>, _>("last_error")?.filter(|e| !e.is_empty()) {
+                body.field("notify-field-last-answer", &error);
+            }
+            body.field("email-field-date", &when(job.created_at));
+            body.link(tr(locale, "notify-webhook-off-action"), &format!("{public_url}/dashboard/settings/webhooks"));
+            with_mode(locale, mode, tr_args(locale, "notify-webhook-off-subject", &[("url", url.into())]))
+        }
         _ => return Err(anyhow::anyhow!("{:?} is not a merchant notification", job.kind).into()),
     };
     let unsubscribe_url = unsubscribe.map(|topic| format!("{public_url}/unsubscribe?t={}", token(secrets, job.account_id, topic)));

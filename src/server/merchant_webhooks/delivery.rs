@@ -173,6 +173,8 @@ impl reqwest::dns::Resolve for PublicOnly {
 /// One claimed delivery, with what sending it needs.
 struct Claimed {
     id: i64,
+    endpoint_id: i64,
+    created_at: i64,
     lease_until: i64,
     attempts: u32,
     give_up_at: i64,
@@ -199,7 +201,7 @@ impl Worker {
         let endpoints = sqlx::query(
             "SELECT d.endpoint_id, e.account_id, MIN(d.next_attempt_at) AS first_due \
              FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND e.turned_off_at IS NULL \
              GROUP BY d.endpoint_id, e.account_id ORDER BY first_due LIMIT $2",
         )
         .bind(now)
@@ -266,7 +268,7 @@ impl Worker {
             return Ok(None);
         }
         let row = sqlx::query(
-            "SELECT d.attempts, d.give_up_at, ev.public_id AS event_public_id, ev.payload, e.url, e.mode, e.public_id AS endpoint_public_id, \
+            "SELECT d.endpoint_id, d.created_at, d.attempts, d.give_up_at, ev.public_id AS event_public_id, ev.payload, e.url, e.mode, e.public_id AS endpoint_public_id, \
              e.secret_sealed, e.previous_secret_sealed, e.previous_secret_until \
              FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id \
              WHERE d.id = $1",
@@ -288,6 +290,8 @@ impl Worker {
             .map_err(|_| "the signing secret cannot be opened with this server's key".to_owned());
         Ok(Some(Claimed {
             id,
+            endpoint_id: row.try_get("endpoint_id")?,
+            created_at: row.try_get("created_at")?,
             lease_until,
             attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
             give_up_at: row.try_get("give_up_at")?,
@@ -379,9 +383,44 @@ impl Worker {
         .bind(d.lease_until)
         .execute(&mut *tx)
         .await?;
+        if status == DeliveryStatus::Failed {
+            turn_off_if_failing(&mut tx, d, now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Turns the endpoint of `d` (just given up) off when nothing it was sent
+/// succeeded since `d` was created: it failed for a whole retry window, so
+/// it is broken, not flaky. The merchant gets an email (once per turn-off);
+/// new events skip it and its pending deliveries wait until they turn it
+/// back on.
+async fn turn_off_if_failing(tx: &mut crate::server::db::WriteTx, d: &Claimed, now: i64) -> AppResult<()> {
+    let turned_off = sqlx::query(
+        "UPDATE webhook_endpoints SET turned_off_at = $1 WHERE id = $2 AND turned_off_at IS NULL AND disabled_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $2 AND status = 'succeeded' AND last_attempt_at >= $3)",
+    )
+    .bind(now)
+    .bind(d.endpoint_id)
+    .bind(d.created_at)
+    .execute(&mut **tx)
+    .await?;
+    if turned_off.rows_affected() == 1 {
+        let kind = crate::domain::email::EmailKind::WebhookDisabled.as_str();
+        sqlx::query(
+            "INSERT INTO email_jobs (dedupe_key, account_id, mode, kind, created_at, next_attempt_at) \
+             SELECT $1, account_id, mode, $2, $3, $3 FROM webhook_endpoints WHERE id = $4 ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(format!("{kind}:{}:{now}", d.endpoint_id))
+        .bind(kind)
+        .bind(now)
+        .bind(d.endpoint_id)
+        .execute(&mut **tx)
+        .await?;
+        tracing::warn!(endpoint = d.endpoint_id, "webhook endpoint turned off: its deliveries failed for a whole retry window");
+    }
+    Ok(())
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

@@ -28,7 +28,7 @@ pub const LOG_PAGE: i64 = 50;
 pub const LOG_RETENTION_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 /// `$1`: the start of the window the delivery counts cover.
-const COLUMNS: &str = "e.id, e.public_id, e.url, e.events, e.mode, e.created_at, e.previous_secret_until, e.disabled_at, \
+const COLUMNS: &str = "e.id, e.public_id, e.url, e.events, e.mode, e.created_at, e.previous_secret_until, e.turned_off_at, \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.created_at > $1 AND d.status = 'succeeded') AS succeeded, \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.created_at > $1 AND d.status = 'pending') AS pending, \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.created_at > $1 AND d.status = 'failed') AS failed";
@@ -42,7 +42,7 @@ fn view(row: &sqlx::any::AnyRow, now: i64) -> AppResult<EndpointView> {
         mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| corrupt())?,
         created_at: row.try_get("created_at")?,
         previous_secret_until: row.try_get::<Option<i64>, _>("previous_secret_until")?.filter(|t| *t > now),
-        disabled: row.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+        turned_off_at: row.try_get("turned_off_at")?,
         succeeded: row.try_get("succeeded")?,
         pending: row.try_get("pending")?,
         failed: row.try_get("failed")?,
@@ -239,14 +239,37 @@ pub async fn resend(db: &Db, account: &Merchant, public_id: &str, delivery_id: i
     Ok(())
 }
 
-/// A `ping` event to this endpoint only; returns its event id.
+/// A `ping` event to this endpoint only; returns its event id. Refused
+/// while the endpoint is turned off (nothing would be sent).
 pub async fn send_test(db: &Db, account: &Merchant, public_id: &str) -> AppResult<String> {
-    let id = owned(db, account, public_id).await?;
+    let (id, endpoint) = find(db, account, public_id).await?;
+    if endpoint.turned_off_at.is_some() {
+        return Err(AppError::Conflict("the endpoint is turned off: turn it back on first".into()));
+    }
     let mut tx = db.begin().await?;
     let event = outbox::ping(&mut tx, account.id, account.mode, id, public_id, now_ms()).await?;
     tx.commit().await?;
     wake();
     Ok(event)
+}
+
+/// Turns an endpoint that Paylinks turned off (its deliveries failed for a
+/// day) back on: new events are queued for it again, and the deliveries that
+/// waited are sent now (one past its retry window gets one more attempt).
+pub async fn turn_back_on(db: &Db, account: &Merchant, public_id: &str) -> AppResult<EndpointView> {
+    let id = owned(db, account, public_id).await?;
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE webhook_endpoints SET turned_off_at = NULL WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE endpoint_id = $2 AND status = 'pending' AND next_attempt_at > $1")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    crate::server::checkout_link_cache::forget_account_links(account.id);
+    wake();
+    Ok(find(db, account, public_id).await?.1)
 }
 
 /// Forgets events older than [`LOG_RETENTION_MS`] (with their deliveries)

@@ -19,7 +19,7 @@ async fn wanted(tx: &mut WriteTx, account_id: i64, mode: Mode, types: &[EventTyp
     if types.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query("SELECT events FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND disabled_at IS NULL")
+    let rows = sqlx::query("SELECT events FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND disabled_at IS NULL AND turned_off_at IS NULL")
         .bind(account_id)
         .bind(mode.as_str())
         .fetch_all(&mut **tx)
@@ -82,7 +82,7 @@ fn to_json(body: &impl serde::Serialize) -> AppResult<String> {
 }
 
 /// Writes event `public_id` (its JSON `payload`) and its deliveries: to
-/// every enabled endpoint subscribed to its type, or to `only` (a ping).
+/// every enabled endpoint subscribed to its type (not removed, not turned off), or to `only` (a ping).
 #[allow(clippy::too_many_arguments)]
 async fn record(tx: &mut WriteTx, account_id: i64, mode: Mode, public_id: &str, t: EventType, payload: &str, now: i64, only: Option<i64>) -> AppResult<()> {
     let event_id: i64 = sqlx::query(
@@ -101,7 +101,8 @@ async fn record(tx: &mut WriteTx, account_id: i64, mode: Mode, public_id: &str, 
     sqlx::query(
         "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, give_up_at, created_at) \
          SELECT $1, id, 'pending', 0, $2, $3, $2 FROM webhook_endpoints \
-         WHERE account_id = $4 AND mode = $5 AND disabled_at IS NULL AND (id = $6 OR ($6 IS NULL AND events LIKE $7))",
+         WHERE account_id = $4 AND mode = $5 AND disabled_at IS NULL AND turned_off_at IS NULL \
+         AND (id = $6 OR ($6 IS NULL AND events LIKE $7))",
     )
     .bind(event_id)
     .bind(now)
