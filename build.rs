@@ -32,10 +32,7 @@ fn main() {
                     version = (version ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
                 }
             }
-            list.push(format!(
-                "    ({lang:?}, {name:?}, include_str!({path:?})),\n",
-                path = file.display().to_string()
-            ));
+            list.push(format!("    ({lang:?}, {name:?}, include_str!({path:?})),\n", path = file.display().to_string()));
         }
     }
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("catalogs.rs");

@@ -29,16 +29,9 @@ pub fn duration_ms(text: &str) -> Option<f64> {
 
 /// Parses `wrk --latency` output.
 pub fn parse_wrk(output: &str) -> Result<WrkResult> {
-    let requests_per_sec = output
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .context("wrk printed no Requests/sec")?;
-    let p99_ms = output
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("99%"))
-        .and_then(duration_ms)
-        .context("wrk printed no 99% latency")?;
+    let requests_per_sec =
+        output.lines().find_map(|l| l.trim().strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok()).context("wrk printed no Requests/sec")?;
+    let p99_ms = output.lines().find_map(|l| l.trim().strip_prefix("99%")).and_then(duration_ms).context("wrk printed no 99% latency")?;
     let mut errors = 0;
     for line in output.lines() {
         let line = line.trim();
@@ -98,10 +91,7 @@ pub async fn throughput(report: &mut Report, base: &str, slug: &str) -> Result<(
         Row::new(format!("checkout GET /pay/{{slug}} ({} B, ja, 32 conns)", html.len()), page_rps, "req/s", Budget::RatioAtLeast(0.5))
             .against("static file, same size", file_rps),
     );
-    report.push(
-        Row::new("checkout p99 latency", median(&page, |r| r.p99_ms), "ms", Budget::None)
-            .against("static file p99", median(&file, |r| r.p99_ms)),
-    );
+    report.push(Row::new("checkout p99 latency", median(&page, |r| r.p99_ms), "ms", Budget::None).against("static file p99", median(&file, |r| r.p99_ms)));
     report.push(Row::new("checkout load: errors (non-2xx, socket)", errors as f64, "", Budget::AtMost(0.0)));
     // For the analysis: the same page rendered afresh on every request (the
     // form shown again with what the customer typed skips the page cache).

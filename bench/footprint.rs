@@ -29,7 +29,12 @@ pub fn bundle(report: &mut Report, pkg: &Path) -> Result<()> {
         let raw = std::fs::metadata(&path).with_context(|| format!("{} missing: build first", path.display()))?.len() as f64;
         let gzip = compressed(&path, "gzip", &["-9", "-c"])? as f64;
         let label = if file == "paylinks.wasm" { "main module" } else { file };
-        report.push(Row::new(format!("dashboard {label} (raw {:.0} KB, gzip {:.0} KB), Brotli", raw / 1024.0, gzip / 1024.0), brotli(file)?, "KB", Budget::None));
+        report.push(Row::new(
+            format!("dashboard {label} (raw {:.0} KB, gzip {:.0} KB), Brotli", raw / 1024.0, gzip / 1024.0),
+            brotli(file)?,
+            "KB",
+            Budget::None,
+        ));
     }
     let manifest = std::fs::read_to_string(pkg.join("__wasm_split_manifest.json")).context("no split manifest: build with --split")?;
     let splits: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(&manifest)?;
@@ -53,6 +58,11 @@ pub fn bundle(report: &mut Report, pkg: &Path) -> Result<()> {
     }
     let all: f64 = main + packs.values().sum::<f64>();
     report.push(Row::new(format!("dashboard WASM, main + all {} split packs, Brotli", packs.len()), all, "KB", Budget::None));
-    report.push(Row::new(format!("dashboard WASM, first load of the heaviest page ({}): main + its pack + what it fetches on hydrating, Brotli", heaviest.0), heaviest.1, "KB", Budget::AtMost(400.0)));
+    report.push(Row::new(
+        format!("dashboard WASM, first load of the heaviest page ({}): main + its pack + what it fetches on hydrating, Brotli", heaviest.0),
+        heaviest.1,
+        "KB",
+        Budget::AtMost(400.0),
+    ));
     Ok(())
 }

@@ -85,7 +85,15 @@ async fn sqlite_server(report: &mut Report, setup: &Setup) -> Result<()> {
     }
     if wanted("lighthouse") {
         let base = &app.base;
-        lighthouse::audit(report, &setup.bench_dir, &setup.work, "checkout", &format!("{base}/pay/{}", shop.slug), None, [Some(98.0), Some(100.0), Some(95.0)])?;
+        lighthouse::audit(
+            report,
+            &setup.bench_dir,
+            &setup.work,
+            "checkout",
+            &format!("{base}/pay/{}", shop.slug),
+            None,
+            [Some(98.0), Some(100.0), Some(95.0)],
+        )?;
         for page in ["/dashboard/links".to_owned(), format!("/dashboard/links/{}", shop.link_id), "/dashboard/transactions".to_owned()] {
             lighthouse::audit(report, &setup.bench_dir, &setup.work, &page, &format!("{base}{page}"), Some(&cookie), [Some(90.0), None, None])?;
         }

@@ -116,19 +116,12 @@ pub async fn throughput(report: &mut Report, label: &str, bin: &Path, database_u
         .env("RUST_LOG", "warn")
         .output()
         .context("cannot run paylinks verify")?;
-    report.push(Row::new(
-        format!("{label}: `paylinks verify` disagreements (exit code)"),
-        verify.status.code().unwrap_or(-1) as f64,
-        "",
-        Budget::AtMost(0.0),
-    ));
+    report.push(Row::new(format!("{label}: `paylinks verify` disagreements (exit code)"), verify.status.code().unwrap_or(-1) as f64, "", Budget::AtMost(0.0)));
     Ok(())
 }
 
 async fn captured(db: &Db, link_id: i64) -> Result<i64> {
-    let row: (i64,) = sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM payments WHERE link_id = $1 AND status = 'captured'")
-        .bind(link_id)
-        .fetch_one(db.pool())
-        .await?;
+    let row: (i64,) =
+        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM payments WHERE link_id = $1 AND status = 'captured'").bind(link_id).fetch_one(db.pool()).await?;
     Ok(row.0)
 }

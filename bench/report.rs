@@ -60,7 +60,13 @@ pub struct Report {
 }
 
 pub fn number(value: f64, unit: &str) -> String {
-    let digits = if value.abs() >= 100.0 || value.fract() == 0.0 { 0 } else if value.abs() >= 10.0 { 1 } else { 2 };
+    let digits = if value.abs() >= 100.0 || value.fract() == 0.0 {
+        0
+    } else if value.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
     let mut text = format!("{value:.digits$}");
     // Thousands separators for big integers (bytes, rows).
     if digits == 0 && value.abs() >= 10_000.0 {
@@ -74,7 +80,11 @@ pub fn number(value: f64, unit: &str) -> String {
         }
         text = if value < 0.0 { format!("-{grouped}") } else { grouped };
     }
-    if unit.is_empty() { text } else { format!("{text} {unit}") }
+    if unit.is_empty() {
+        text
+    } else {
+        format!("{text} {unit}")
+    }
 }
 
 impl Report {
@@ -98,11 +108,7 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut out = String::from("| figure | value | baseline (same run) | ratio | budget | |\n|---|---:|---|---:|---|---|\n");
         for row in &self.rows {
-            let baseline = row
-                .baseline
-                .as_ref()
-                .map(|(name, v)| format!("{name}: {}", number(*v, row.unit)))
-                .unwrap_or_default();
+            let baseline = row.baseline.as_ref().map(|(name, v)| format!("{name}: {}", number(*v, row.unit))).unwrap_or_default();
             let ratio = row.ratio().map(|r| if r >= 10.0 { format!("{r:.0}×") } else { format!("{r:.2}×") }).unwrap_or_default();
             let ratio = match row.budget {
                 Budget::SpeedupAtLeast(_) => row.ratio().map(|r| format!("{:.0}× faster", 1.0 / r)).unwrap_or(ratio),

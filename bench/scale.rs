@@ -53,16 +53,7 @@ async fn seed_payments(db: &Db, link_id: i64, account_id: i64, count: i64) -> Re
     let mut first = 1;
     while first <= count {
         let last = (first + batch - 1).min(count);
-        sqlx::query(sql)
-            .bind(first)
-            .bind(last)
-            .bind(link_id)
-            .bind(account_id)
-            .bind(t0)
-            .bind(step)
-            .execute(db.pool())
-            .await
-            .context("seeding payments")?;
+        sqlx::query(sql).bind(first).bind(last).bind(link_id).bind(account_id).bind(t0).bind(step).execute(db.pool()).await.context("seeding payments")?;
         first = last + 1;
     }
     Ok(())
@@ -82,11 +73,8 @@ async fn naive_summary(db: &Db, link_id: i64) -> Result<(i64, i64, i64, i64, i64
 /// without one and nothing is sorted afterwards.
 pub fn plan_uses_indexes(lines: &[String]) -> bool {
     let bad = |l: &String| {
-        let l = l.trim_start_matches(|c: char| c == ' ' || c == '-' || c == '>');
-        l.starts_with("Seq Scan on payments")
-            || l.starts_with("Sort")
-            || l.contains("TEMP B-TREE")
-            || (l.starts_with("SCAN p") && !l.contains("USING"))
+        let l = l.trim_start_matches([' ', '-', '>']);
+        l.starts_with("Seq Scan on payments") || l.starts_with("Sort") || l.contains("TEMP B-TREE") || (l.starts_with("SCAN p") && !l.contains("USING"))
     };
     !lines.is_empty() && !lines.iter().any(bad)
 }
@@ -142,24 +130,17 @@ pub async fn run(report: &mut Report, label: &str, db: &Db, public_url: &str, co
     // Item 6: the Transactions page.
     let account = auth::account_by_id(db, shop.account_id).await.map_err(crate::server::app)?.context("no account")?;
     let account = auth::Merchant::of(account).map_err(crate::server::app)?;
-    let page_10000: (i64, i64) = sqlx::query_as(
-        "SELECT created_at, id FROM payments WHERE account_id = $1 AND mode = 'test' ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET $2",
-    )
-    .bind(shop.account_id)
-    .bind((10_000 - 1) * PAGE_SIZE as i64 - 1)
-    .fetch_one(db.pool())
-    .await?;
+    let page_10000: (i64, i64) =
+        sqlx::query_as("SELECT created_at, id FROM payments WHERE account_id = $1 AND mode = 'test' ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET $2")
+            .bind(shop.account_id)
+            .bind((10_000 - 1) * PAGE_SIZE as i64 - 1)
+            .fetch_one(db.pool())
+            .await?;
     let day = |days_ago: i64| format_local_datetime(now_ms() - days_ago * DAY_MS, FILTER_OFFSET_MINUTES)[..10].to_owned();
     let cases = [
         ("first page", TransactionQuery::default()),
-        (
-            "page 10,000 (keyset)",
-            TransactionQuery { after: Cursor { created_at: page_10000.0, id: page_10000.1 }.encode(), ..Default::default() },
-        ),
-        (
-            "captured + 30-day range",
-            TransactionQuery { status: "captured".into(), from: day(200), to: day(171), ..Default::default() },
-        ),
+        ("page 10,000 (keyset)", TransactionQuery { after: Cursor { created_at: page_10000.0, id: page_10000.1 }.encode(), ..Default::default() }),
+        ("captured + 30-day range", TransactionQuery { status: "captured".into(), from: day(200), to: day(171), ..Default::default() }),
     ];
     for (name, query) in cases {
         let filter = query.parse(account.time_zone).map_err(|(field, e)| anyhow::anyhow!("{field}: {e:?}"))?;
@@ -169,7 +150,12 @@ pub async fn run(report: &mut Report, label: &str, db: &Db, public_url: &str, co
         report.push(Row::new(format!("{label}: Transactions {name}, {count} payments"), ms, "ms", Budget::AtMost(20.0)));
         let plan = transactions::plan(db, &account, &filter, PAGE_SIZE).await.map_err(crate::server::app)?;
         let indexed = plan_uses_indexes(&plan);
-        report.push(Row::new(format!("{label}: Transactions {name}: EXPLAIN reads by index (1 = yes)"), if indexed { 1.0 } else { 0.0 }, "", Budget::AtLeast(1.0)));
+        report.push(Row::new(
+            format!("{label}: Transactions {name}: EXPLAIN reads by index (1 = yes)"),
+            if indexed { 1.0 } else { 0.0 },
+            "",
+            Budget::AtLeast(1.0),
+        ));
         report.note(format!("{label} plan, {name}: {}", plan.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" / ")));
     }
     Ok(())

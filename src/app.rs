@@ -1,8 +1,9 @@
 use crate::components::{session::provide_session, HydrationMarker, SiteHeader};
 use crate::i18n::provide_i18n;
 use crate::pages::{
-    ApiKeysSettingsPage, ApplicationPage, EditLinkPage, DashboardLayout, EmailsPage, WebhooksSettingsPage, HomePage, LegalPage, LinkDetailPage, LinksPage, PaymentDetailPage, TransactionsPage, NewLinkPage, NotFound, QuickLinkPage, OverviewPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
-    ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage,
+    ApiKeysSettingsPage, ApplicationPage, DashboardLayout, EditLinkPage, EmailsPage, ForgotPasswordPage, HomePage, LegalPage, LinkDetailPage, LinksPage,
+    NewLinkPage, NotFound, OverviewPage, PaymentDetailPage, QuickLinkPage, ResetPasswordPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
+    TransactionsPage, VerifyEmailPage, WebhooksSettingsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
@@ -61,9 +62,7 @@ lazy_pages! {
 #[cfg(feature = "ssr")]
 pub fn shell(_options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
-    let lang = use_context::<http::request::Parts>()
-        .map(|parts| crate::server::locale::from_headers(&parts.headers))
-        .unwrap_or_default();
+    let lang = use_context::<http::request::Parts>().map(|parts| crate::server::locale::from_headers(&parts.headers)).unwrap_or_default();
     // Inline scripts run only with this response's nonce.
     if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
         if let Ok(policy) = http::HeaderValue::from_str(&crate::server::http::dashboard_csp(&nonce)) {

@@ -2,8 +2,8 @@
 //! browser gets the same value the server produced and shows it localized.
 
 use crate::domain::fields::FieldError;
-use leptos::server_fn::{codec::JsonEncoding, error::FromServerFnError, ServerFnError};
 use leptos::server_fn::error::ServerFnErrorErr;
+use leptos::server_fn::{codec::JsonEncoding, error::FromServerFnError, ServerFnError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -124,9 +124,7 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
-                AppError::BadRequest
-            }
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => AppError::BadRequest,
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::Internal,
             _ => AppError::Internal,
         }

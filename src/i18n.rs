@@ -64,9 +64,7 @@ mod store {
     pub fn browser_catalog(locale: Locale) -> &'static str {
         static SOURCES: OnceLock<[String; 3]> = OnceLock::new();
         let sources = SOURCES.get_or_init(|| {
-            Locale::ALL.map(|locale| {
-                CATALOGS.iter().filter(|(lang, _, _)| *lang == locale.code()).map(|(_, _, source)| *source).collect::<Vec<_>>().join("\n")
-            })
+            Locale::ALL.map(|locale| CATALOGS.iter().filter(|(lang, _, _)| *lang == locale.code()).map(|(_, _, source)| *source).collect::<Vec<_>>().join("\n"))
         });
         &sources[index(locale)]
     }
@@ -241,9 +239,7 @@ mod view {
 
     #[cfg(feature = "ssr")]
     fn initial_locale() -> Locale {
-        use_context::<http::request::Parts>()
-            .map(|parts| crate::server::locale::from_headers(&parts.headers))
-            .unwrap_or_default()
+        use_context::<http::request::Parts>().map(|parts| crate::server::locale::from_headers(&parts.headers)).unwrap_or_default()
     }
 
     #[cfg(feature = "hydrate")]
@@ -263,17 +259,13 @@ mod view {
     /// The language the server rendered the page in (`<html lang>`).
     #[cfg(not(feature = "ssr"))]
     pub fn page_locale() -> Locale {
-        document()
-            .document_element()
-            .and_then(|root| root.get_attribute("lang"))
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_default()
+        document().document_element().and_then(|root| root.get_attribute("lang")).and_then(|code| code.parse().ok()).unwrap_or_default()
     }
 }
 
-pub use view::{provide_i18n, use_i18n, I18n};
 #[cfg(not(feature = "ssr"))]
 pub use view::page_locale;
+pub use view::{provide_i18n, use_i18n, I18n};
 
 #[cfg(test)]
 mod tests {
@@ -285,8 +277,7 @@ mod tests {
     fn catalog(locale: Locale) -> BTreeMap<String, BTreeSet<String>> {
         let mut ids = BTreeMap::new();
         for (_, file, source) in CATALOGS.iter().chain(SERVER_CATALOGS).filter(|(l, _, _)| *l == locale.code()) {
-            let resource = fluent_syntax::parser::parse(*source)
-                .unwrap_or_else(|(_, e)| panic!("locales/{locale}/{file}: {e:?}"));
+            let resource = fluent_syntax::parser::parse(*source).unwrap_or_else(|(_, e)| panic!("locales/{locale}/{file}: {e:?}"));
             for entry in resource.body {
                 if let ast::Entry::Message(message) = entry {
                     let id = message.id.name.to_owned();
@@ -352,9 +343,7 @@ mod tests {
             for (id, vars) in &reference {
                 match other.get(id) {
                     None => problems.push(format!("{locale}: missing `{id}`")),
-                    Some(v) if v != vars => problems.push(format!(
-                        "{locale}: `{id}` uses variables {v:?}, English uses {vars:?}"
-                    )),
+                    Some(v) if v != vars => problems.push(format!("{locale}: `{id}` uses variables {v:?}, English uses {vars:?}")),
                     Some(_) => {}
                 }
             }

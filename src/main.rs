@@ -1,8 +1,8 @@
 use clap::Parser;
 use paylinks::server::{
-    admin, demo,
+    admin,
     config::{leptos_options, Cli, Command},
-    http,
+    demo, http,
 };
 use tracing_subscriber::EnvFilter;
 

@@ -34,7 +34,6 @@ async fn sign_up<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
     browser
 }
 
-
 async fn submit_application(browser: &mut Browser<'_>, intent: &str) -> Response {
     let fields = complete_application();
     let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -47,9 +46,7 @@ async fn sign_up_sign_out_sign_in() {
     for db in test_databases().await {
         let server = start_server(&db.url).await;
         let mut browser = server.browser();
-        let res = browser
-            .call("sign_up", &[("business_name", " Yamada Tea "), ("email", " Owner@Example.COM "), ("password", PASSWORD)])
-            .await;
+        let res = browser.call("sign_up", &[("business_name", " Yamada Tea "), ("email", " Owner@Example.COM "), ("password", PASSWORD)]).await;
         assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
         let cookie = res.header("set-cookie").unwrap();
         assert!(cookie.contains("pl_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
@@ -184,12 +181,9 @@ async fn cross_origin_posts_are_refused() {
     let cookie = format!("pl_session={}", browser.session().unwrap());
     let body = "business_name=Evil&email=evil%40example.com&password=correct+horse+battery";
     let form = ("Content-Type", "application/x-www-form-urlencoded");
-    for headers in [
-        vec![form, ("Origin", "http://evil.example")],
-        vec![form, ("Referer", "http://evil.example/page")],
-        vec![form],
-        vec![form, ("Origin", "null")],
-    ] {
+    for headers in
+        [vec![form, ("Origin", "http://evil.example")], vec![form, ("Referer", "http://evil.example/page")], vec![form], vec![form, ("Origin", "null")]]
+    {
         let res = server.request("POST", "/api/sign_up", &headers, body).await;
         assert_eq!(res.status, 403, "{headers:?}");
         let mut with_cookie = headers.clone();
@@ -244,9 +238,7 @@ async fn live_mode_needs_an_approved_application() {
         // Rejecting needs a reason; the merchant sees it and may resubmit.
         let res = reviewer.call("review_application", &[("account_id", &account_id), ("decision", "reject"), ("reason", "")]).await;
         assert_eq!(res.status, 422);
-        let res = reviewer
-            .call("review_application", &[("account_id", &account_id), ("decision", "reject"), ("reason", "Address is incomplete")])
-            .await;
+        let res = reviewer.call("review_application", &[("account_id", &account_id), ("decision", "reject"), ("reason", "Address is incomplete")]).await;
         assert_eq!(res.status, 200, "{}", res.body);
         let mine = json(&merchant.call("my_application", &[]).await);
         assert_eq!((mine["status"].as_str(), mine["reviewer_reason"].as_str()), (Some("rejected"), Some("Address is incomplete")));
@@ -301,21 +293,13 @@ async fn change_password_checks_the_old_one_and_ends_other_sessions() {
         let mut laptop = server.browser();
         laptop.call("sign_in", &[("email", "owner@example.com"), ("password", PASSWORD)]).await;
         let new = "new password for tea";
-        let wrong = browser
-            .call("change_password", &[("current_password", "nope nope nope"), ("new_password", new), ("confirm_password", new)])
-            .await;
+        let wrong = browser.call("change_password", &[("current_password", "nope nope nope"), ("new_password", new), ("confirm_password", new)]).await;
         assert_eq!((wrong.status, json(&wrong)["Invalid"]["field"].as_str()), (422, Some("current_password")));
-        let mismatch = browser
-            .call("change_password", &[("current_password", PASSWORD), ("new_password", new), ("confirm_password", "other")])
-            .await;
+        let mismatch = browser.call("change_password", &[("current_password", PASSWORD), ("new_password", new), ("confirm_password", "other")]).await;
         assert_eq!(json(&mismatch)["Invalid"]["field"], "confirm_password");
-        let weak = browser
-            .call("change_password", &[("current_password", PASSWORD), ("new_password", "1234567890"), ("confirm_password", "1234567890")])
-            .await;
+        let weak = browser.call("change_password", &[("current_password", PASSWORD), ("new_password", "1234567890"), ("confirm_password", "1234567890")]).await;
         assert_eq!(json(&weak)["Invalid"]["error"], "CommonPassword");
-        let ok = browser
-            .call("change_password", &[("current_password", PASSWORD), ("new_password", new), ("confirm_password", new)])
-            .await;
+        let ok = browser.call("change_password", &[("current_password", PASSWORD), ("new_password", new), ("confirm_password", new)]).await;
         assert_eq!(ok.status, 200, "{}: {}", db.label, ok.body);
         assert_eq!(json(&browser.call("current_account", &[]).await)["email"], "owner@example.com");
         assert_eq!(json(&laptop.call("current_account", &[]).await), Value::Null, "other device still signed in");

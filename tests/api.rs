@@ -107,10 +107,16 @@ async fn payment_links_through_the_api_follow_the_dashboards_rules() {
         let k = Some(key.as_str());
 
         // Create: amounts in minor units, timestamps in RFC 3339 UTC.
-        let res = api(&server, k, "POST", "/payment_links", Some(body!({
-            "name": "Order #1001", "description": "Gift box", "amount": 1050, "currency": "USD",
-            "language": "en", "usage_limit": 3, "expires_at": "2031-01-02T03:04:05Z"
-        })))
+        let res = api(
+            &server,
+            k,
+            "POST",
+            "/payment_links",
+            Some(body!({
+                "name": "Order #1001", "description": "Gift box", "amount": 1050, "currency": "USD",
+                "language": "en", "usage_limit": 3, "expires_at": "2031-01-02T03:04:05Z"
+            })),
+        )
         .await;
         assert_eq!(res.status, 201, "{label}: {}", res.body);
         let link = json(&res);
@@ -144,7 +150,9 @@ async fn payment_links_through_the_api_follow_the_dashboards_rules() {
             let (_, got_code, got_param) = error_of(&res);
             assert_eq!((got_code.as_str(), got_param.as_deref()), (code, param), "{label}: {payload}");
         }
-        let res = server.request("POST", "/api/v1/payment_links", &[("Content-Type", "application/json"), ("Authorization", &format!("Bearer {key}"))], "{\"name\": ").await;
+        let res = server
+            .request("POST", "/api/v1/payment_links", &[("Content-Type", "application/json"), ("Authorization", &format!("Bearer {key}"))], "{\"name\": ")
+            .await;
         assert_eq!((res.status, error_of(&res).1.as_str()), (400, "invalid_json"), "{label}");
         let res = api(&server, k, "GET", "/nothing/here", None).await;
         assert_eq!((res.status, error_of(&res).1.as_str()), (404, "unknown_endpoint"), "{label}");
@@ -306,7 +314,8 @@ async fn idempotency_keys_make_retries_safe() {
         let paid: String = serde_json::from_str(&pay(&server, &card_form(&slug, &token, "4111111111111111")).await.body).unwrap();
         let payment = paid.rsplit('/').next().unwrap().to_owned();
         for _ in 0..3 {
-            let res = api_with(&server, k, "POST", &format!("/payments/{payment}/refund"), Some(body!({"amount": 100})), &[("Idempotency-Key", "refund-1")]).await;
+            let res =
+                api_with(&server, k, "POST", &format!("/payments/{payment}/refund"), Some(body!({"amount": 100})), &[("Idempotency-Key", "refund-1")]).await;
             assert_eq!((res.status, json(&res)["refunded_amount"].as_i64()), (200, Some(100)), "{label}: {}", res.body);
         }
         // Malformed keys are refused before anything runs.
@@ -335,7 +344,9 @@ async fn idempotency_keys_make_retries_safe() {
         let pool = server.state.db.pool();
         let now = paylinks::server::db::now_ms();
         for (idem, age_ms, code) in [("stuck-new", 1_000, "idempotency_request_in_progress"), ("stuck-old", 120_000, "idempotency_request_interrupted")] {
-            let res = api_with(&server, k, "POST", "/payment_links", Some(body!({"name": idem, "amount": 500, "currency": "JPY"})), &[("Idempotency-Key", idem)]).await;
+            let res =
+                api_with(&server, k, "POST", "/payment_links", Some(body!({"name": idem, "amount": 500, "currency": "JPY"})), &[("Idempotency-Key", idem)])
+                    .await;
             assert_eq!(res.status, 201);
             sqlx::query("UPDATE api_idempotency SET status_code = NULL, response_body = NULL, created_at = $1 WHERE idem_key = $2")
                 .bind(now - age_ms)
@@ -343,14 +354,16 @@ async fn idempotency_keys_make_retries_safe() {
                 .execute(pool)
                 .await
                 .unwrap();
-            let res = api_with(&server, k, "POST", "/payment_links", Some(body!({"name": idem, "amount": 500, "currency": "JPY"})), &[("Idempotency-Key", idem)]).await;
+            let res =
+                api_with(&server, k, "POST", "/payment_links", Some(body!({"name": idem, "amount": 500, "currency": "JPY"})), &[("Idempotency-Key", idem)])
+                    .await;
             assert_eq!((res.status, error_of(&res).1.as_str()), (409, code), "{label}: {}", res.body);
         }
         // After 24 hours a key is forgotten: the request runs again (and meets the taken name).
         sqlx::query("UPDATE api_idempotency SET created_at = $1 WHERE idem_key = 'order-7'").bind(now - 25 * 3_600_000).execute(pool).await.unwrap();
         let res = api_with(&server, k, "POST", "/payment_links", Some(order.clone()), &[("Idempotency-Key", "order-7")]).await;
         assert_eq!((res.status, error_of(&res).1.as_str()), (409, "name_taken"), "{label}: {}", res.body);
-        assert_eq!(paylinks::server::api::purge_idempotency_keys(&server.state.db, now + 25 * 3_600_000).await.unwrap() > 0, true);
+        assert!(paylinks::server::api::purge_idempotency_keys(&server.state.db, now + 25 * 3_600_000).await.unwrap() > 0);
         assert_eq!(count(&server.state.db, "SELECT COUNT(*) FROM api_idempotency").await, 0, "{label}");
     }
 }
@@ -401,7 +414,8 @@ async fn images_upload_as_multipart_and_links_filter_and_page() {
             let server = &server;
             async move {
                 let boundary = "paylinks-api-test";
-                let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"x\"\r\nContent-Type: image/png\r\n\r\n").into_bytes();
+                let mut body =
+                    format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"x\"\r\nContent-Type: image/png\r\n\r\n").into_bytes();
                 body.extend_from_slice(&bytes);
                 body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
                 let content_type = format!("multipart/form-data; boundary={boundary}");
@@ -434,7 +448,14 @@ async fn images_upload_as_multipart_and_links_filter_and_page() {
 
         // Filters and page size.
         for i in 0..4 {
-            let res = api(&server, k, "POST", "/payment_links", Some(body!({"name": format!("Page {i}"), "amount": 500, "currency": "JPY", "status": if i % 2 == 0 { "inactive" } else { "active" }}))).await;
+            let res = api(
+                &server,
+                k,
+                "POST",
+                "/payment_links",
+                Some(body!({"name": format!("Page {i}"), "amount": 500, "currency": "JPY", "status": if i % 2 == 0 { "inactive" } else { "active" }})),
+            )
+            .await;
             assert_eq!(res.status, 201, "{}", res.body);
         }
         let inactive = json(&api(&server, k, "GET", "/payment_links?status=inactive", None).await);
@@ -473,10 +494,8 @@ async fn the_openapi_document_describes_every_route() {
     let doc = json(&res);
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    let mut operations: Vec<String> = paths
-        .iter()
-        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |method| format!("{} {path}", method.to_uppercase())))
-        .collect();
+    let mut operations: Vec<String> =
+        paths.iter().flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |method| format!("{} {path}", method.to_uppercase()))).collect();
     operations.sort();
     // The router's routes (src/server/api/mod.rs), all documented.
     assert_eq!(
@@ -516,7 +535,10 @@ async fn the_openapi_document_describes_every_route() {
         assert!(!item["post"]["summary"].as_str().unwrap().starts_with("docs-"), "{event}: an untranslated summary");
     }
     assert_eq!(webhooks["payment.captured"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/PaymentWebhook");
-    assert_eq!(webhooks["payment_link.updated"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/PaymentLinkWebhook");
+    assert_eq!(
+        webhooks["payment_link.updated"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/PaymentLinkWebhook"
+    );
     for schema in ["PaymentLink", "Payment", "PaymentLinkSummary", "ErrorBody", "LinkFields", "PaymentWebhook", "PaymentLinkWebhook", "PingWebhook"] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema} missing");
     }

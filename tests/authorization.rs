@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::shop::{card_form, link, merchant, merchant_public_id, page_token, pay, payment_of, png, reviewer, complete_application, PASSWORD};
+use common::shop::{card_form, complete_application, link, merchant, merchant_public_id, page_token, pay, payment_of, png, reviewer, PASSWORD};
 use common::{start_server, test_databases, Browser, Response};
 
 /// Columns of the matrix.
@@ -48,8 +48,7 @@ async fn send(browser: &mut Browser<'_>, call: &Call, column: usize) -> Response
     match call {
         Call::Fn(endpoint, fields) => {
             // Names must stay unique per merchant: each column creates its own.
-            let fields: Vec<(String, String)> =
-                fields.iter().map(|(k, v)| (k.clone(), v.replace("{who}", &column.to_string()))).collect();
+            let fields: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.clone(), v.replace("{who}", &column.to_string()))).collect();
             let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             browser.call(endpoint, &fields).await
         }
@@ -105,35 +104,85 @@ async fn every_function_and_route_answers_each_role_as_it_should() {
             row("current_account", f("current_account", &[]), [200, 200, 200, 200]),
             row("sign_in (wrong password)", f("sign_in", &[("email", "owner@example.com"), ("password", "not the password")]), [401, 401, 401, 401]),
             row("sign_up (email taken)", f("sign_up", &[("business_name", "X"), ("email", "owner@example.com"), ("password", PASSWORD)]), [409, 409, 409, 409]),
-            public("pay (customer)", f("pay", &[("pay[slug]", &slug), ("pay[token]", "AAAAAAAAAAAAAAAAAAAA{who}A"), ("pay[method]", "konbini"), ("pay[lang]", "en"), ("pay[email]", "c@example.jp"), ("pay[name]", "C"), ("pay[store]", "seven_eleven")]), [200, 200, 200, 200]),
-            row("paypay_decision (unknown payment)", f("paypay_decision", &[("slug", &slug), ("payment", "pay_nothing"), ("approve", "true")]), [404, 404, 404, 404]),
+            public(
+                "pay (customer)",
+                f(
+                    "pay",
+                    &[
+                        ("pay[slug]", &slug),
+                        ("pay[token]", "AAAAAAAAAAAAAAAAAAAA{who}A"),
+                        ("pay[method]", "konbini"),
+                        ("pay[lang]", "en"),
+                        ("pay[email]", "c@example.jp"),
+                        ("pay[name]", "C"),
+                        ("pay[store]", "seven_eleven"),
+                    ],
+                ),
+                [200, 200, 200, 200],
+            ),
+            row(
+                "paypay_decision (unknown payment)",
+                f("paypay_decision", &[("slug", &slug), ("payment", "pay_nothing"), ("approve", "true")]),
+                [404, 404, 404, 404],
+            ),
             row("scta_disclosure (not approved)", f("scta_disclosure", &[("public_id", &merchant_id)]), [404, 404, 404, 404]),
             // The owner's own things, by id: nobody else's business.
             row("get_link", f("get_link", &[("id", &id)]), [401, 404, 403, 200]),
             row("link_overview", f("link_overview", &[("id", &id)]), [401, 404, 403, 200]),
             row("link_sales", f("link_sales", &[("id", &id)]), [401, 404, 403, 200]),
-            row("update_link", f("update_link", &[("id", &id), ("link[name]", SECRET_NAME), ("link[amount]", "3000"), ("link[currency]", "JPY")]), [401, 404, 403, 200]),
+            row(
+                "update_link",
+                f("update_link", &[("id", &id), ("link[name]", SECRET_NAME), ("link[amount]", "3000"), ("link[currency]", "JPY")]),
+                [401, 404, 403, 200],
+            ),
             row("set_link_status", f("set_link_status", &[("id", &id), ("status", "active")]), [401, 404, 403, 200]),
             row("payment_detail", f("payment_detail", &[("id", &payment)]), [401, 404, 403, 200]),
-            row("payment_action (refund ¥100)", f("payment_action", &[("payment", &payment), ("action", "refund"), ("amount", "100"), ("reason", "")]), [401, 404, 403, 200]),
+            row(
+                "payment_action (refund ¥100)",
+                f("payment_action", &[("payment", &payment), ("action", "refund"), ("amount", "100"), ("reason", "")]),
+                [401, 404, 403, 200],
+            ),
             // A merchant's own workspace: each merchant sees only their own.
             row("list_links", f("list_links", &[("q", ""), ("after", "")]), [401, 200, 403, 200]),
             row("transactions", f("transactions", &[]), [401, 200, 403, 200]),
-            row("create_link", f("create_link", &[("link[name]", "Matcha {who}"), ("link[amount]", "900"), ("link[currency]", "JPY"), ("link[language]", "en")]), [401, 200, 403, 200]),
-            row("create_link with the owner's image", f("create_link", &[("link[name]", "Kabusecha {who}"), ("link[amount]", "900"), ("link[currency]", "JPY"), ("link[image]", &image)]), [401, 422, 403, 200]),
+            row(
+                "create_link",
+                f("create_link", &[("link[name]", "Matcha {who}"), ("link[amount]", "900"), ("link[currency]", "JPY"), ("link[language]", "en")]),
+                [401, 200, 403, 200],
+            ),
+            row(
+                "create_link with the owner's image",
+                f("create_link", &[("link[name]", "Kabusecha {who}"), ("link[amount]", "900"), ("link[currency]", "JPY"), ("link[image]", &image)]),
+                [401, 422, 403, 200],
+            ),
             row("upload_image", Call::Upload, [401, 200, 403, 200]),
             row("set_mode", f("set_mode", &[("mode", "test")]), [401, 200, 403, 200]),
             row("my_application", f("my_application", &[]), [401, 200, 403, 200]),
             row("save_application (draft)", application("draft"), [401, 200, 403, 409]),
             row("komoju_settings", f("komoju_settings", &[]), [401, 200, 403, 200]),
-            row("save_komoju_settings (ready before approval)", f("save_komoju_settings", &[("secret_key", "sk_live_0123456789abcdef"), ("webhook_secret", "whsec-0123")]), [401, 200, 403, 200]),
-            row("change_password (wrong current)", f("change_password", &[("current_password", "not it at all"), ("new_password", "another fine passphrase"), ("confirm_password", "another fine passphrase")]), [401, 422, 422, 422]),
+            row(
+                "save_komoju_settings (ready before approval)",
+                f("save_komoju_settings", &[("secret_key", "sk_live_0123456789abcdef"), ("webhook_secret", "whsec-0123")]),
+                [401, 200, 403, 200],
+            ),
+            row(
+                "change_password (wrong current)",
+                f(
+                    "change_password",
+                    &[("current_password", "not it at all"), ("new_password", "another fine passphrase"), ("confirm_password", "another fine passphrase")],
+                ),
+                [401, 422, 422, 422],
+            ),
             row("api_keys", f("api_keys", &[]), [401, 200, 403, 200]),
             row("create_api_key", f("create_api_key", &[("name", "Backend {who}")]), [401, 200, 403, 200]),
             row("revoke_api_key (the owner's key)", f("revoke_api_key", &[("id", &owner_key)]), [401, 404, 403, 200]),
             // The review team's desk.
             row("review_queue", f("review_queue", &[]), [401, 403, 200, 403]),
-            row("review_application", f("review_application", &[("account_id", &account), ("decision", "reject"), ("reason", "Please add your shop's address.")]), [401, 403, 200, 403]),
+            row(
+                "review_application",
+                f("review_application", &[("account_id", &account), ("decision", "reject"), ("reason", "Please add your shop's address.")]),
+                [401, 403, 200, 403],
+            ),
             // Routes.
             public("GET / (landing)", Call::Get("/".into()), [200, 200, 200, 200]),
             public("GET /pay/{slug} (checkout)", Call::Get(format!("/pay/{slug}")), [200, 200, 200, 200]),

@@ -5,7 +5,7 @@
 mod common;
 
 use common::shop::{card_form, link, merchant, merchant_public_id, page_token, pay, payment_of, png, PASSWORD};
-use common::{test_databases, start_server, Browser, Response, TestServer};
+use common::{start_server, test_databases, Browser, Response, TestServer};
 use paylinks::error::AppError;
 use std::collections::BTreeMap;
 
@@ -23,7 +23,12 @@ enum Send {
     /// A `#[server]` function called like the hydrated app does (form-encoded).
     Call(&'static str, Vec<(String, String)>),
     Upload(&'static str, Vec<u8>),
-    Raw { method: &'static str, path: String, headers: Vec<(&'static str, String)>, body: Vec<u8> },
+    Raw {
+        method: &'static str,
+        path: String,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
 }
 
 enum Expect {
@@ -60,10 +65,7 @@ fn create_link(overrides: &[(&str, &str)]) -> Send {
 
 /// `pay` with a valid test card on `slug`, some fields replaced.
 fn pay_with(slug: &str, token: &str, overrides: &[(&str, &str)]) -> Send {
-    let mut fields: Vec<(String, String)> = card_form(slug, token, "4111111111111111")
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let mut fields: Vec<(String, String)> = card_form(slug, token, "4111111111111111").into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
     for (key, value) in overrides {
         let key = format!("pay[{key}]");
         match fields.iter_mut().find(|(k, _)| *k == key) {
@@ -107,7 +109,6 @@ fn decompression_bomb() -> Vec<u8> {
     chunk(b"IEND", &[]);
     png
 }
-
 
 /// Every row of every table but the ones that legitimately move on a refused
 /// request (sessions, attempt counters), as text.
@@ -212,7 +213,9 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         let res = owner.call("save_komoju_settings", &[("secret_key", "sk_live_badinput0123456789"), ("webhook_secret", webhook_secret)]).await;
         assert_eq!(res.status, 200, "{}", res.body);
         let hook = format!("/webhooks/komoju/{}", merchant_public_id(&server, "expired@example.com").await);
-        let event = br#"{"id":"evt_1","type":"payment.captured","resource":"event","data":{"id":"komoju_unknown","status":"captured","amount":1200,"currency":"JPY"}}"#.to_vec();
+        let event =
+            br#"{"id":"evt_1","type":"payment.captured","resource":"event","data":{"id":"komoju_unknown","status":"captured","amount":1200,"currency":"JPY"}}"#
+                .to_vec();
         let signed = |body: &[u8], delivery: &str| -> Vec<(&'static str, String)> {
             vec![
                 ("Content-Type", "application/json".into()),
@@ -220,7 +223,18 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
                 ("X-Komoju-Signature", common::shop::komoju_signature(webhook_secret, body)),
             ]
         };
-        let first = server.request_bytes("POST", &hook, &[("Content-Type", "application/json"), ("X-Komoju-ID", "delivery-1"), ("X-Komoju-Signature", &common::shop::komoju_signature(webhook_secret, &event))], &event).await;
+        let first = server
+            .request_bytes(
+                "POST",
+                &hook,
+                &[
+                    ("Content-Type", "application/json"),
+                    ("X-Komoju-ID", "delivery-1"),
+                    ("X-Komoju-Signature", &common::shop::komoju_signature(webhook_secret, &event)),
+                ],
+                &event,
+            )
+            .await;
         assert_eq!(first.status, 200, "{}", first.body);
         let mut anonymous = server.browser();
         // The owner's REST API key, used once so its "last used" is already set.
@@ -242,7 +256,9 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         let form_type = ("Content-Type", "application/x-www-form-urlencoded".to_owned());
         let mut oversized = png(8, 8);
         oversized.resize(2 * 1024 * 1024 + 1, 0);
-        let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;".to_vec();
+        let gif =
+            b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+                .to_vec();
         let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec();
         let invalid_utf8 = |path: &str, field: &str| Send::Raw {
             method: "POST",
@@ -255,17 +271,71 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
 
         let mut cases = vec![
             // Sign up and sign in.
-            case("sign up: empty email", Anonymous, call("sign_up", &[("business_name", "Shop"), ("email", ""), ("password", PASSWORD)]), 422, Error("error-required")),
-            case("sign up: whitespace email", Anonymous, call("sign_up", &[("business_name", "Shop"), ("email", "   "), ("password", PASSWORD)]), 422, Error("error-required")),
-            case("sign up: 10 KB email", Anonymous, call("sign_up", &[("business_name", "Shop"), ("email", &kb10), ("password", PASSWORD)]), 422, Error("error-too-long")),
-            case("sign up: not an email", Anonymous, call("sign_up", &[("business_name", "Shop"), ("email", "taro"), ("password", PASSWORD)]), 422, Error("error-email-invalid")),
-            case("sign up: short password", Anonymous, call("sign_up", &[("business_name", "Shop"), ("email", "new@example.com"), ("password", "short")]), 422, Error("error-too-short")),
-            case("sign up: empty business name", Anonymous, call("sign_up", &[("business_name", ""), ("email", "new@example.com"), ("password", PASSWORD)]), 422, Error("error-required")),
-            case("sign up: control characters", Anonymous, call("sign_up", &[("business_name", "Shop\u{7}\u{0}"), ("email", "new@example.com"), ("password", PASSWORD)]), 422, Error("error-control-characters")),
-            case("sign up: email taken", Anonymous, call("sign_up", &[("business_name", "Shop"), ("email", "other@example.com"), ("password", PASSWORD)]), 409, Error("error-email-taken")),
+            case(
+                "sign up: empty email",
+                Anonymous,
+                call("sign_up", &[("business_name", "Shop"), ("email", ""), ("password", PASSWORD)]),
+                422,
+                Error("error-required"),
+            ),
+            case(
+                "sign up: whitespace email",
+                Anonymous,
+                call("sign_up", &[("business_name", "Shop"), ("email", "   "), ("password", PASSWORD)]),
+                422,
+                Error("error-required"),
+            ),
+            case(
+                "sign up: 10 KB email",
+                Anonymous,
+                call("sign_up", &[("business_name", "Shop"), ("email", &kb10), ("password", PASSWORD)]),
+                422,
+                Error("error-too-long"),
+            ),
+            case(
+                "sign up: not an email",
+                Anonymous,
+                call("sign_up", &[("business_name", "Shop"), ("email", "taro"), ("password", PASSWORD)]),
+                422,
+                Error("error-email-invalid"),
+            ),
+            case(
+                "sign up: short password",
+                Anonymous,
+                call("sign_up", &[("business_name", "Shop"), ("email", "new@example.com"), ("password", "short")]),
+                422,
+                Error("error-too-short"),
+            ),
+            case(
+                "sign up: empty business name",
+                Anonymous,
+                call("sign_up", &[("business_name", ""), ("email", "new@example.com"), ("password", PASSWORD)]),
+                422,
+                Error("error-required"),
+            ),
+            case(
+                "sign up: control characters",
+                Anonymous,
+                call("sign_up", &[("business_name", "Shop\u{7}\u{0}"), ("email", "new@example.com"), ("password", PASSWORD)]),
+                422,
+                Error("error-control-characters"),
+            ),
+            case(
+                "sign up: email taken",
+                Anonymous,
+                call("sign_up", &[("business_name", "Shop"), ("email", "other@example.com"), ("password", PASSWORD)]),
+                409,
+                Error("error-email-taken"),
+            ),
             case("sign up: missing field", Anonymous, call("sign_up", &[("email", "new@example.com")]), 400, Error("error-bad-request")),
             case("sign up: invalid UTF-8", Anonymous, invalid_utf8("/api/sign_up", "business_name"), 400, Error("error-bad-request")),
-            case("sign in: wrong password", Anonymous, call("sign_in", &[("email", "other@example.com"), ("password", "wrong password!")]), 401, Error("error-invalid-credentials")),
+            case(
+                "sign in: wrong password",
+                Anonymous,
+                call("sign_in", &[("email", "other@example.com"), ("password", "wrong password!")]),
+                401,
+                Error("error-invalid-credentials"),
+            ),
             case("sign in: empty", Anonymous, call("sign_in", &[("email", ""), ("password", "")]), 401, Error("error-invalid-credentials")),
             // Creating links: names.
             case("link: empty name", Owner, create_link(&[("name", "")]), 422, Error("error-required")),
@@ -280,7 +350,13 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             case("amount: negative", Owner, create_link(&[("amount", "-1000")]), 422, Error("error-amount-malformed")),
             case("amount: zero", Owner, create_link(&[("amount", "0")]), 422, Error("error-amount-below-minimum")),
             case("amount: below the JPY minimum", Owner, create_link(&[("amount", "49")]), 422, Error("error-amount-below-minimum")),
-            case("amount: below the USD minimum (in cents)", Owner, create_link(&[("amount", "49"), ("currency", "USD")]), 422, Error("error-amount-below-minimum")),
+            case(
+                "amount: below the USD minimum (in cents)",
+                Owner,
+                create_link(&[("amount", "49"), ("currency", "USD")]),
+                422,
+                Error("error-amount-below-minimum"),
+            ),
             case("amount: above the maximum", Owner, create_link(&[("amount", "10000000")]), 422, Error("error-amount-above-maximum")),
             case("amount: fractional yen", Owner, create_link(&[("amount", "10.5")]), 422, Error("error-amount-not-whole")),
             case("amount: dollars, not cents", Owner, create_link(&[("amount", "10.50"), ("currency", "USD")]), 422, Error("error-amount-not-whole")),
@@ -301,23 +377,85 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             case("expiry: not a date", Owner, create_link(&[("expires_at", "tomorrow")]), 422, Error("error-date-invalid")),
             case("image: not uploaded", Owner, create_link(&[("image", &"0".repeat(64))]), 422, Error("error-not-allowed")),
             // Editing links.
-            case("update: amount cannot change", Owner, Send::Call("update_link", vec![("id".into(), link_id_text.clone()), ("link[name]".into(), "Sencha".into()), ("link[amount]".into(), "5000".into()), ("link[currency]".into(), "JPY".into())]), 422, Error("error-immutable")),
-            case("update: another merchant's link", Owner, Send::Call("update_link", vec![("id".into(), other_link_text.clone()), ("link[name]".into(), "Mine now".into())]), 404, Error("error-not-found")),
-            case("update: id not a number", Owner, Send::Call("update_link", vec![("id".into(), "1; DROP TABLE links".into()), ("link[name]".into(), "x".into())]), 400, Error("error-bad-request")),
-            case("status: another merchant's link", Owner, call("set_link_status", &[("id", &other_link_text), ("status", "inactive")]), 404, Error("error-not-found")),
+            case(
+                "update: amount cannot change",
+                Owner,
+                Send::Call(
+                    "update_link",
+                    vec![
+                        ("id".into(), link_id_text.clone()),
+                        ("link[name]".into(), "Sencha".into()),
+                        ("link[amount]".into(), "5000".into()),
+                        ("link[currency]".into(), "JPY".into()),
+                    ],
+                ),
+                422,
+                Error("error-immutable"),
+            ),
+            case(
+                "update: another merchant's link",
+                Owner,
+                Send::Call("update_link", vec![("id".into(), other_link_text.clone()), ("link[name]".into(), "Mine now".into())]),
+                404,
+                Error("error-not-found"),
+            ),
+            case(
+                "update: id not a number",
+                Owner,
+                Send::Call("update_link", vec![("id".into(), "1; DROP TABLE links".into()), ("link[name]".into(), "x".into())]),
+                400,
+                Error("error-bad-request"),
+            ),
+            case(
+                "status: another merchant's link",
+                Owner,
+                call("set_link_status", &[("id", &other_link_text), ("status", "inactive")]),
+                404,
+                Error("error-not-found"),
+            ),
             case("status: unknown value", Owner, call("set_link_status", &[("id", &link_id_text), ("status", "deleted")]), 400, Error("error-bad-request")),
             case("link: read another merchant's", Owner, call("get_link", &[("id", &other_link_text)]), 404, Error("error-not-found")),
             case("sales: another merchant's link", Owner, call("link_sales", &[("id", &other_link_text)]), 404, Error("error-not-found")),
             // Webhook endpoints.
             case("webhook: no URL", Owner, call("create_webhook_endpoint", &[("url", ""), ("events[]", "payment.captured")]), 422, Error("error-required")),
-            case("webhook: not http(s)", Owner, call("create_webhook_endpoint", &[("url", "javascript:alert(1)"), ("events[]", "payment.captured")]), 422, Error("error-url-invalid")),
-            case("webhook: 10 KB URL", Owner, call("create_webhook_endpoint", &[("url", &format!("https://x.example/{kb10}")), ("events[]", "payment.captured")]), 422, Error("error-too-long")),
+            case(
+                "webhook: not http(s)",
+                Owner,
+                call("create_webhook_endpoint", &[("url", "javascript:alert(1)"), ("events[]", "payment.captured")]),
+                422,
+                Error("error-url-invalid"),
+            ),
+            case(
+                "webhook: 10 KB URL",
+                Owner,
+                call("create_webhook_endpoint", &[("url", &format!("https://x.example/{kb10}")), ("events[]", "payment.captured")]),
+                422,
+                Error("error-too-long"),
+            ),
             case("webhook: no events", Owner, call("create_webhook_endpoint", &[("url", "https://shop.example.com/h")]), 422, Error("error-required")),
-            case("webhook: blank event", Owner, call("create_webhook_endpoint", &[("url", "https://shop.example.com/h"), ("events[]", " ")]), 422, Error("error-required")),
-            case("webhook: unknown event", Owner, call("create_webhook_endpoint", &[("url", "https://shop.example.com/h"), ("events[]", "payment.captured"), ("events[]", "payment.stolen")]), 422, Error("error-not-allowed")),
+            case(
+                "webhook: blank event",
+                Owner,
+                call("create_webhook_endpoint", &[("url", "https://shop.example.com/h"), ("events[]", " ")]),
+                422,
+                Error("error-required"),
+            ),
+            case(
+                "webhook: unknown event",
+                Owner,
+                call("create_webhook_endpoint", &[("url", "https://shop.example.com/h"), ("events[]", "payment.captured"), ("events[]", "payment.stolen")]),
+                422,
+                Error("error-not-allowed"),
+            ),
             case("webhook: missing field", Owner, call("create_webhook_endpoint", &[("events[]", "payment.captured")]), 400, Error("error-bad-request")),
             case("webhook: unknown endpoint", Owner, call("reveal_webhook_secret", &[("id", "we_nope")]), 404, Error("error-not-found")),
-            case("webhook: resend someone else's delivery", Owner, call("resend_webhook_delivery", &[("id", "we_nope"), ("delivery", "1")]), 404, Error("error-not-found")),
+            case(
+                "webhook: resend someone else's delivery",
+                Owner,
+                call("resend_webhook_delivery", &[("id", "we_nope"), ("delivery", "1")]),
+                404,
+                Error("error-not-found"),
+            ),
             // Images, checked by content.
             case("image: 2 MB + 1 byte", Owner, Send::Upload("big.png", oversized), 422, Error("error-image-too-large")),
             case("image: GIF renamed .png", Owner, Send::Upload("renamed.png", gif), 422, Error("error-image-type")),
@@ -329,24 +467,126 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             case("no session: create", Anonymous, create_link(&[]), 401, Error("error-not-signed-in")),
             case("expired session: create", Expired, create_link(&[]), 401, Error("error-not-signed-in")),
             case("expired session: transactions", Expired, call("transactions", &[]), 401, Error("error-not-signed-in")),
-            case("no Origin (CSRF)", Owner, Send::Raw { method: "POST", path: "/api/create_link".into(), headers: vec![form_type.clone()], body: b"link[name]=Evil&link[amount]=1000&link[currency]=JPY".to_vec() }, 403, Error("error-forbidden")),
-            case("forged Origin (CSRF)", Owner, Send::Raw { method: "POST", path: "/api/create_link".into(), headers: vec![form_type.clone(), ("Origin", "http://evil.example".into())], body: b"link[name]=Evil&link[amount]=1000&link[currency]=JPY".to_vec() }, 403, Error("error-forbidden")),
-            case("forged Referer (CSRF)", Owner, Send::Raw { method: "POST", path: "/api/set_link_status".into(), headers: vec![form_type.clone(), ("Referer", "http://evil.example/x".into())], body: format!("id={link_id}&status=inactive").into_bytes() }, 403, Error("error-forbidden")),
+            case(
+                "no Origin (CSRF)",
+                Owner,
+                Send::Raw {
+                    method: "POST",
+                    path: "/api/create_link".into(),
+                    headers: vec![form_type.clone()],
+                    body: b"link[name]=Evil&link[amount]=1000&link[currency]=JPY".to_vec(),
+                },
+                403,
+                Error("error-forbidden"),
+            ),
+            case(
+                "forged Origin (CSRF)",
+                Owner,
+                Send::Raw {
+                    method: "POST",
+                    path: "/api/create_link".into(),
+                    headers: vec![form_type.clone(), ("Origin", "http://evil.example".into())],
+                    body: b"link[name]=Evil&link[amount]=1000&link[currency]=JPY".to_vec(),
+                },
+                403,
+                Error("error-forbidden"),
+            ),
+            case(
+                "forged Referer (CSRF)",
+                Owner,
+                Send::Raw {
+                    method: "POST",
+                    path: "/api/set_link_status".into(),
+                    headers: vec![form_type.clone(), ("Referer", "http://evil.example/x".into())],
+                    body: format!("id={link_id}&status=inactive").into_bytes(),
+                },
+                403,
+                Error("error-forbidden"),
+            ),
             case("live mode without approval", Owner, call("set_mode", &[("mode", "live")]), 403, Error("error-live-not-approved")),
             case("unknown mode", Owner, call("set_mode", &[("mode", "prod")]), 400, Error("error-bad-request")),
-            case("reviewer function as merchant", Owner, call("review_application", &[("account_id", "1"), ("decision", "approve"), ("reason", "")]), 403, Error("error-forbidden")),
+            case(
+                "reviewer function as merchant",
+                Owner,
+                call("review_application", &[("account_id", "1"), ("decision", "approve"), ("reason", "")]),
+                403,
+                Error("error-forbidden"),
+            ),
             case("set locale: unsupported", Anonymous, call("set_locale", &[("locale", "de")]), 400, Error("error-bad-request")),
-            case("change password: wrong current", Owner, call("change_password", &[("current_password", "not my password"), ("new_password", "another good passphrase"), ("confirm_password", "another good passphrase")]), 422, Error("error-password-wrong")),
-            case("KOMOJU key: not a live key", Owner, call("save_komoju_settings", &[("secret_key", "pk_live_abc"), ("webhook_secret", "whsec")]), 422, Error("error-komoju-key")),
-            case("application: empty", Owner, Send::Call("save_application", vec![("form[legal_name]".into(), "".into()), ("intent".into(), "submit".into())]), 422, Error("error-required")),
+            case(
+                "change password: wrong current",
+                Owner,
+                call(
+                    "change_password",
+                    &[("current_password", "not my password"), ("new_password", "another good passphrase"), ("confirm_password", "another good passphrase")],
+                ),
+                422,
+                Error("error-password-wrong"),
+            ),
+            case(
+                "KOMOJU key: not a live key",
+                Owner,
+                call("save_komoju_settings", &[("secret_key", "pk_live_abc"), ("webhook_secret", "whsec")]),
+                422,
+                Error("error-komoju-key"),
+            ),
+            case(
+                "application: empty",
+                Owner,
+                Send::Call("save_application", vec![("form[legal_name]".into(), "".into()), ("intent".into(), "submit".into())]),
+                422,
+                Error("error-required"),
+            ),
             // Payments on the dashboard.
-            case("refund: more than paid", Owner, call("payment_action", &[("payment", &paid_id), ("action", "refund"), ("amount", "1201"), ("reason", "")]), 422, Error("error-amount-above-maximum")),
-            case("refund: negative", Owner, call("payment_action", &[("payment", &paid_id), ("action", "refund"), ("amount", "-5"), ("reason", "")]), 422, Error("error-amount-malformed")),
-            case("refund: fractional yen", Owner, call("payment_action", &[("payment", &paid_id), ("action", "refund"), ("amount", "0.5"), ("reason", "")]), 422, Error("error-amount-too-precise")),
-            case("refund: another merchant's payment", Owner, call("payment_action", &[("payment", &other_paid_id), ("action", "refund"), ("amount", "600"), ("reason", "")]), 404, Error("error-not-found")),
-            case("payment: unknown action", Owner, call("payment_action", &[("payment", &paid_id), ("action", "delete"), ("amount", ""), ("reason", "")]), 400, Error("error-bad-request")),
-            case("payment: mark a card payment paid", Owner, call("payment_action", &[("payment", &paid_id), ("action", "mark_paid"), ("amount", ""), ("reason", "")]), 409, Error("error-conflict")),
-            case("refund: the owner's payment, as another merchant", Other, call("payment_action", &[("payment", &paid_id), ("action", "refund"), ("amount", "100"), ("reason", "")]), 404, Error("error-not-found")),
+            case(
+                "refund: more than paid",
+                Owner,
+                call("payment_action", &[("payment", &paid_id), ("action", "refund"), ("amount", "1201"), ("reason", "")]),
+                422,
+                Error("error-amount-above-maximum"),
+            ),
+            case(
+                "refund: negative",
+                Owner,
+                call("payment_action", &[("payment", &paid_id), ("action", "refund"), ("amount", "-5"), ("reason", "")]),
+                422,
+                Error("error-amount-malformed"),
+            ),
+            case(
+                "refund: fractional yen",
+                Owner,
+                call("payment_action", &[("payment", &paid_id), ("action", "refund"), ("amount", "0.5"), ("reason", "")]),
+                422,
+                Error("error-amount-too-precise"),
+            ),
+            case(
+                "refund: another merchant's payment",
+                Owner,
+                call("payment_action", &[("payment", &other_paid_id), ("action", "refund"), ("amount", "600"), ("reason", "")]),
+                404,
+                Error("error-not-found"),
+            ),
+            case(
+                "payment: unknown action",
+                Owner,
+                call("payment_action", &[("payment", &paid_id), ("action", "delete"), ("amount", ""), ("reason", "")]),
+                400,
+                Error("error-bad-request"),
+            ),
+            case(
+                "payment: mark a card payment paid",
+                Owner,
+                call("payment_action", &[("payment", &paid_id), ("action", "mark_paid"), ("amount", ""), ("reason", "")]),
+                409,
+                Error("error-conflict"),
+            ),
+            case(
+                "refund: the owner's payment, as another merchant",
+                Other,
+                call("payment_action", &[("payment", &paid_id), ("action", "refund"), ("amount", "100"), ("reason", "")]),
+                404,
+                Error("error-not-found"),
+            ),
             case("payment detail: another merchant's", Owner, call("payment_detail", &[("id", &other_paid_id)]), 404, Error("error-not-found")),
             case("transactions: unknown status filter", Owner, call("transactions", &[("query[status]", "stolen")]), 422, Error("error-not-allowed")),
             case("transactions: bad date", Owner, call("transactions", &[("query[from]", "2026-13-45")]), 422, Error("error-date-invalid")),
@@ -365,33 +605,147 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
             case("pay: unknown method", Anonymous, pay_with(&slug, &fresh, &[("method", "bitcoin")]), 422, Error("error-not-allowed")),
             case("pay: konbini without a store", Anonymous, pay_with(&slug, &fresh, &[("method", "konbini"), ("store", "")]), 422, Error("error-required")),
             case("pay: 10 MB body", Anonymous, pay_with(&slug, &fresh, &[("name", &mb10)]), 413, Error("error-too-large")),
-            case("checkout page: invalid slug", Anonymous, Send::Raw { method: "GET", path: "/pay/%3Cscript%3E".into(), headers: vec![("Accept-Language", "ja".into())], body: vec![] }, 404, Page { lang: "ja", id: "checkout-not-found-title" }),
-            case("result page: another link's payment", Anonymous, Send::Raw { method: "GET", path: format!("/pay/{slug}/{other_paid_id}"), headers: vec![("Accept-Language", "en".into())], body: vec![] }, 404, Page { lang: "en", id: "checkout-not-found-title" }),
-            case("CSV export: no session", Anonymous, Send::Raw { method: "GET", path: "/export/transactions.csv".into(), headers: vec![("Accept-Language", "ko".into())], body: vec![] }, 401, Said { lang: "ko", id: "error-not-signed-in" }),
+            case(
+                "checkout page: invalid slug",
+                Anonymous,
+                Send::Raw { method: "GET", path: "/pay/%3Cscript%3E".into(), headers: vec![("Accept-Language", "ja".into())], body: vec![] },
+                404,
+                Page { lang: "ja", id: "checkout-not-found-title" },
+            ),
+            case(
+                "result page: another link's payment",
+                Anonymous,
+                Send::Raw { method: "GET", path: format!("/pay/{slug}/{other_paid_id}"), headers: vec![("Accept-Language", "en".into())], body: vec![] },
+                404,
+                Page { lang: "en", id: "checkout-not-found-title" },
+            ),
+            case(
+                "CSV export: no session",
+                Anonymous,
+                Send::Raw { method: "GET", path: "/export/transactions.csv".into(), headers: vec![("Accept-Language", "ko".into())], body: vec![] },
+                401,
+                Said { lang: "ko", id: "error-not-signed-in" },
+            ),
             case("image: unknown", Anonymous, Send::Raw { method: "GET", path: format!("/img/{}", "f".repeat(64)), headers: vec![], body: vec![] }, 404, Text),
             // The REST API (shop backends): its own error shape, nothing stored.
-            case("API: no key", Anonymous, Send::Raw { method: "GET", path: "/api/v1/payment_links".into(), headers: vec![], body: vec![] }, 401, Api("invalid_api_key")),
+            case(
+                "API: no key",
+                Anonymous,
+                Send::Raw { method: "GET", path: "/api/v1/payment_links".into(), headers: vec![], body: vec![] },
+                401,
+                Api("invalid_api_key"),
+            ),
             case("API: not JSON", Anonymous, api("POST", "/payment_links", "{\"name\": "), 400, Api("invalid_json")),
-            case("API: amount as text", Anonymous, api("POST", "/payment_links", r#"{"name": "Matcha", "amount": "1000", "currency": "JPY"}"#), 400, Api("invalid_json")),
-            case("API: fractional yen", Anonymous, api("POST", "/payment_links", r#"{"name": "Matcha", "amount": 1000.5, "currency": "JPY"}"#), 400, Api("invalid_json")),
+            case(
+                "API: amount as text",
+                Anonymous,
+                api("POST", "/payment_links", r#"{"name": "Matcha", "amount": "1000", "currency": "JPY"}"#),
+                400,
+                Api("invalid_json"),
+            ),
+            case(
+                "API: fractional yen",
+                Anonymous,
+                api("POST", "/payment_links", r#"{"name": "Matcha", "amount": 1000.5, "currency": "JPY"}"#),
+                400,
+                Api("invalid_json"),
+            ),
             case("API: empty name", Anonymous, api("POST", "/payment_links", r#"{"name": " ", "amount": 1000, "currency": "JPY"}"#), 422, Api("required")),
-            case("API: below the minimum", Anonymous, api("POST", "/payment_links", r#"{"name": "Matcha", "amount": 10, "currency": "JPY"}"#), 422, Api("amount_below_minimum")),
-            case("API: name taken", Anonymous, api("POST", "/payment_links", r#"{"name": "Sencha", "amount": 1000, "currency": "JPY"}"#), 409, Api("name_taken")),
+            case(
+                "API: below the minimum",
+                Anonymous,
+                api("POST", "/payment_links", r#"{"name": "Matcha", "amount": 10, "currency": "JPY"}"#),
+                422,
+                Api("amount_below_minimum"),
+            ),
+            case(
+                "API: name taken",
+                Anonymous,
+                api("POST", "/payment_links", r#"{"name": "Sencha", "amount": 1000, "currency": "JPY"}"#),
+                409,
+                Api("name_taken"),
+            ),
             case("API: amount cannot change", Anonymous, api("POST", &format!("/payment_links/{link_id}"), r#"{"amount": 5000}"#), 422, Api("immutable")),
             case("API: another merchant's link", Anonymous, api("GET", &format!("/payment_links/{other_link}"), ""), 404, Api("not_found")),
-            case("API: refund above the rest", Anonymous, api("POST", &format!("/payments/{paid_id}/refund"), r#"{"amount": 999999}"#), 422, Api("amount_above_maximum")),
+            case(
+                "API: refund above the rest",
+                Anonymous,
+                api("POST", &format!("/payments/{paid_id}/refund"), r#"{"amount": 999999}"#),
+                422,
+                Api("amount_above_maximum"),
+            ),
             case("API: another merchant's payment", Anonymous, api("POST", &format!("/payments/{other_paid_id}/refund"), "{}"), 404, Api("not_found")),
             case("API: unknown status filter", Anonymous, api("GET", "/payments?status=stolen", ""), 422, Api("not_allowed")),
             case("API: page size not a number", Anonymous, api("GET", "/payment_links?limit=lots", ""), 400, Api("invalid_query")),
             case("API: page size 0", Anonymous, api("GET", "/payment_links?limit=0", ""), 422, Api("limit_out_of_range")),
             // KOMOJU webhooks (machine to machine).
-            case("webhook: unknown merchant", Anonymous, Send::Raw { method: "POST", path: "/webhooks/komoju/acct_nobody".into(), headers: vec![("Content-Type", "application/json".into())], body: b"{}".to_vec() }, 404, Text),
-            case("webhook: bad signature", Anonymous, Send::Raw { method: "POST", path: hook.clone(), headers: vec![("Content-Type", "application/json".into()), ("X-Komoju-ID", "delivery-2".into()), ("X-Komoju-Signature", common::shop::komoju_signature("not-the-secret", &event))], body: event.clone() }, 401, Text),
-            case("webhook: signed, malformed JSON", Anonymous, Send::Raw { method: "POST", path: hook.clone(), headers: signed(b"{\"type\": payment", "delivery-3"), body: b"{\"type\": payment".to_vec() }, 400, Text),
-            case("webhook: signed, no delivery id", Anonymous, Send::Raw { method: "POST", path: hook.clone(), headers: signed(&event, "").into_iter().filter(|(k, _)| *k != "X-Komoju-ID").collect(), body: event.clone() }, 400, Text),
+            case(
+                "webhook: unknown merchant",
+                Anonymous,
+                Send::Raw {
+                    method: "POST",
+                    path: "/webhooks/komoju/acct_nobody".into(),
+                    headers: vec![("Content-Type", "application/json".into())],
+                    body: b"{}".to_vec(),
+                },
+                404,
+                Text,
+            ),
+            case(
+                "webhook: bad signature",
+                Anonymous,
+                Send::Raw {
+                    method: "POST",
+                    path: hook.clone(),
+                    headers: vec![
+                        ("Content-Type", "application/json".into()),
+                        ("X-Komoju-ID", "delivery-2".into()),
+                        ("X-Komoju-Signature", common::shop::komoju_signature("not-the-secret", &event)),
+                    ],
+                    body: event.clone(),
+                },
+                401,
+                Text,
+            ),
+            case(
+                "webhook: signed, malformed JSON",
+                Anonymous,
+                Send::Raw { method: "POST", path: hook.clone(), headers: signed(b"{\"type\": payment", "delivery-3"), body: b"{\"type\": payment".to_vec() },
+                400,
+                Text,
+            ),
+            case(
+                "webhook: signed, no delivery id",
+                Anonymous,
+                Send::Raw {
+                    method: "POST",
+                    path: hook.clone(),
+                    headers: signed(&event, "").into_iter().filter(|(k, _)| *k != "X-Komoju-ID").collect(),
+                    body: event.clone(),
+                },
+                400,
+                Text,
+            ),
             // A replay is acknowledged (KOMOJU retries legitimately) and does nothing.
-            case("webhook: replayed delivery", Anonymous, Send::Raw { method: "POST", path: hook.clone(), headers: signed(&event, "delivery-1"), body: event.clone() }, 200, Text),
-            case("webhook: merchant without KOMOJU", Anonymous, Send::Raw { method: "POST", path: format!("/webhooks/komoju/{}", merchant_public_id(&server, "other@example.com").await), headers: vec![("Content-Type", "application/json".into()), ("X-Komoju-Signature", "00".into())], body: b"{}".to_vec() }, 404, Text),
+            case(
+                "webhook: replayed delivery",
+                Anonymous,
+                Send::Raw { method: "POST", path: hook.clone(), headers: signed(&event, "delivery-1"), body: event.clone() },
+                200,
+                Text,
+            ),
+            case(
+                "webhook: merchant without KOMOJU",
+                Anonymous,
+                Send::Raw {
+                    method: "POST",
+                    path: format!("/webhooks/komoju/{}", merchant_public_id(&server, "other@example.com").await),
+                    headers: vec![("Content-Type", "application/json".into()), ("X-Komoju-Signature", "00".into())],
+                    body: b"{}".to_vec(),
+                },
+                404,
+                Text,
+            ),
         ];
 
         let mut seen_statuses = BTreeMap::<u16, usize>::new();

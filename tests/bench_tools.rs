@@ -59,7 +59,11 @@ mod scale_tests {
         let s = |v: &[&str]| v.iter().map(|l| l.to_string()).collect::<Vec<_>>();
         assert!(plan_uses_indexes(&s(&["SCAN p USING INDEX payments_list", "SEARCH l USING INTEGER PRIMARY KEY (rowid=?)"])));
         assert!(!plan_uses_indexes(&s(&["SCAN p", "USE TEMP B-TREE FOR ORDER BY"])));
-        assert!(plan_uses_indexes(&s(&["Limit  (cost=0.85..10.2 rows=51 width=300)", "  ->  Nested Loop", "        ->  Index Scan using payments_list on payments p"])));
+        assert!(plan_uses_indexes(&s(&[
+            "Limit  (cost=0.85..10.2 rows=51 width=300)",
+            "  ->  Nested Loop",
+            "        ->  Index Scan using payments_list on payments p"
+        ])));
         assert!(!plan_uses_indexes(&s(&["Limit", "  ->  Sort", "        ->  Seq Scan on payments p"])));
         assert!(!plan_uses_indexes(&[]));
     }

@@ -19,7 +19,6 @@ use std::time::Duration;
 
 const CUSTOMERS: usize = 32;
 
-
 /// What the customers were told: token → result page URL of each success.
 #[derive(Default)]
 struct Outcomes {
@@ -93,9 +92,8 @@ async fn payments_survive_kill_9() {
         for round in 0..rounds {
             let server = ServerProcess::start(&db.url, &secret_key).await;
             let outcomes = Arc::new(Mutex::new(Outcomes::default()));
-            let customers: Vec<_> = (0..CUSTOMERS)
-                .map(|i| tokio::spawn(customer(server.addr, slug.clone(), seed ^ ((round * 100 + i) as u64), outcomes.clone())))
-                .collect();
+            let customers: Vec<_> =
+                (0..CUSTOMERS).map(|i| tokio::spawn(customer(server.addr, slug.clone(), seed ^ ((round * 100 + i) as u64), outcomes.clone()))).collect();
             tokio::time::sleep(Duration::from_millis(rng.u64(150..1500))).await;
             server.kill();
             total_kills += 1;
@@ -116,9 +114,10 @@ async fn payments_survive_kill_9() {
         for (token, urls) in &told_success {
             assert_eq!(urls.len(), 1, "{}: token {token} was answered with two payments: {urls:?}", db.label);
             let public_id = urls.iter().next().unwrap().rsplit('/').next().unwrap();
-            let payment = payments::by_token(&store, token).await.unwrap().unwrap_or_else(|| {
-                panic!("{}: payment {public_id} confirmed to a customer is gone after kill -9", db.label)
-            });
+            let payment = payments::by_token(&store, token)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{}: payment {public_id} confirmed to a customer is gone after kill -9", db.label));
             assert_eq!(payment.view.public_id, public_id, "{}", db.label);
             assert_eq!(payment.view.status, PaymentStatus::Captured, "{}: {public_id}", db.label);
         }
@@ -126,7 +125,7 @@ async fn payments_survive_kill_9() {
         let distinct_tokens = count(&store, "SELECT COUNT(DISTINCT idempotency_token) FROM payments").await;
         assert_eq!(payments_count, distinct_tokens, "{}: a token with two payments", db.label);
         assert!(payments_count as usize >= told_success.len());
-        assert!(told_success.len() > 0, "{}: no payment succeeded before the kills", db.label);
+        assert!(!told_success.is_empty(), "{}: no payment succeeded before the kills", db.label);
         // A customer whose answer was lost submits again: the same payment if
         // it was stored, a new one if not, never two.
         let retried = unanswered.iter().filter(|t| !told_success.contains_key(*t)).take(40).cloned().collect::<Vec<_>>();

@@ -9,20 +9,12 @@ use sqlx::Row;
 async fn migrations_apply_once_and_reopen_cleanly() {
     for test_db in test_databases().await {
         let db = Db::connect(&test_db.url).await.unwrap();
-        let applied: i64 = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations")
-            .fetch_one(db.pool())
-            .await
-            .unwrap()
-            .get(0);
+        let applied: i64 = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(db.pool()).await.unwrap().get(0);
         assert!(applied >= 1, "{}", test_db.label);
         db.close().await;
         // A second start finds the schema current and changes nothing.
         let again = Db::connect(&test_db.url).await.unwrap();
-        let reapplied: i64 = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations")
-            .fetch_one(again.pool())
-            .await
-            .unwrap()
-            .get(0);
+        let reapplied: i64 = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(again.pool()).await.unwrap().get(0);
         assert_eq!(applied, reapplied, "{}", test_db.label);
     }
 }
@@ -44,19 +36,14 @@ async fn portable_queries_round_trip_on_every_backend() {
         .await
         .unwrap()
         .get(0);
-        let row = sqlx::query("SELECT business_name, locale FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
+        let row = sqlx::query("SELECT business_name, locale FROM accounts WHERE id = $1").bind(id).fetch_one(db.pool()).await.unwrap();
         assert_eq!(row.get::<String, _>(0), "山田商店 🍵", "{}", test_db.label);
         // Constraints hold on both: unique email, closed set of locales.
-        let duplicate = sqlx::query(
-            "INSERT INTO accounts (email, public_id, business_name, password_hash, locale, created_at) VALUES ($1, 'pub2', 'x', 'x', 'en', 0)",
-        )
-        .bind("shop@example.com")
-        .execute(db.pool())
-        .await;
+        let duplicate =
+            sqlx::query("INSERT INTO accounts (email, public_id, business_name, password_hash, locale, created_at) VALUES ($1, 'pub2', 'x', 'x', 'en', 0)")
+                .bind("shop@example.com")
+                .execute(db.pool())
+                .await;
         assert!(duplicate.is_err(), "{}: duplicate email accepted", test_db.label);
         let bad_locale = sqlx::query(
             "INSERT INTO accounts (email, public_id, business_name, password_hash, locale, created_at) VALUES ('b@example.com', 'pub3', 'x', 'x', 'fr', 0)",

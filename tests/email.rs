@@ -355,10 +355,7 @@ async fn a_forgotten_password_is_reset_once_by_the_emailed_link() {
         // Without email, the operator resets it and every session ends.
         let mut desk = server.browser();
         assert_eq!(desk.call("sign_in", &[("email", "owner@example.com"), ("password", new_password)]).await.status, 200);
-        let command = paylinks::server::admin::AdminCommand::ResetPassword {
-            email: "owner@example.com".into(),
-            password: Some("set by the operator".into()),
-        };
+        let command = paylinks::server::admin::AdminCommand::ResetPassword { email: "owner@example.com".into(), password: Some("set by the operator".into()) };
         paylinks::server::admin::run(&server.state.db, command).await.unwrap();
         assert_eq!(desk.call("email_log", &[]).await.status, 401);
         let operator = server.browser().call("sign_in", &[("email", "owner@example.com"), ("password", "set by the operator")]).await;
@@ -401,7 +398,7 @@ async fn merchants_hear_of_payments_chargebacks_and_decisions() {
         assert_eq!(mail.to, vec!["<owner@tea.example>".to_owned()]);
         let subject = mail.header("Subject").unwrap();
         let amount = format_minor(1500, Currency::Jpy, Locale::Ja);
-        assert!(subject.contains("Gyokuro 100g") && subject.contains("[") , "a test-mode notice says so: {subject}");
+        assert!(subject.contains("Gyokuro 100g") && subject.contains("["), "a test-mode notice says so: {subject}");
         let (text, html) = mail.parts();
         for part in [&text, &html] {
             assert!(part.contains(&paid.view.public_id) && part.contains("taro@example.jp"), "{part}");
@@ -422,7 +419,13 @@ async fn merchants_hear_of_payments_chargebacks_and_decisions() {
         assert_eq!(muted().await, 0);
         // A forged or altered token is refused and changes nothing.
         let (signed, tag) = path.rsplit_once('.').unwrap();
-        let flipped = format!("{signed}.{}", if tag.starts_with('0') { format!("1{}", &tag[1..]) } else { format!("0{}", &tag[1..]) });
+        let flipped = format!(
+            "{signed}.{}",
+            match tag.strip_prefix('0') {
+                Some(rest) => format!("1{rest}"),
+                None => format!("0{}", &tag[1..]),
+            }
+        );
         for forged in [flipped, format!("{}0.{tag}", signed), "/unsubscribe?t=1.daily.00000000000000000000000000000000".to_owned(), "/unsubscribe".to_owned()] {
             let res = server.post_form(&forged, &[], "List-Unsubscribe=One-Click").await;
             assert_eq!(res.status, 404, "{forged}: {}", res.body);
@@ -462,7 +465,8 @@ async fn merchants_hear_of_payments_chargebacks_and_decisions() {
         let account = paylinks::server::accounts::account_id_by_email(&server.state.db, "owner@tea.example").await.unwrap().unwrap().0;
         let mut reviewer = common::shop::reviewer(&server).await;
         let account_id = account.to_string();
-        let res = reviewer.call("review_application", &[("account_id", &account_id), ("decision", "reject"), ("reason", "Add the shop's street address")]).await;
+        let res =
+            reviewer.call("review_application", &[("account_id", &account_id), ("decision", "reject"), ("reason", "Add the shop's street address")]).await;
         assert_eq!(res.status, 200, "{}", res.body);
         let received = sink.wait_for_matching(1, 15, |m| !notices(std::slice::from_ref(m), "application_decided").is_empty()).await;
         let decision = &notices(&received, "application_decided")[0];
@@ -557,7 +561,12 @@ async fn a_kill_9_during_a_send_storm_loses_no_email() {
         // One public URL for both processes (each binds a new port): the
         // resent email links to the same pages.
         let origin = "https://pay.example.com".to_owned();
-        let env = [("PAYLINKS_SMTP_URL", smtp.as_str()), ("PAYLINKS_MAIL_FROM", "storm@pay.example.com"), ("PAYLINKS_PUBLIC_URL", origin.as_str()), ("RUST_LOG", "error")];
+        let env = [
+            ("PAYLINKS_SMTP_URL", smtp.as_str()),
+            ("PAYLINKS_MAIL_FROM", "storm@pay.example.com"),
+            ("PAYLINKS_PUBLIC_URL", origin.as_str()),
+            ("RUST_LOG", "error"),
+        ];
         let server = ServerProcess::start_with(&db.url, &secret_key, &env).await;
         for _ in 0..PAYMENTS {
             let page = try_request(server.addr, "GET", &format!("/pay/{slug}"), &[], b"").await.unwrap();
@@ -589,8 +598,7 @@ async fn a_kill_9_during_a_send_storm_loses_no_email() {
         // The merchant's sign-up confirmation went out from the first runtime's mail folder.
         let keys: Vec<(i64, String)> =
             sqlx::query_as("SELECT id, dedupe_key FROM email_jobs WHERE kind <> 'verify_email'").fetch_all(store.pool()).await.unwrap();
-        let expected: std::collections::BTreeSet<String> =
-            keys.iter().map(|(id, key)| format!("<{}.{id}@pay.example.com>", key.replace(':', "."))).collect();
+        let expected: std::collections::BTreeSet<String> = keys.iter().map(|(id, key)| format!("<{}.{id}@pay.example.com>", key.replace(':', "."))).collect();
         let mut seen = std::collections::BTreeMap::<String, Vec<Received>>::new();
         for mail in sink.received().into_iter().filter(|m| !m.header("Message-ID").unwrap().starts_with("<verify_email.")) {
             seen.entry(mail.header("Message-ID").unwrap()).or_default().push(mail);
@@ -598,7 +606,12 @@ async fn a_kill_9_during_a_send_storm_loses_no_email() {
         let received: std::collections::BTreeSet<String> = seen.keys().cloned().collect();
         assert_eq!(received, expected, "{}: every queued email arrived, and nothing else", db.label);
         let twice: Vec<_> = seen.iter().filter(|(_, copies)| copies.len() > 1).collect();
-        assert!(twice.len() <= 1, "{}: only the email in flight at the kill may come twice: {:?}", db.label, twice.iter().map(|(id, _)| id).collect::<Vec<_>>());
+        assert!(
+            twice.len() <= 1,
+            "{}: only the email in flight at the kill may come twice: {:?}",
+            db.label,
+            twice.iter().map(|(id, _)| id).collect::<Vec<_>>()
+        );
         for (id, copies) in twice {
             assert_eq!(copies.len(), 2, "{}: {id}", db.label);
             let same = |m: &Received| (m.header("Subject"), m.header("Date"), m.to.clone(), m.parts());
@@ -617,11 +630,9 @@ async fn an_invalid_customer_email_is_refused_in_the_checkouts_language() {
         let mut shop = merchant(&server, "typo@example.com").await;
         let (_, slug) = link(&mut shop, "Kukicha", "700", &[]).await;
         let jobs_before = count(&server.state.db, "SELECT COUNT(*) FROM email_jobs").await;
-        for (lang, message) in [
-            ("ja", "有効なメールアドレスを入力してください。"),
-            ("en", "Enter a valid email address."),
-            ("ko", "올바른 이메일 주소를 입력해 주세요."),
-        ] {
+        for (lang, message) in
+            [("ja", "有効なメールアドレスを入力してください。"), ("en", "Enter a valid email address."), ("ko", "올바른 이메일 주소를 입력해 주세요.")]
+        {
             for typed in ["taro@", "taro example.jp", "taro@example.jp\r\nBcc: x@evil.example"] {
                 let token = page_token(&server, &slug).await;
                 let mut form = card_form(&slug, &token, "4111111111111111");

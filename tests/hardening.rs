@@ -100,7 +100,9 @@ async fn sign_ups_and_password_changes_are_limited_per_address() {
         // Password changes: ten from one address per window, right or wrong.
         let server = start_server_configured(&db.url, |_| {}).await;
         let mut shop = merchant(&server, "owner@example.com").await;
-        let change = |current: &'static str| [("current_password", current), ("new_password", "another good passphrase"), ("confirm_password", "another good passphrase")];
+        let change = |current: &'static str| {
+            [("current_password", current), ("new_password", "another good passphrase"), ("confirm_password", "another good passphrase")]
+        };
         let mut statuses = Vec::new();
         for _ in 0..6 {
             statuses.push(shop.call("change_password", &change("wrong current password")).await.status);
@@ -333,7 +335,8 @@ async fn https_sessions_use_a_host_prefixed_cookie() {
     let db = &test_databases().await[0];
     let server = start_server_configured(&db.url, |args| args.public_url = Some("https://pay.example.com".into())).await;
     let form = encode_form(&[("business_name", "Tea"), ("email", "secure@example.com"), ("password", PASSWORD)]);
-    let res = server.request("POST", "/api/sign_up", &[("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "https://pay.example.com")], &form).await;
+    let res =
+        server.request("POST", "/api/sign_up", &[("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "https://pay.example.com")], &form).await;
     assert_eq!(res.status, 200, "{}", res.body);
     let cookie = res.header("set-cookie").unwrap().lines().find(|l| l.contains("pl_session=")).unwrap().to_owned();
     assert!(cookie.starts_with("__Host-pl_session="), "{cookie}");
@@ -465,7 +468,15 @@ async fn chunked_bodies_are_cut_off_at_each_routes_limit() {
     let status = chunked_post(&server, "/api/create_link", "application/x-www-form-urlencoded", &cookie, b"link[name]=", 4 << 20).await;
     assert!(matches!(status, 0 | 400 | 413), "form: {status}");
     // An upload 6 MB long (its limit is 2 MB and change).
-    let status = chunked_post(&server, "/api/upload_image", "multipart/form-data; boundary=x", &cookie, b"--x\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n", 6 << 20).await;
+    let status = chunked_post(
+        &server,
+        "/api/upload_image",
+        "multipart/form-data; boundary=x",
+        &cookie,
+        b"--x\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n",
+        6 << 20,
+    )
+    .await;
     assert!(matches!(status, 0 | 400 | 413 | 422), "upload: {status}");
     use sqlx::Row;
     let stored: i64 = sqlx::query("SELECT COUNT(*) FROM links").fetch_one(server.state.db.pool()).await.unwrap().get(0);

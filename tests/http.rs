@@ -174,9 +174,7 @@ async fn set_locale_without_javascript_redirects_back() {
     let db = &test_databases().await[0];
     let server = start_server(&db.url).await;
     let referer = format!("http://{}/signin", server.addr);
-    let res = server
-        .post_form("/api/set_locale", &[("Accept", "text/html"), ("Referer", &referer)], "locale=ja")
-        .await;
+    let res = server.post_form("/api/set_locale", &[("Accept", "text/html"), ("Referer", &referer)], "locale=ja").await;
     assert_eq!(res.status, 302);
     assert_eq!(res.header("location"), Some(referer.as_str()));
     assert!(res.header("set-cookie").unwrap().starts_with("lang=ja;"));

@@ -210,7 +210,6 @@ async fn only_payment(server: &TestServer) -> payments::Payment {
     payments::by_id(&server.state.db, id).await.unwrap()
 }
 
-
 async fn webhook(server: &TestServer, merchant: &str, delivery: &str, event: &str, data: &Value, secret: Option<&str>) -> Response {
     let body = json!({"id": format!("evt_{delivery}"), "type": event, "resource": "event", "data": data}).to_string();
     deliver(server, merchant, delivery, event, &body, secret).await
@@ -229,9 +228,8 @@ async fn deliver(server: &TestServer, merchant: &str, delivery: &str, event: &st
         headers.push(("X-Komoju-Signature", signature.as_str()));
     }
     // From KOMOJU's servers: no Origin, no cookies.
-    server.request("POST", &format!("/webhooks/komoju/{merchant}"), &headers, &body).await
+    server.request("POST", &format!("/webhooks/komoju/{merchant}"), &headers, body).await
 }
-
 
 async fn assert_verified(server: &TestServer, label: &str) {
     let mismatches = payments::verify(&server.state.db).await.unwrap();
@@ -291,7 +289,8 @@ async fn live_checkout_creates_one_session_per_attempt_with_the_idempotency_head
             assert!(body["return_url"].as_str().unwrap().ends_with(&format!("/pay/{slug}/{payment}/return")));
         }
         // The same token again (double click, back button): the same session.
-        let form = [("pay[slug]", slug.as_str()), ("pay[token]", token.as_str()), ("pay[method]", "komoju"), ("pay[lang]", "en"), ("pay[email]", "hana@example.jp")];
+        let form =
+            [("pay[slug]", slug.as_str()), ("pay[token]", token.as_str()), ("pay[method]", "komoju"), ("pay[lang]", "en"), ("pay[email]", "hana@example.jp")];
         let again = server.browser().call("pay", &form).await;
         assert_eq!(serde_json::from_str::<String>(&again.body).unwrap(), url);
         // A plain form post is redirected to KOMOJU.
@@ -303,8 +302,16 @@ async fn live_checkout_creates_one_session_per_attempt_with_the_idempotency_head
 
         // Test-mode methods never run on a live link.
         let token = token_in(&server.get(&format!("/pay/{slug}"), &[]).await.body);
-        let card = [("pay[slug]", slug.as_str()), ("pay[token]", token.as_str()), ("pay[method]", "card"), ("pay[email]", "a@b.jp"),
-            ("pay[name]", "A B"), ("pay[card_number]", "4111111111111111"), ("pay[card_expiry]", "12/39"), ("pay[card_cvc]", "123")];
+        let card = [
+            ("pay[slug]", slug.as_str()),
+            ("pay[token]", token.as_str()),
+            ("pay[method]", "card"),
+            ("pay[email]", "a@b.jp"),
+            ("pay[name]", "A B"),
+            ("pay[card_number]", "4111111111111111"),
+            ("pay[card_expiry]", "12/39"),
+            ("pay[card_cvc]", "123"),
+        ];
         let res = server.browser().call("pay", &card).await;
         assert_eq!(res.status, 422, "{}", res.body);
         assert_eq!(stub.lock().unwrap().created.len(), 1);
@@ -361,9 +368,7 @@ async fn webhooks_are_verified_processed_once_and_drive_the_summary() {
         assert_eq!(webhook(&server, &merchant, "d0", "payment.authorized", &data, Some("wrong-secret")).await.status, 401);
         let body = json!({"type": "payment.captured", "data": data}).to_string();
         let forged = komoju_signature(WEBHOOK_SECRET, json!({"type": "payment.authorized", "data": data}).to_string().as_bytes());
-        let res = server
-            .request("POST", &format!("/webhooks/komoju/{merchant}"), &[("X-Komoju-ID", "d0"), ("X-Komoju-Signature", &forged)], &body)
-            .await;
+        let res = server.request("POST", &format!("/webhooks/komoju/{merchant}"), &[("X-Komoju-ID", "d0"), ("X-Komoju-Signature", &forged)], &body).await;
         assert_eq!(res.status, 401, "signature of another body");
         assert_eq!(status().await, "pending");
         assert_eq!(webhook(&server, "nobody", "d0", "payment.authorized", &data, Some(WEBHOOK_SECRET)).await.status, 404);
@@ -548,7 +553,8 @@ async fn komoju_down_charges_nothing_and_says_so() {
         let page = server.get(&format!("/pay/{slug}?lang=ja"), &[]).await;
         let token = token_in(&page.body);
         stub.lock().unwrap().broken = true;
-        let form = [("pay[slug]", slug.as_str()), ("pay[token]", token.as_str()), ("pay[method]", "komoju"), ("pay[lang]", "ja"), ("pay[email]", "hana@example.jp")];
+        let form =
+            [("pay[slug]", slug.as_str()), ("pay[token]", token.as_str()), ("pay[method]", "komoju"), ("pay[lang]", "ja"), ("pay[email]", "hana@example.jp")];
         let res = server.post_form("/api/pay", &[("Accept", "text/html")], &common::encode_form(&form)).await;
         stub.lock().unwrap().broken = false;
         let back = server.get(res.header("location").unwrap(), &[]).await;
@@ -610,7 +616,8 @@ async fn a_limited_live_link_reserves_a_unit_per_open_komoju_session() {
         assert_eq!(stub.lock().unwrap().created.len(), sessions, "{}: no session was created", db.label);
         // Without JavaScript he is sent back to the form, told why in his language.
         let token = token_in(&server.get(&format!("/pay/{slug}"), &[]).await.body);
-        let form = [("pay[slug]", slug.as_str()), ("pay[token]", token.as_str()), ("pay[method]", "komoju"), ("pay[lang]", "en"), ("pay[email]", "ken@example.jp")];
+        let form =
+            [("pay[slug]", slug.as_str()), ("pay[token]", token.as_str()), ("pay[method]", "komoju"), ("pay[lang]", "en"), ("pay[email]", "ken@example.jp")];
         let res = server.post_form("/api/pay", &[("Accept", "text/html")], &common::encode_form(&form)).await;
         let back = server.get(res.header("location").unwrap(), &[]).await;
         assert!(back.body.contains("being paid for by other customers"), "{}: {}", db.label, back.body);
@@ -684,7 +691,10 @@ async fn live_money_the_link_would_not_take_is_refunded_automatically() {
         {
             let stub = stub.lock().unwrap();
             let key = format!("paylinks-auto-refund-{}", payment.view.public_id);
-            assert!(stub.refund_calls.iter().all(|(id, k, body)| id == &format!("kpay_{}", payment.provider_session.as_deref().unwrap()) && k == &key && body["amount"] == 3000));
+            assert!(stub
+                .refund_calls
+                .iter()
+                .all(|(id, k, body)| id == &format!("kpay_{}", payment.provider_session.as_deref().unwrap()) && k == &key && body["amount"] == 3000));
             assert_eq!(stub.refunds_by_key.len(), 1, "one refund at KOMOJU");
         }
         // KOMOJU's own news of the refund (and a replayed capture) change nothing more.

@@ -45,11 +45,8 @@ async fn create_edit_list_and_deactivate() {
     for db in test_databases().await {
         let server = start_server(&db.url).await;
         let mut shop = merchant(&server, "shop@example.com").await;
-        let res = create(
-            &mut shop,
-            &[("name", " Matcha set "), ("amount", "1,500"), ("currency", "JPY"), ("language", "ja"), ("description", "2 tins\n税込")],
-        )
-        .await;
+        let res =
+            create(&mut shop, &[("name", " Matcha set "), ("amount", "1,500"), ("currency", "JPY"), ("language", "ja"), ("description", "2 tins\n税込")]).await;
         assert_eq!(res.status, 200, "{}: {}", db.label, res.body);
         let link = json(&res);
         assert_eq!((link["name"].as_str(), link["amount"].as_i64(), link["currency"].as_str()), (Some("Matcha set"), Some(1500), Some("JPY")));
@@ -153,7 +150,9 @@ async fn bad_link_input_is_refused_and_stores_nothing() {
     let mut shop = merchant(&server, "shop@example.com").await;
     let long_name = "名".repeat(101);
     let long_description = "x".repeat(5001);
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    // (form fields, the field refused, its error code)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
         (&[("name", ""), ("amount", "1000"), ("currency", "JPY")], "name", "Required"),
         (&[("name", "   "), ("amount", "1000"), ("currency", "JPY")], "name", "Required"),
         (&[("name", &long_name), ("amount", "1000"), ("currency", "JPY")], "name", "TooLong"),
@@ -268,7 +267,6 @@ async fn keyset_pagination_and_search() {
     assert_eq!(shop.call("list_links", &[("q", ""), ("after", "garbage")]).await.status, 400);
 }
 
-
 async fn image_count(server: &TestServer) -> i64 {
     use sqlx::Row;
     sqlx::query("SELECT COUNT(*) FROM images").fetch_one(server.state.db.pool()).await.unwrap().get(0)
@@ -279,7 +277,9 @@ async fn images_are_checked_by_content_before_anything_is_stored() {
     for db in test_databases().await {
         let server = start_server(&db.url).await;
         let mut shop = merchant(&server, "shop@example.com").await;
-        let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;".to_vec();
+        let gif =
+            b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+                .to_vec();
         let full = png(64, 64);
         let truncated = full[..full.len() / 2].to_vec();
         let mut oversized = png(8, 8);

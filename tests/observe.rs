@@ -10,7 +10,6 @@ use serde_json::Value;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-
 /// Every JSON line written so far.
 fn json_lines(logs: &Logs) -> Vec<Value> {
     String::from_utf8_lossy(&logs.bytes()).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect()
@@ -20,10 +19,7 @@ fn json_lines(logs: &Logs) -> Vec<Value> {
 async fn health_request_ids_and_the_json_access_log() {
     let logs = Logs::default();
     let writer = logs.clone();
-    tracing_subscriber::registry()
-        .with(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
-        .with(log_layer(LogFormat::Json, move || writer.clone()))
-        .init();
+    tracing_subscriber::registry().with(tracing_subscriber::EnvFilter::new("info,sqlx=warn")).with(log_layer(LogFormat::Json, move || writer.clone())).init();
 
     for db in test_databases().await {
         let server = start_server(&db.url).await;
@@ -51,10 +47,7 @@ async fn health_request_ids_and_the_json_access_log() {
         assert_eq!((line["span"]["method"].as_str(), line["span"]["path"].as_str()), (Some("GET"), Some("/readyz")), "{line}");
 
         // A database behind this build's migrations is not ready (the process still lives).
-        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
-            .execute(server.state.db.pool())
-            .await
-            .unwrap();
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)").execute(server.state.db.pool()).await.unwrap();
         for path in ["/readyz", "/healthz"] {
             let res = server.get(path, &[]).await;
             assert_eq!((res.status, res.body.as_str()), (503, "database migrations pending"), "{}: {path}", db.label);

@@ -2,8 +2,8 @@
 mod common;
 
 use common::{start_server, test_databases};
-use paylinks::server::{ids, checkout_link_cache};
 use paylinks::server::payments;
+use paylinks::server::{checkout_link_cache, ids};
 
 use common::shop::*;
 
@@ -347,7 +347,10 @@ async fn refunds_and_chargebacks_move_the_summary() {
         assert!(illegal.is_err(), "the database refuses illegal transitions");
         assert_verified(&server, db.label).await;
         // And verify notices when the figures drift from the payments.
-        sqlx::query("UPDATE link_counters SET sales_captured_amount = sales_captured_amount + 1 WHERE shard = (SELECT MIN(shard) FROM link_counters)").execute(server.state.db.pool()).await.unwrap();
+        sqlx::query("UPDATE link_counters SET sales_captured_amount = sales_captured_amount + 1 WHERE shard = (SELECT MIN(shard) FROM link_counters)")
+            .execute(server.state.db.pool())
+            .await
+            .unwrap();
         let mismatches = payments::verify(&server.state.db).await.unwrap();
         assert_eq!(mismatches.len(), 1, "{mismatches:?}");
         assert_eq!((mismatches[0].what, mismatches[0].stored - mismatches[0].recomputed), ("captured amount", 1));

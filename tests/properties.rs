@@ -21,13 +21,7 @@ fn currency() -> impl Strategy<Value = Currency> {
 /// Text that looks like what people (and attackers) type: digits, signs,
 /// separators, letters, full-width forms, control characters, emoji.
 fn typed_text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[0-9.,+\\-eE _]{0,30}",
-        "[0-9０-９．，－\u{3000}]{0,20}",
-        any::<String>(),
-        "\\PC{0,120}",
-        "[ \t\n\r\u{0}-\u{1f}\u{7f}a-zA-Z]{0,20}",
-    ]
+    prop_oneof!["[0-9.,+\\-eE _]{0,30}", "[0-9０-９．，－\u{3000}]{0,20}", any::<String>(), "\\PC{0,120}", "[ \t\n\r\u{0}-\u{1f}\u{7f}a-zA-Z]{0,20}",]
 }
 
 proptest! {
@@ -180,7 +174,6 @@ fn transition() -> impl Strategy<Value = Transition> {
 fn tiny_png() -> Vec<u8> {
     common::shop::png(3, 2)
 }
-
 
 /// One thing a customer or the merchant does, with the payment it applies to
 /// picked by index among those made so far.

@@ -111,7 +111,9 @@ async fn two_servers_share_one_database_safely() {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(2500)).await; // both jobs have run again since
-        let events = count(&store, "SELECT COUNT(*) FROM payment_events e JOIN payments p ON p.id = e.payment_id WHERE p.method = 'konbini' AND e.kind = 'expired'").await;
+        let events =
+            count(&store, "SELECT COUNT(*) FROM payment_events e JOIN payments p ON p.id = e.payment_id WHERE p.method = 'konbini' AND e.kind = 'expired'")
+                .await;
         assert_eq!(events, 12, "{label}: an attempt expired twice");
 
         // Signing out on one server ends the session on the other.

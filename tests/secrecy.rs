@@ -18,7 +18,6 @@ const AMEX_CVC: &str = "8264";
 const SECRET_KEY: &str = "sk_live_secrecy0123456789zyx";
 const WEBHOOK_SECRET: &str = "whsec-secrecy-qwerty-98765";
 
-
 fn find<'a>(haystack: &[u8], secrets: &[&'a str]) -> Vec<&'a str> {
     secrets.iter().copied().filter(|s| haystack.windows(s.len()).any(|w| w == s.as_bytes())).collect()
 }

@@ -32,8 +32,14 @@ async fn pay_card(server: &TestServer, slug: &str, number: &str, email: &str) ->
 
 async fn pay_konbini(server: &TestServer, slug: &str) -> String {
     let token = ids::random_token();
-    let form = [("pay[slug]", slug), ("pay[token]", token.as_str()), ("pay[method]", "konbini"), ("pay[lang]", "ja"),
-        ("pay[email]", "konbini@example.jp"), ("pay[store]", "lawson")];
+    let form = [
+        ("pay[slug]", slug),
+        ("pay[token]", token.as_str()),
+        ("pay[method]", "konbini"),
+        ("pay[lang]", "ja"),
+        ("pay[email]", "konbini@example.jp"),
+        ("pay[store]", "lawson"),
+    ];
     payment_of(server, &pay(server, &form).await).await.view.public_id
 }
 
@@ -265,4 +271,3 @@ async fn the_merchants_time_zone_drives_filters_and_the_export() {
         assert!(row.starts_with(&format!("{paid},2026-12-01 18:30:00,America/New_York,")), "{label}: {row}");
     }
 }
-

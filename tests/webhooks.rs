@@ -104,7 +104,11 @@ impl Receiver {
             if done(&got) {
                 return got;
             }
-            assert!(std::time::Instant::now() < deadline, "waited {secs} s for {what}; got {:#?}", got.iter().map(|r| r.json()["type"].clone()).collect::<Vec<_>>());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited {secs} s for {what}; got {:#?}",
+                got.iter().map(|r| r.json()["type"].clone()).collect::<Vec<_>>()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -148,7 +152,9 @@ fn node_verifies(snippet: &str, secret: &str, r: &Received) -> bool {
         "headers": { "webhook-id": r.id, "webhook-timestamp": r.timestamp, "webhook-signature": r.signature },
         "body": r.body,
     });
-    let program = format!("{snippet}\nconst input = JSON.parse(process.argv[1]);\nprocess.stdout.write(String(verifyPaylinks(input.secret, input.headers, input.body)));");
+    let program = format!(
+        "{snippet}\nconst input = JSON.parse(process.argv[1]);\nprocess.stdout.write(String(verifyPaylinks(input.secret, input.headers, input.body)));"
+    );
     let out = std::process::Command::new("node").arg("-e").arg(program).arg(input.to_string()).output().expect("node runs (scripts/setup installs it)");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     match String::from_utf8_lossy(&out.stdout).as_ref() {
@@ -196,9 +202,8 @@ async fn events_arrive_signed_for_payments_and_links() {
         pay(&server, &card_form(&other_slug, &page_token(&server, &other_slug).await, "4111111111111111")).await;
         assert_eq!(action(&mut shop, &paid.view.public_id, "refund", "200").await.status, 200);
         assert_eq!(action(&mut shop, &paid.view.public_id, "refund", "").await.status, 200);
-        let renamed = shop
-            .call("update_link", &[("id", &link_id.to_string()), ("link[name]", "Sencha 2"), ("link[amount]", "1200"), ("link[currency]", "JPY")])
-            .await;
+        let renamed =
+            shop.call("update_link", &[("id", &link_id.to_string()), ("link[name]", "Sencha 2"), ("link[amount]", "1200"), ("link[currency]", "JPY")]).await;
         assert_eq!(renamed.status, 200, "{}", renamed.body);
         assert_eq!(shop.call("set_link_status", &[("id", &link_id.to_string()), ("status", "inactive")]).await.status, 200);
 
@@ -246,7 +251,10 @@ async fn events_arrive_signed_for_payments_and_links() {
         let of = |kind: &str| got.iter().map(Received::json).filter(|b| b["type"] == kind).collect::<Vec<_>>();
         // Each event carries the object as it was then.
         let captured = &of("payment.captured")[0]["data"];
-        assert_eq!((captured["id"].as_str(), captured["status"].as_str(), captured["amount"].as_i64()), (Some(paid.view.public_id.as_str()), Some("captured"), Some(1200)));
+        assert_eq!(
+            (captured["id"].as_str(), captured["status"].as_str(), captured["amount"].as_i64()),
+            (Some(paid.view.public_id.as_str()), Some("captured"), Some(1200))
+        );
         assert_eq!(captured["refunded_amount"], 0, "{label}: frozen at capture, not the later refund");
         assert_eq!(of("payment.failed")[0]["data"]["failure_reason"], "insufficient_funds");
         let refunds: Vec<i64> = of("payment.refund.created").iter().map(|b| b["data"]["refunded_amount"].as_i64().unwrap()).collect();
@@ -259,7 +267,10 @@ async fn events_arrive_signed_for_payments_and_links() {
         let log = json(&shop.call("webhook_deliveries", &[("id", &endpoint)]).await);
         let log = log.as_array().unwrap();
         assert_eq!(log.len(), 8, "{label}");
-        assert!(log.iter().all(|d| d["status"] == "succeeded" && d["last_status_code"] == 200 && d["attempts"] == 1 && d["last_latency_ms"].is_i64()), "{label}: {log:?}");
+        assert!(
+            log.iter().all(|d| d["status"] == "succeeded" && d["last_status_code"] == 200 && d["attempts"] == 1 && d["last_latency_ms"].is_i64()),
+            "{label}: {log:?}"
+        );
         let first = &log[0];
         let res = shop.call("resend_webhook_delivery", &[("id", &endpoint), ("delivery", &first["id"].to_string())]).await;
         assert_eq!(res.status, 200, "{}", res.body);
@@ -420,7 +431,9 @@ async fn nothing_is_lost_when_the_receiver_is_down_and_the_server_is_killed() {
         hooks.restart().await;
         let _second = ServerProcess::start(&db.url, &key).await;
         let got = hooks
-            .wait_for(60, "every payment's event", |got| got.iter().map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned()).collect::<BTreeSet<_>>().len() >= PAYMENTS)
+            .wait_for(60, "every payment's event", |got| {
+                got.iter().map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned()).collect::<BTreeSet<_>>().len() >= PAYMENTS
+            })
             .await;
         let delivered: BTreeSet<String> = got.iter().map(|r| r.json()["data"]["id"].as_str().unwrap().to_owned()).collect();
         assert_eq!(delivered, paid, "{label}: every captured payment, and nothing else");

@@ -5,10 +5,7 @@ use leptos::prelude::*;
 
 /// The error of the last submission, if it concerns `field`.
 #[component]
-pub fn FieldMessage(
-    #[prop(into)] error: Signal<Option<AppError>>,
-    field: &'static str,
-) -> impl IntoView {
+pub fn FieldMessage(#[prop(into)] error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
     let i18n = use_i18n();
     move || {
         error.get().filter(|e| e.field() == Some(field)).map(|e| {

@@ -25,11 +25,8 @@ pub fn LanguageSwitcher() -> impl IntoView {
             i18n.set_locale(locale);
         }
     });
-    let announcement = move || {
-        action.value().get().and_then(Result::ok).map(|locale| {
-            i18n.tr_args("lang-changed", &[("language", locale.native_name().into())])
-        })
-    };
+    let announcement =
+        move || action.value().get().and_then(Result::ok).map(|locale| i18n.tr_args("lang-changed", &[("language", locale.native_name().into())]));
     let choices = Locale::ALL.map(|locale| {
         view! {
             <ActionForm action=action>

@@ -18,8 +18,7 @@ pub enum SctaItem {
 }
 
 impl SctaItem {
-    pub const ALL: [SctaItem; 5] =
-        [SctaItem::Quantity, SctaItem::TaxInclusion, SctaItem::DeliveryTiming, SctaItem::Cancellation, SctaItem::ApplicationPeriod];
+    pub const ALL: [SctaItem; 5] = [SctaItem::Quantity, SctaItem::TaxInclusion, SctaItem::DeliveryTiming, SctaItem::Cancellation, SctaItem::ApplicationPeriod];
 
     pub const fn message_id(self) -> &'static str {
         match self {
@@ -43,10 +42,7 @@ impl SctaItem {
 
     /// The items a link's description should state, given the SCTA page.
     pub fn missing_from(page: &ApplicationForm) -> Vec<SctaItem> {
-        SctaItem::ALL
-            .into_iter()
-            .filter(|item| item.page_field().is_none_or(|field| page.get(field).trim().is_empty()))
-            .collect()
+        SctaItem::ALL.into_iter().filter(|item| item.page_field().is_none_or(|field| page.get(field).trim().is_empty())).collect()
     }
 }
 
@@ -211,16 +207,7 @@ pub struct Disclosure {
 }
 
 /// The application's fields the public page shows, in the law's order.
-pub const DISCLOSED: [&str; 8] = [
-    "scta_seller",
-    "scta_address",
-    "scta_phone",
-    "scta_pricing",
-    "scta_fees",
-    "scta_payment",
-    "scta_delivery",
-    "scta_returns",
-];
+pub const DISCLOSED: [&str; 8] = ["scta_seller", "scta_address", "scta_phone", "scta_pricing", "scta_fees", "scta_payment", "scta_delivery", "scta_returns"];
 
 #[cfg(test)]
 mod tests {

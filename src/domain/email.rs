@@ -179,7 +179,6 @@ pub struct EmailLogEntry {
     pub payment_public_id: Option<String>,
 }
 
-
 /// The dashboard's email page: the delivery log of the current mode.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailLog {
@@ -196,7 +195,18 @@ mod tests {
 
     #[test]
     fn kinds_and_choices_round_trip() {
-        for kind in ["receipt", "konbini_instructions", "refund_notice", "verify_email", "password_reset", "payment_captured", "chargeback_notice", "application_decided", "daily_summary", "webhook_disabled"] {
+        for kind in [
+            "receipt",
+            "konbini_instructions",
+            "refund_notice",
+            "verify_email",
+            "password_reset",
+            "payment_captured",
+            "chargeback_notice",
+            "application_decided",
+            "daily_summary",
+            "webhook_disabled",
+        ] {
             assert_eq!(EmailKind::parse(kind).map(EmailKind::as_str), Some(kind));
         }
         assert!(EmailKind::ALL.iter().all(|k| EmailKind::parse(k.as_str()) == Some(*k)));

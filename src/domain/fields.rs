@@ -207,14 +207,54 @@ impl std::fmt::Debug for NewPassword {
 
 /// The most used passwords that pass the length rule, from public breach lists.
 const COMMON_PASSWORDS: &[&str] = &[
-    "1234567890", "12345678910", "123456789a", "1q2w3e4r5t", "qwertyuiop", "0987654321",
-    "1111111111", "0000000000", "password12", "password123", "password1234", "passw0rd12",
-    "iloveyou12", "qwerty1234", "qwerty12345", "1qaz2wsx3edc", "abcdefghij", "abc1234567",
-    "zaq12wsxcde", "football12", "baseball12", "princess12", "sunshine12", "welcome123",
-    "letmein123", "monkey1234", "dragon1234", "superman12", "trustno1234", "administrator",
-    "changeme123", "qazwsxedc123", "asdfghjkl1", "asdfghjkl;", "1234qwerty", "q1w2e3r4t5",
-    "michael123", "charlie123", "shadow1234", "master1234", "whatever12", "computer12",
-    "internet12", "starwars12", "paylinks123", "paylinks1234", "password!1", "p@ssw0rd12",
+    "1234567890",
+    "12345678910",
+    "123456789a",
+    "1q2w3e4r5t",
+    "qwertyuiop",
+    "0987654321",
+    "1111111111",
+    "0000000000",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd12",
+    "iloveyou12",
+    "qwerty1234",
+    "qwerty12345",
+    "1qaz2wsx3edc",
+    "abcdefghij",
+    "abc1234567",
+    "zaq12wsxcde",
+    "football12",
+    "baseball12",
+    "princess12",
+    "sunshine12",
+    "welcome123",
+    "letmein123",
+    "monkey1234",
+    "dragon1234",
+    "superman12",
+    "trustno1234",
+    "administrator",
+    "changeme123",
+    "qazwsxedc123",
+    "asdfghjkl1",
+    "asdfghjkl;",
+    "1234qwerty",
+    "q1w2e3r4t5",
+    "michael123",
+    "charlie123",
+    "shadow1234",
+    "master1234",
+    "whatever12",
+    "computer12",
+    "internet12",
+    "starwars12",
+    "paylinks123",
+    "paylinks1234",
+    "password!1",
+    "p@ssw0rd12",
 ];
 
 impl NewPassword {
@@ -236,7 +276,7 @@ impl NewPassword {
             return Err(FieldError::ControlCharacters);
         }
         let lower = input.to_lowercase();
-        let repeated = lower.chars().all(|c| Some(c) == lower.chars().next());
+        let repeated = lower.chars().all(|c| lower.starts_with(c));
         if repeated || COMMON_PASSWORDS.contains(&lower.as_str()) {
             return Err(FieldError::CommonPassword);
         }

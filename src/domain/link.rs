@@ -47,8 +47,7 @@ impl LinkSlug {
 
     /// Accepts only the shape `from_random` produces: 22 URL-safe base64 characters.
     pub fn parse(input: &str) -> Option<LinkSlug> {
-        let valid = input.len() == Self::LEN
-            && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let valid = input.len() == Self::LEN && input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         valid.then(|| LinkSlug(input.to_owned()))
     }
 
@@ -79,16 +78,38 @@ mod tests {
     #[test]
     fn api_times_take_any_rfc3339_offset() {
         let utc = parse_local_datetime("2026-12-31T15:00:00", 0).unwrap();
-        for text in ["2026-12-31T15:00:00Z", "2026-12-31T15:00:00z", "2026-12-31t15:00:00Z", "2026-12-31T15:00:00.250Z", "2026-12-31T15:00:00+00:00",
-            "2027-01-01T00:00:00+09:00", "2026-12-31T10:00:00-05:00", "2026-12-31T20:30:00+05:30", "2026-12-31T15:00:00-00:00"]
-        {
+        for text in [
+            "2026-12-31T15:00:00Z",
+            "2026-12-31T15:00:00z",
+            "2026-12-31t15:00:00Z",
+            "2026-12-31T15:00:00.250Z",
+            "2026-12-31T15:00:00+00:00",
+            "2027-01-01T00:00:00+09:00",
+            "2026-12-31T10:00:00-05:00",
+            "2026-12-31T20:30:00+05:30",
+            "2026-12-31T15:00:00-00:00",
+        ] {
             let (local, offset) = rfc3339_to_input(text).unwrap_or_else(|| panic!("{text}"));
             assert_eq!(parse_local_datetime(&local, offset), Some(utc), "{text}");
         }
-        for bad in ["2026-12-31T15:00:00", "2026-12-31T15:00Z", "2026-12-31 15:00:00Z", "2026-12-31T15:00:00+9:00", "2026-12-31T15:00:00+24:00",
-            "2026-12-31T15:00:00+09:60", "2026-12-31T15:00:00*09:00", "2026-12-31T15:00:00.Z", "2026-02-30T15:00:00Z", "tomorrow", "", "+09:00",
-            "\u{80}\u{80}\u{80}", "2026-12-31T15:00:00+０9:00", "２０２６-12-31T15:00:00Z", "2026-12-31T15:00:00Z\u{300}"]
-        {
+        for bad in [
+            "2026-12-31T15:00:00",
+            "2026-12-31T15:00Z",
+            "2026-12-31 15:00:00Z",
+            "2026-12-31T15:00:00+9:00",
+            "2026-12-31T15:00:00+24:00",
+            "2026-12-31T15:00:00+09:60",
+            "2026-12-31T15:00:00*09:00",
+            "2026-12-31T15:00:00.Z",
+            "2026-02-30T15:00:00Z",
+            "tomorrow",
+            "",
+            "+09:00",
+            "\u{80}\u{80}\u{80}",
+            "2026-12-31T15:00:00+０9:00",
+            "２０２６-12-31T15:00:00Z",
+            "2026-12-31T15:00:00Z\u{300}",
+        ] {
             assert_eq!(rfc3339_to_input(bad), None, "{bad}");
         }
     }
@@ -193,13 +214,7 @@ mod input {
         }
     }
 
-    pub fn availability(
-        status: LinkStatus,
-        expires_at: Option<i64>,
-        usage_limit: Option<i64>,
-        captured: i64,
-        now_ms: i64,
-    ) -> Availability {
+    pub fn availability(status: LinkStatus, expires_at: Option<i64>, usage_limit: Option<i64>, captured: i64, now_ms: i64) -> Availability {
         if status == LinkStatus::Inactive {
             Availability::Inactive
         } else if expires_at.is_some_and(|t| t <= now_ms) {
@@ -292,9 +307,7 @@ mod input {
         /// an expiry without an offset is a time in the merchant's `zone`.
         pub fn fields(&self, fallback_language: Locale, zone: TimeZone, now_ms: i64) -> FieldResult<LinkFields> {
             let name = ProductName::parse(&self.name).map_err(|e| ("name", e))?;
-            let description = fields::optional_text(&self.description, DESCRIPTION_MAX, true)
-                .map_err(|e| ("description", e))?
-                .unwrap_or_default();
+            let description = fields::optional_text(&self.description, DESCRIPTION_MAX, true).map_err(|e| ("description", e))?.unwrap_or_default();
             let language = match self.language.trim() {
                 "" => fallback_language,
                 code => code.parse().map_err(|_| ("language", FieldError::NotAllowed))?,
@@ -305,12 +318,7 @@ mod input {
             };
             let usage_limit = match self.usage_limit.trim() {
                 "" => None,
-                s => Some(
-                    s.parse::<i64>()
-                        .ok()
-                        .filter(|n| (1..=1_000_000_000).contains(n))
-                        .ok_or(("usage_limit", FieldError::NumberInvalid))?,
-                ),
+                s => Some(s.parse::<i64>().ok().filter(|n| (1..=1_000_000_000).contains(n)).ok_or(("usage_limit", FieldError::NumberInvalid))?),
             };
             let expires_at = match self.expires_at.trim() {
                 "" => None,
@@ -319,11 +327,7 @@ mod input {
                         // The dashboard's form: the merchant's own clock.
                         "" => zone.to_utc(s),
                         o => {
-                            let offset = o
-                                .parse::<i64>()
-                                .ok()
-                                .filter(|o| (-14 * 60..=14 * 60).contains(o))
-                                .ok_or(("expires_at", FieldError::DateInvalid))?;
+                            let offset = o.parse::<i64>().ok().filter(|o| (-14 * 60..=14 * 60).contains(o)).ok_or(("expires_at", FieldError::DateInvalid))?;
                             parse_local_datetime(s, offset)
                         }
                     }
@@ -401,9 +405,16 @@ mod input {
                 _ => return None,
             }
         };
-        let whole = local.split_once('.').map_or(local, |(whole, fraction)| {
-            if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) { whole } else { "" }
-        });
+        let whole = local.split_once('.').map_or(
+            local,
+            |(whole, fraction)| {
+                if !fraction.is_empty() && fraction.bytes().all(|b| b.is_ascii_digit()) {
+                    whole
+                } else {
+                    ""
+                }
+            },
+        );
         (whole.len() == 19 && parse_local_datetime(whole, offset).is_some()).then(|| (whole.to_owned(), offset))
     }
 
@@ -411,7 +422,11 @@ mod input {
     /// `YYYY-MM-DD HH:MM`, with `:SS` when `seconds` (delivery logs).
     pub fn display_datetime(ms: i64, seconds: bool) -> String {
         let minutes = format_local_datetime(ms, DEFAULT_TZ_OFFSET_MINUTES).replace('T', " ");
-        if seconds { format!("{minutes}:{:02}", ms.div_euclid(1000).rem_euclid(60)) } else { minutes }
+        if seconds {
+            format!("{minutes}:{:02}", ms.div_euclid(1000).rem_euclid(60))
+        } else {
+            minutes
+        }
     }
 
     /// Inverse of [`parse_local_datetime`], for pre-filling the form.

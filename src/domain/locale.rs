@@ -48,9 +48,7 @@ impl Locale {
         if let Some(locale) = explicit.and_then(Locale::from_tag) {
             return locale;
         }
-        accept_language
-            .and_then(best_from_accept_language)
-            .unwrap_or_default()
+        accept_language.and_then(best_from_accept_language).unwrap_or_default()
     }
 }
 
@@ -62,10 +60,7 @@ fn best_from_accept_language(header: &str) -> Option<Locale> {
         let Some(locale) = parts.next().and_then(Locale::from_tag) else {
             continue;
         };
-        let quality = parts
-            .find_map(|p| p.trim().strip_prefix("q="))
-            .map(parse_quality)
-            .unwrap_or(Some(1000));
+        let quality = parts.find_map(|p| p.trim().strip_prefix("q=")).map(parse_quality).unwrap_or(Some(1000));
         let Some(quality) = quality else { continue };
         if quality > 0 && best.is_none_or(|(q, _)| quality > q) {
             best = Some((quality, locale));
@@ -104,10 +99,7 @@ pub struct UnsupportedLocale(pub String);
 impl FromStr for Locale {
     type Err = UnsupportedLocale;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Locale::ALL
-            .into_iter()
-            .find(|l| l.code() == s)
-            .ok_or_else(|| UnsupportedLocale(s.to_owned()))
+        Locale::ALL.into_iter().find(|l| l.code() == s).ok_or_else(|| UnsupportedLocale(s.to_owned()))
     }
 }
 

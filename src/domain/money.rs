@@ -110,12 +110,8 @@ impl MoneyError {
             MoneyError::TooPrecise => FieldError::AmountTooPrecise,
             MoneyError::Ambiguous => FieldError::AmountAmbiguous,
             MoneyError::NotWhole => FieldError::AmountNotWhole { example: Money::example(currency) },
-            MoneyError::BelowMinimum => FieldError::AmountBelowMinimum {
-                min: format_minor(currency.minimum(), currency, Locale::En),
-            },
-            MoneyError::AboveMaximum => FieldError::AmountAboveMaximum {
-                max: format_minor(currency.maximum(), currency, Locale::En),
-            },
+            MoneyError::BelowMinimum => FieldError::AmountBelowMinimum { min: format_minor(currency.minimum(), currency, Locale::En) },
+            MoneyError::AboveMaximum => FieldError::AmountAboveMaximum { max: format_minor(currency.maximum(), currency, Locale::En) },
         }
     }
 }
@@ -273,11 +269,8 @@ pub fn major_units(minor: i64, currency: Currency, grouped: bool) -> String {
     let mut whole_text = whole.to_string();
     if grouped {
         let bytes: Vec<char> = whole_text.chars().collect();
-        whole_text = bytes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| if i > 0 && (bytes.len() - i) % 3 == 0 { format!(",{c}") } else { c.to_string() })
-            .collect();
+        whole_text =
+            bytes.iter().enumerate().map(|(i, c)| if i > 0 && (bytes.len() - i).is_multiple_of(3) { format!(",{c}") } else { c.to_string() }).collect();
     }
     if exponent == 0 {
         whole_text

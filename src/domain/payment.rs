@@ -111,10 +111,7 @@ impl PaymentStatus {
 
     /// Started but not (or not yet) paid: what the summary calls "pending".
     pub const fn is_incomplete(self) -> bool {
-        matches!(
-            self,
-            PaymentStatus::Pending | PaymentStatus::Authorized | PaymentStatus::Failed | PaymentStatus::Expired | PaymentStatus::Cancelled
-        )
+        matches!(self, PaymentStatus::Pending | PaymentStatus::Authorized | PaymentStatus::Failed | PaymentStatus::Expired | PaymentStatus::Cancelled)
     }
 
     /// Still waiting for the customer; the expiry job ends these at their deadline.
@@ -132,11 +129,15 @@ pub enum Transition {
     Capture,
     /// The provider captured an attempt we had already ended (live mode only).
     LateCapture,
-    Fail { reason: DeclineReason },
+    Fail {
+        reason: DeclineReason,
+    },
     Expire,
     Cancel,
     /// Gives back `amount` (minor units); the remainder reaching zero makes it `refunded`.
-    Refund { amount: i64 },
+    Refund {
+        amount: i64,
+    },
     ChargeBack,
 }
 
@@ -250,11 +251,7 @@ impl PaymentState {
     /// This payment's share of its link's [`SalesStats`].
     pub fn contribution(&self) -> SalesStats {
         match self.status {
-            PaymentStatus::Captured => SalesStats {
-                captured_amount: self.amount - self.refunded,
-                captured_payments: 1,
-                ..SalesStats::ZERO
-            },
+            PaymentStatus::Captured => SalesStats { captured_amount: self.amount - self.refunded, captured_payments: 1, ..SalesStats::ZERO },
             PaymentStatus::Refunded => SalesStats { refunded_payments: 1, ..SalesStats::ZERO },
             PaymentStatus::ChargedBack => SalesStats::ZERO,
             _ => SalesStats { pending_payments: 1, ..SalesStats::ZERO },
@@ -434,9 +431,7 @@ impl UnwantedCapture {
     }
 
     pub fn parse(input: &str) -> Option<UnwantedCapture> {
-        [UnwantedCapture::LinkInactive, UnwantedCapture::LinkExpired, UnwantedCapture::LimitReached]
-            .into_iter()
-            .find(|u| u.as_str() == input)
+        [UnwantedCapture::LinkInactive, UnwantedCapture::LinkExpired, UnwantedCapture::LimitReached].into_iter().find(|u| u.as_str() == input)
     }
 
     pub fn message_id(self) -> String {
@@ -519,10 +514,7 @@ mod tests {
                 let result = state(from, refunded).apply(&t);
                 match legal.iter().find(|(f, kind, _)| *f == from && *kind == t.kind()) {
                     Some((_, _, to)) => assert_eq!(result.map(|s| s.status()), Ok(*to), "{from:?} + {t:?}"),
-                    None => assert!(
-                        matches!(result, Err(IllegalTransition::NotFrom { .. })),
-                        "{from:?} + {t:?} must be illegal, got {result:?}"
-                    ),
+                    None => assert!(matches!(result, Err(IllegalTransition::NotFrom { .. })), "{from:?} + {t:?} must be illegal, got {result:?}"),
                 }
             }
         }
@@ -564,10 +556,7 @@ mod tests {
         let partial = captured.apply(&Transition::Refund { amount: 300 }).unwrap();
         assert_eq!((partial.status(), partial.refunded(), partial.refundable()), (Captured, 300, 700));
         assert!(partial.is_partially_refunded());
-        assert_eq!(
-            partial.apply(&Transition::Refund { amount: 701 }),
-            Err(IllegalTransition::RefundTooLarge { requested: 701, remaining: 700 })
-        );
+        assert_eq!(partial.apply(&Transition::Refund { amount: 701 }), Err(IllegalTransition::RefundTooLarge { requested: 701, remaining: 700 }));
         assert_eq!(partial.apply(&Transition::Refund { amount: 0 }), Err(IllegalTransition::RefundNotPositive));
         assert_eq!(partial.apply(&Transition::Refund { amount: -5 }), Err(IllegalTransition::RefundNotPositive));
         let full = partial.apply(&Transition::Refund { amount: 700 }).unwrap();

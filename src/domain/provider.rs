@@ -88,7 +88,7 @@ pub fn catch_up(ours: &PaymentState, currency: &str, theirs: &ProviderPayment) -
         P::Cancelled | P::Expired | P::Failed => {}
     }
     // Every step must be legal from where the previous one left us.
-    let mut state = ours.clone();
+    let mut state = *ours;
     for step in &steps {
         state = state.apply(step).map_err(|_| diverged())?;
     }
@@ -112,9 +112,7 @@ pub enum DisputeNews {
 impl DisputeNews {
     pub fn of_event(kind: &str) -> Option<DisputeNews> {
         match kind {
-            "payment.chargeback" | "payment.chargeback.created" | "payment.dispute.created" | "payment.dispute.lost" => {
-                Some(DisputeNews::ChargedBack)
-            }
+            "payment.chargeback" | "payment.chargeback.created" | "payment.dispute.created" | "payment.dispute.lost" => Some(DisputeNews::ChargedBack),
             "payment.chargeback.reversed" | "payment.dispute.won" => Some(DisputeNews::Reversed),
             _ => None,
         }

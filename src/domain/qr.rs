@@ -128,7 +128,7 @@ mod tests {
     fn encodes_a_link_url_with_quiet_zone() {
         let url = "https://pay.example.com/pay/AbCdEfGhIjKlMnOpQrStUv";
         let qr = QrMatrix::encode(url).unwrap();
-        assert!(qr.size() >= 21 && (qr.size() - 17) % 4 == 0, "a QR version's size");
+        assert!(qr.size() >= 21 && (qr.size() - 17).is_multiple_of(4), "a QR version's size");
         // Finder patterns in three corners.
         for (x, y) in [(0, 0), (qr.size() - 7, 0), (0, qr.size() - 7)] {
             assert!(qr.is_dark(x, y) && qr.is_dark(x + 6, y + 6) && !qr.is_dark(x + 1, y + 1) && qr.is_dark(x + 3, y + 3));

@@ -3,8 +3,8 @@
 use super::fields::url_encode;
 use super::fields::FieldError;
 use super::link::parse_local_datetime;
-use super::time_zone::TimeZone;
 use super::payment::{Method, PaymentStatus, PaymentView};
+use super::time_zone::TimeZone;
 use serde::{Deserialize, Serialize};
 
 /// Dates in filters are calendar days in Japan time (UTC+9), like the rest
@@ -229,15 +229,9 @@ impl TransactionQuery {
             ("q", self.q.as_str()),
             ("after", after.unwrap_or_default()),
         ];
-        pairs
-            .iter()
-            .filter(|(_, v)| !v.trim().is_empty())
-            .map(|(k, v)| format!("{k}={}", url_encode(v.trim())))
-            .collect::<Vec<_>>()
-            .join("&")
+        pairs.iter().filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| format!("{k}={}", url_encode(v.trim()))).collect::<Vec<_>>().join("&")
     }
 }
-
 
 /// A CSV cell: quoted when needed, and never a formula when opened in a
 /// spreadsheet (a leading `=`, `+`, `-`, `@` gets a `'`).

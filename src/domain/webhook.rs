@@ -405,10 +405,7 @@ mod tests {
         assert_eq!(EventType::of_transition(&Transition::Capture, Captured), [EventType::PaymentCaptured]);
         assert_eq!(EventType::of_transition(&Transition::Fail { reason: DeclineReason::InsufficientFunds }, Failed), [EventType::PaymentFailed]);
         assert_eq!(EventType::of_transition(&Transition::Refund { amount: 100 }, Captured), [EventType::RefundCreated]);
-        assert_eq!(
-            EventType::of_transition(&Transition::Refund { amount: 100 }, Refunded),
-            [EventType::RefundCreated, EventType::PaymentRefunded]
-        );
+        assert_eq!(EventType::of_transition(&Transition::Refund { amount: 100 }, Refunded), [EventType::RefundCreated, EventType::PaymentRefunded]);
         assert_eq!(EventType::of_transition(&Transition::ChargeBack, ChargedBack), [EventType::PaymentChargedBack]);
     }
 
@@ -438,14 +435,64 @@ mod tests {
     /// Hosts that reach the server's own network however they are written.
     /// Each must be refused, in test and live mode alike.
     const HOSTILE_HOSTS: &[&str] = &[
-        "2130706433", "127.1", "127.0.1", "0x7f.1", "0x7f000001", "0177.0.0.1", "0177.1", "017700000001", "0", "0.0.0.0", "0x0",
-        "127.000.000.001", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[::127.0.0.1]", "[::1]", "[::]", "[0:0:0:0:0:0:0:1]",
-        "[fe80::1]", "[fc00::1]", "[fd12:3456::1]", "[ff02::1]", "[64:ff9b::a00:1]", "[64:ff9b:1::1]", "[2002:7f00:1::1]",
-        "[2002:a00:1::]", "[2001:db8::1]", "[2001:0:4136:e378::1]", "[fec0::1]", "[100::1]", "10.0.0.1", "0xa.0.0.1",
-        "167772161", "172.16.0.1", "192.168.1.1", "0xc0.0xa8.1.1", "169.254.169.254", "0xa9fea9fe", "2852039166",
-        "100.64.0.1", "100.127.255.254", "192.0.0.8", "192.0.2.1", "198.51.100.7", "203.0.113.9", "198.18.0.1",
-        "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255", "localhost", "LOCALHOST", "localhost.",
-        "api.localhost", "metadata.google.internal", "printer.local", "127.0.0.1.", "[::ffff:169.254.169.254]",
+        "2130706433",
+        "127.1",
+        "127.0.1",
+        "0x7f.1",
+        "0x7f000001",
+        "0177.0.0.1",
+        "0177.1",
+        "017700000001",
+        "0",
+        "0.0.0.0",
+        "0x0",
+        "127.000.000.001",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[::127.0.0.1]",
+        "[::1]",
+        "[::]",
+        "[0:0:0:0:0:0:0:1]",
+        "[fe80::1]",
+        "[fc00::1]",
+        "[fd12:3456::1]",
+        "[ff02::1]",
+        "[64:ff9b::a00:1]",
+        "[64:ff9b:1::1]",
+        "[2002:7f00:1::1]",
+        "[2002:a00:1::]",
+        "[2001:db8::1]",
+        "[2001:0:4136:e378::1]",
+        "[fec0::1]",
+        "[100::1]",
+        "10.0.0.1",
+        "0xa.0.0.1",
+        "167772161",
+        "172.16.0.1",
+        "192.168.1.1",
+        "0xc0.0xa8.1.1",
+        "169.254.169.254",
+        "0xa9fea9fe",
+        "2852039166",
+        "100.64.0.1",
+        "100.127.255.254",
+        "192.0.0.8",
+        "192.0.2.1",
+        "198.51.100.7",
+        "203.0.113.9",
+        "198.18.0.1",
+        "224.0.0.1",
+        "239.255.255.250",
+        "240.0.0.1",
+        "255.255.255.255",
+        "localhost",
+        "LOCALHOST",
+        "localhost.",
+        "api.localhost",
+        "metadata.google.internal",
+        "printer.local",
+        "127.0.0.1.",
+        "[::ffff:169.254.169.254]",
     ];
 
     #[test]
@@ -473,14 +520,33 @@ mod tests {
         assert!(ok("http://shop.example.com/hooks", Mode::Test).is_ok());
         assert_eq!(ok("http://shop.example.com/hooks", Mode::Live), Err(FieldError::UrlNotHttps));
         assert!(ok("https://shop.example.com:8443/h", Mode::Live).is_ok());
-        for bad in ["shop.example.com", "ftp://x.example", "https://", "https://a b.example/", "https://user:pw@x.example/",
-            "https://x.example/#frag", "https://x.example:99999/", "https://exa_mple.com/", "https://[zz]/"] {
+        for bad in [
+            "shop.example.com",
+            "ftp://x.example",
+            "https://",
+            "https://a b.example/",
+            "https://user:pw@x.example/",
+            "https://x.example/#frag",
+            "https://x.example:99999/",
+            "https://exa_mple.com/",
+            "https://[zz]/",
+        ] {
             assert_eq!(ok(bad, Mode::Test), Err(FieldError::InvalidUrl), "{bad}");
         }
         assert_eq!(ok("", Mode::Test), Err(FieldError::Required));
-        for private in ["http://localhost:4000/h", "http://127.0.0.1/h", "https://10.1.2.3/", "https://192.168.0.10/",
-            "https://169.254.169.254/latest/meta-data", "https://[::1]:8080/", "https://[fd00::1]/", "https://[::ffff:10.0.0.1]/",
-            "https://db.internal/", "https://100.64.0.1/", "https://0.0.0.0/"] {
+        for private in [
+            "http://localhost:4000/h",
+            "http://127.0.0.1/h",
+            "https://10.1.2.3/",
+            "https://192.168.0.10/",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]:8080/",
+            "https://[fd00::1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://db.internal/",
+            "https://100.64.0.1/",
+            "https://0.0.0.0/",
+        ] {
             assert_eq!(ok(private, Mode::Test), Err(FieldError::UrlPrivate), "{private}");
             assert!(EndpointUrl::parse(private, Mode::Test, true).is_ok(), "{private} when allowed");
         }

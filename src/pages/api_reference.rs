@@ -135,18 +135,12 @@ fn operations(doc: &Value) -> Vec<Operation> {
                         .as_object()
                         .into_iter()
                         .flatten()
-                        .map(|(name, field)| {
-                            (name.clone(), type_name(doc, field), description(field))
-                        })
+                        .map(|(name, field)| (name.clone(), type_name(doc, field), description(field)))
                         .collect()
                 })
                 .unwrap_or_default();
-            let responses: BTreeMap<String, String> = op["responses"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(status, r)| (status.clone(), text(&r["description"])))
-                .collect();
+            let responses: BTreeMap<String, String> =
+                op["responses"].as_object().into_iter().flatten().map(|(status, r)| (status.clone(), text(&r["description"]))).collect();
             all.push(Operation {
                 tag: op["tags"][0].as_str().unwrap_or_default().to_owned(),
                 method: method.to_uppercase(),
@@ -267,7 +261,7 @@ fn Webhooks(locale: Locale) -> impl IntoView {
                     <thead><tr><th>{t("docs-webhooks-event")}</th><th>{t("docs-api-description")}</th></tr></thead>
                     <tbody>
                         {EventType::SUBSCRIBABLE.into_iter().map(|e| view! {
-                            <tr><td><code>{e.as_str()}</code></td><td>{t(&format!("docs-webhooks-{}", e.as_str().replace('.', "-").replace('_', "-")))}</td></tr>
+                            <tr><td><code>{e.as_str()}</code></td><td>{t(&format!("docs-webhooks-{}", e.as_str().replace(['.', '_'], "-")))}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>

@@ -8,9 +8,9 @@
 //! everything works with JavaScript off; `/checkout.js` (a few hundred bytes)
 //! only submits the same forms without a full page load.
 
-use crate::domain::fields::url_encode;
 use crate::domain::card::KonbiniStore;
 use crate::domain::checkout::PayForm;
+use crate::domain::fields::url_encode;
 use crate::domain::link::{display_datetime, Availability};
 use crate::domain::money::format_minor;
 use crate::domain::payment::{Method, PaymentStatus, PaymentView};
@@ -18,8 +18,8 @@ use crate::domain::{Locale, Mode};
 use crate::error::AppError;
 use crate::i18n::{tr, tr_args, tr_error};
 use crate::server::checkout_link_cache::{self, CheckoutLink};
-use crate::server::{ids, payments};
 use crate::server::AppState;
+use crate::server::{ids, payments};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -270,9 +270,7 @@ fn PaymentForms(link: CheckoutLink, locale: Locale, query: PageQuery, error: Opt
     };
     // The error belongs to the form of the method that was submitted.
     let error_for = |method: Method| error.clone().filter(|_| method == chosen);
-    let field_error = |method: Method, field: &'static str| {
-        error_for(method).filter(|e| e.field() == Some(field)).map(|e| tr_error(locale, &e))
-    };
+    let field_error = |method: Method, field: &'static str| error_for(method).filter(|e| e.field() == Some(field)).map(|e| tr_error(locale, &e));
     let form_error = |method: Method| {
         error_for(method).map(|e| {
             let text = if e.field().is_some() {
@@ -446,14 +444,11 @@ pub async fn result(
     // A card payment still pending is in flight on another request: refresh.
     let refresh = status == PaymentStatus::Pending && payment.method == Method::Card;
     let link_page = format!("/pay/{}?lang={}", link.slug, locale.code());
-    let can_retry = link.availability == Availability::Active
-        && matches!(status, PaymentStatus::Failed | PaymentStatus::Expired | PaymentStatus::Cancelled);
+    let can_retry = link.availability == Availability::Active && matches!(status, PaymentStatus::Failed | PaymentStatus::Expired | PaymentStatus::Cancelled);
     let text = match status {
-        PaymentStatus::Captured if payment.refunded_amount > 0 => Some(tr_args(
-            locale,
-            "result-partially-refunded-text",
-            &[("amount", format_minor(payment.refunded_amount, payment.currency, locale).into())],
-        )),
+        PaymentStatus::Captured if payment.refunded_amount > 0 => {
+            Some(tr_args(locale, "result-partially-refunded-text", &[("amount", format_minor(payment.refunded_amount, payment.currency, locale).into())]))
+        }
         PaymentStatus::Captured => Some(tr_args(locale, "result-captured-text", &[("merchant", link.business_name.clone().into())])),
         PaymentStatus::Failed => payment.failure_reason.map(|r| tr(locale, &r.message_id())),
         PaymentStatus::Expired => Some(tr(locale, "result-expired-text")),
@@ -464,8 +459,7 @@ pub async fn result(
         PaymentStatus::Pending => Some(tr(locale, "result-pending-text")),
         _ => None,
     };
-    let paypay = (status == PaymentStatus::Pending && payment.method == Method::Paypay)
-        .then(|| format!("/pay/{}/{}/paypay", link.slug, payment.public_id));
+    let paypay = (status == PaymentStatus::Pending && payment.method == Method::Paypay).then(|| format!("/pay/{}/{}/paypay", link.slug, payment.public_id));
     let komoju = provider_url.filter(|_| status == PaymentStatus::Pending);
     let konbini = (status == PaymentStatus::Authorized).then(|| {
         let deadline = format!("{} (JST)", display_datetime(payment.deadline_at, false));
@@ -641,7 +635,6 @@ fn form_error_url(form: &PayForm, error: &AppError) -> String {
     url
 }
 
-
 /// Takes a payment. Browsers (plain form or `/checkout.js`) are redirected to
 /// the result page, or back to the form with the error; API-style callers get
 /// the result page's path or the error as JSON.
@@ -688,6 +681,8 @@ fn submit_allowed(request: &crate::server::request::Request, slug: &str) -> Resu
 
 /// Result and return pages look payments up by id: a visitor may not walk
 /// through ids (or make us ask KOMOJU) faster than a person would.
+// The refusal is the page itself (a whole response), as axum handlers return.
+#[allow(clippy::result_large_err)]
 fn lookup_allowed(state: &AppState, peer: std::net::SocketAddr, headers: &HeaderMap) -> Result<(), Response> {
     let client = crate::server::request::client_ip_from(&state.config.trusted_proxies, peer, headers);
     let now = crate::server::db::now_ms();

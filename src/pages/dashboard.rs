@@ -24,8 +24,8 @@ pub async fn set_mode(mode: Mode) -> Result<AccountView, AppError> {
 /// The merchant's time zone (an IANA name from the offered list).
 #[server(endpoint = "set_time_zone")]
 pub async fn set_time_zone(time_zone: String) -> Result<AccountView, AppError> {
-    let zone = crate::domain::time_zone::TimeZone::parse(&time_zone)
-        .ok_or_else(|| AppError::invalid("time_zone", crate::domain::fields::FieldError::NotAllowed))?;
+    let zone =
+        crate::domain::time_zone::TimeZone::parse(&time_zone).ok_or_else(|| AppError::invalid("time_zone", crate::domain::fields::FieldError::NotAllowed))?;
     let request = Request::current()?;
     let account = request.require_account().await?;
     accounts::set_time_zone(request.db(), account.id, zone).await?;
@@ -53,11 +53,7 @@ pub async fn save_application(form: ApplicationForm, intent: String) -> Result<A
 }
 
 #[server(endpoint = "change_password")]
-pub async fn change_password(
-    current_password: String,
-    new_password: String,
-    confirm_password: String,
-) -> Result<(), AppError> {
+pub async fn change_password(current_password: String, new_password: String, confirm_password: String) -> Result<(), AppError> {
     let request = Request::current()?;
     let account = request.require_account().await?;
     let client = request.client_ip();
@@ -279,18 +275,14 @@ pub fn ApplicationPage() -> impl IntoView {
 }
 
 #[component]
-fn ApplicationEditor(
-    app: ApplicationView,
-    action: ServerAction<SaveApplication>,
-    error: Signal<Option<AppError>>,
-) -> impl IntoView {
+fn ApplicationEditor(app: ApplicationView, action: ServerAction<SaveApplication>, error: Signal<Option<AppError>>) -> impl IntoView {
     let i18n = use_i18n();
     let editable = app.status.editable();
     let saved = move || matches!(action.value().get(), Some(Ok(_)));
     let status = app.status;
     let reason = app.reviewer_reason.clone().filter(|_| status == ApplicationStatus::Rejected);
-    let (business, disclosure): (Vec<(&'static str, usize, bool)>, Vec<(&'static str, usize, bool)>) =
-        FIELDS.iter().copied().partition(|(f, _, _)| !f.starts_with("scta_"));
+    type Field = (&'static str, usize, bool);
+    let (business, disclosure): (Vec<Field>, Vec<Field>) = FIELDS.iter().copied().partition(|(f, _, _)| !f.starts_with("scta_"));
     let field_view = move |(field, max, multiline): (&'static str, usize, bool), form: &ApplicationForm| {
         let value = form.get(field).to_owned();
         let id = format!("app-{field}");

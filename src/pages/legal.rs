@@ -17,10 +17,7 @@ pub async fn scta_disclosure(public_id: String) -> Result<Disclosure, AppError> 
 pub fn LegalPage() -> impl IntoView {
     let i18n = use_i18n();
     let params = use_params_map();
-    let disclosure = Resource::new(
-        move || params.read().get("public_id").unwrap_or_default(),
-        scta_disclosure,
-    );
+    let disclosure = Resource::new(move || params.read().get("public_id").unwrap_or_default(), scta_disclosure);
     view! {
         <Title text=i18n.text("legal-title")/>
         <Suspense fallback=|| ()>

@@ -1,15 +1,15 @@
 //! Payment links in the dashboard: list, create (full and quick), detail and edit.
-use crate::domain::fields::url_encode;
+use super::notifications::{LinkNotifications, SetLinkNotifications};
 use crate::components::form::{action_error, FieldMessage, FormMessage};
 use crate::components::session::use_session;
+use crate::domain::application::SctaItem;
+use crate::domain::fields::url_encode;
+use crate::domain::fields::FieldError;
 use crate::domain::link::{Availability, LinkInput, LinkPage, LinkStatus, LinkView};
 use crate::domain::money::format_minor;
-use crate::domain::application::SctaItem;
-use crate::domain::fields::FieldError;
 use crate::domain::{Currency, Locale, Mode};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
-use super::notifications::{LinkNotifications, SetLinkNotifications};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -138,10 +138,7 @@ pub fn LinksPage() -> impl IntoView {
     let q = move || query.read().get("q").unwrap_or_default();
     let after = move || query.read().get("after").unwrap_or_default();
     // The list follows the mode: refetch when the session (mode) changes.
-    let page = Resource::new(
-        move || (q(), after(), session.get().map(|a| a.mode)),
-        |(q, after, _)| list_links(q, after),
-    );
+    let page = Resource::new(move || (q(), after(), session.get().map(|a| a.mode)), |(q, after, _)| list_links(q, after));
     view! {
         <Title text=i18n.text("links-title")/>
         <div class="page-head">
@@ -378,10 +375,7 @@ fn LinkFieldsView(
             }
         });
     });
-    let language_options = Locale::ALL
-        .map(|l| view! { <option value=l.code() selected=l == language>{l.native_name()}</option> })
-        .into_iter()
-        .collect_view();
+    let language_options = Locale::ALL.map(|l| view! { <option value=l.code() selected=l == language>{l.native_name()}</option> }).into_iter().collect_view();
     let details = view! {
         <ImagePicker initial=image/>
         <div class="field">

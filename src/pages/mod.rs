@@ -1,9 +1,9 @@
 //! One module per screen.
 
-#[cfg(feature = "ssr")]
-pub mod api_reference;
 pub mod account_links;
 pub mod api_keys;
+#[cfg(feature = "ssr")]
+pub mod api_reference;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod checkout;
@@ -13,9 +13,9 @@ mod home;
 pub mod legal;
 pub mod links;
 mod not_found;
+pub mod notifications;
 pub mod payments;
 pub mod review;
-pub mod notifications;
 pub mod transactions;
 #[cfg(feature = "ssr")]
 pub mod unsubscribe;

@@ -7,9 +7,7 @@ use leptos_meta::Title;
 #[component]
 pub fn LoadError(error: crate::error::AppError) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    if let (Some(response), Ok(status)) =
-        (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(error.status()))
-    {
+    if let (Some(response), Ok(status)) = (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(error.status())) {
         response.set_status(status);
     }
     let i18n = use_i18n();

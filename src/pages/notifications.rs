@@ -23,8 +23,7 @@ pub async fn get_notification_settings() -> Result<NotificationSettings, AppErro
 #[server(endpoint = "set_payment_emails")]
 pub async fn set_payment_emails(payment_emails: String) -> Result<(), AppError> {
     use crate::server::{email::notify, request::Request};
-    let choice = PaymentEmails::parse(&payment_emails)
-        .ok_or_else(|| AppError::invalid("payment_emails", crate::domain::fields::FieldError::NotAllowed))?;
+    let choice = PaymentEmails::parse(&payment_emails).ok_or_else(|| AppError::invalid("payment_emails", crate::domain::fields::FieldError::NotAllowed))?;
     let request = Request::current()?;
     let merchant = request.merchant().await?;
     notify::set_payment_emails(request.db(), merchant.id, choice).await

@@ -4,12 +4,12 @@
 use crate::domain::money::format_minor;
 use crate::domain::payment::{Method, PaymentStatus, PaymentView, SalesStats};
 use crate::domain::transactions::StatusFilter;
-use crate::i18n::tr;
-use leptos_router::components::A;
 use crate::domain::{Currency, Mode};
 use crate::error::AppError;
+use crate::i18n::tr;
 use crate::i18n::use_i18n;
 use leptos::prelude::*;
+use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

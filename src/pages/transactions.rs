@@ -31,11 +31,7 @@ pub async fn transactions(#[server(default)] query: TransactionQuery) -> Result<
     let account = request.merchant().await?;
     let filter = query.parse(account.time_zone).map_err(|(field, e)| AppError::invalid(field, e))?;
     let (rows, next) = transactions::list(request.db(), &account, &filter, PAGE_SIZE).await?;
-    Ok(TransactionPage {
-        rows,
-        next: next.map(|c| c.encode()),
-        links: transactions::link_choices(request.db(), &account).await?,
-    })
+    Ok(TransactionPage { rows, next: next.map(|c| c.encode()), links: transactions::link_choices(request.db(), &account).await? })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +49,6 @@ pub async fn payment_detail(id: String) -> Result<PaymentWithHistory, AppError> 
     let events = payments::events(request.db(), payment.id).await?;
     Ok(PaymentWithHistory { payment: payment.view, events })
 }
-
 
 fn query_from_url(get: impl Fn(&str) -> Option<String>) -> TransactionQuery {
     let field = |k: &str| get(k).unwrap_or_default();
@@ -238,9 +233,7 @@ fn PaymentDetailView(detail: PaymentWithHistory, act: ServerAction<PaymentAction
     let money = move |minor: i64| format_minor(minor, p.currency, i18n.locale());
     let badge = StatusFilter::of(&p);
     let link_name = p.link_name.clone();
-    let row = |label: &'static str, value: Option<String>| {
-        value.map(|v| view! { <dt>{move || i18n.tr(label)}</dt><dd>{v}</dd> })
-    };
+    let row = |label: &'static str, value: Option<String>| value.map(|v| view! { <dt>{move || i18n.tr(label)}</dt><dd>{v}</dd> });
     let tz = crate::components::session::use_time_zone();
     // A time in the merchant's zone, its label naming the zone.
     let time_row = move |label: &'static str, at: Option<i64>| {

@@ -89,10 +89,7 @@ pub fn Webhooks() -> impl IntoView {
     let removed = ServerAction::<RemoveWebhookEndpoint>::new();
     let turned_on = ServerAction::<TurnOnWebhookEndpoint>::new();
     let error = action_error(create);
-    let endpoints = Resource::new(
-        move || (create.version().get(), removed.version().get(), turned_on.version().get()),
-        |_| webhook_endpoints(),
-    );
+    let endpoints = Resource::new(move || (create.version().get(), removed.version().get(), turned_on.version().get()), |_| webhook_endpoints());
     let created = move || create.value().get().and_then(Result::ok);
     view! {
         <section class="card" aria-labelledby="webhooks-title" data-testid="webhooks">
@@ -273,10 +270,7 @@ fn DeliveryLog(endpoint: String, refresh: RwSignal<usize>) -> impl IntoView {
         on_cleanup(move || timer.clear());
     }
     let id = endpoint.clone();
-    let deliveries = Resource::new(
-        move || (refresh.get(), resend.version().get(), reload.get()),
-        move |_| webhook_deliveries(id.clone(), None),
-    );
+    let deliveries = Resource::new(move || (refresh.get(), resend.version().get(), reload.get()), move |_| webhook_deliveries(id.clone(), None));
     let status_text = move |s: DeliveryStatus| {
         i18n.tr(match s {
             DeliveryStatus::Pending => "settings-webhook-status-pending",

@@ -123,15 +123,13 @@ pub async fn reset_password(db: &Db, token: &str, password: &str) -> AppResult<i
     let (account_id, email) = redeem(db, EmailKind::PasswordReset, token).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let changed = sqlx::query(
-        "UPDATE accounts SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $3 AND email = $4",
-    )
-    .bind(hash)
-    .bind(now)
-    .bind(account_id)
-    .bind(email)
-    .execute(&mut *tx)
-    .await?;
+    let changed = sqlx::query("UPDATE accounts SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $3 AND email = $4")
+        .bind(hash)
+        .bind(now)
+        .bind(account_id)
+        .bind(email)
+        .execute(&mut *tx)
+        .await?;
     if changed.rows_affected() != 1 {
         return Err(AppError::TokenInvalid); // the account's address changed since
     }

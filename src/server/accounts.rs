@@ -95,13 +95,24 @@ fn application_from_row(row: &sqlx::any::AnyRow) -> AppResult<ApplicationView> {
     macro_rules! fill {
         ($($f:ident),*) => { $( form.$f = row.try_get(stringify!($f))?; )* };
     }
-    fill!(legal_name, representative, address, phone, website, products, scta_seller, scta_address, scta_phone,
-          scta_pricing, scta_fees, scta_payment, scta_delivery, scta_returns);
+    fill!(
+        legal_name,
+        representative,
+        address,
+        phone,
+        website,
+        products,
+        scta_seller,
+        scta_address,
+        scta_phone,
+        scta_pricing,
+        scta_fees,
+        scta_payment,
+        scta_delivery,
+        scta_returns
+    );
     Ok(ApplicationView {
-        status: row
-            .try_get::<String, _>("status")?
-            .parse()
-            .map_err(|_| AppError::from(anyhow::anyhow!("corrupt application status")))?,
+        status: row.try_get::<String, _>("status")?.parse().map_err(|_| AppError::from(anyhow::anyhow!("corrupt application status")))?,
         form,
         reviewer_reason: row.try_get("reviewer_reason")?,
         submitted_at: row.try_get("submitted_at")?,
@@ -109,18 +120,11 @@ fn application_from_row(row: &sqlx::any::AnyRow) -> AppResult<ApplicationView> {
 }
 
 pub async fn application(db: &Db, account_id: i64) -> AppResult<ApplicationView> {
-    let row = sqlx::query(&format!("SELECT {APPLICATION_COLUMNS} FROM live_applications WHERE account_id = $1"))
-        .bind(account_id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row =
+        sqlx::query(&format!("SELECT {APPLICATION_COLUMNS} FROM live_applications WHERE account_id = $1")).bind(account_id).fetch_optional(db.pool()).await?;
     match row {
         Some(row) => application_from_row(&row),
-        None => Ok(ApplicationView {
-            status: ApplicationStatus::None,
-            form: ApplicationForm::default(),
-            reviewer_reason: None,
-            submitted_at: None,
-        }),
+        None => Ok(ApplicationView { status: ApplicationStatus::None, form: ApplicationForm::default(), reviewer_reason: None, submitted_at: None }),
     }
 }
 
@@ -130,8 +134,7 @@ pub async fn save_application(db: &Db, account: &Merchant, form: &ApplicationFor
     if submit && !account.email_verified {
         return Err(AppError::EmailNotVerified);
     }
-    let clean = if submit { form.clean_submission() } else { form.clean_draft() }
-        .map_err(|(field, e)| AppError::invalid(field, e))?;
+    let clean = if submit { form.clean_submission() } else { form.clean_draft() }.map_err(|(field, e)| AppError::invalid(field, e))?;
     let now = now_ms();
     let status = if submit { ApplicationStatus::Submitted } else { ApplicationStatus::Draft };
     let columns: Vec<&str> = FIELDS.iter().map(|(f, _, _)| *f).collect();
@@ -149,11 +152,7 @@ pub async fn save_application(db: &Db, account: &Merchant, form: &ApplicationFor
         vals = placeholders.join(", "),
         updates = updates.join(", "),
     );
-    let mut query = sqlx::query(&sql)
-        .bind(account.id)
-        .bind(status.as_str())
-        .bind(if submit { Some(now) } else { None })
-        .bind(now);
+    let mut query = sqlx::query(&sql).bind(account.id).bind(status.as_str()).bind(if submit { Some(now) } else { None }).bind(now);
     for column in &columns {
         query = query.bind(clean.get(column).to_owned());
     }
@@ -238,9 +237,6 @@ pub async fn scta_disclosure(db: &Db, public_id: &str) -> AppResult<crate::domai
     .fetch_optional(db.pool())
     .await?
     .ok_or(AppError::NotFound)?;
-    let items = DISCLOSED
-        .iter()
-        .map(|field| Ok((field.to_string(), row.try_get::<String, _>(*field)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
+    let items = DISCLOSED.iter().map(|field| Ok((field.to_string(), row.try_get::<String, _>(*field)?))).collect::<Result<_, sqlx::Error>>()?;
     Ok(Disclosure { business_name: row.try_get("business_name")?, items })
 }

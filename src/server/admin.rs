@@ -57,9 +57,7 @@ pub async fn run(db: &Db, command: AdminCommand) -> anyhow::Result<()> {
             };
             let password = NewPassword::parse(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
             let hash = auth::hash_password(&password).await.map_err(app)?;
-            auth::create_account(db, email.as_str(), &name, &hash, Role::Reviewer, locale)
-                .await
-                .map_err(app)?;
+            auth::create_account(db, email.as_str(), &name, &hash, Role::Reviewer, locale).await.map_err(app)?;
             println!("reviewer {} created", email.as_str());
             if generated {
                 println!("password: {}", password.expose());
@@ -104,10 +102,7 @@ async fn decide(db: &Db, email: &str, approve: bool, reason: &str) -> anyhow::Re
     if role != Role::Merchant {
         bail!("{} is not a merchant", email.as_str());
     }
-    accounts::review(db, None, id, approve, reason)
-        .await
-        .map_err(app)
-        .with_context(|| format!("{} has no application awaiting review", email.as_str()))?;
+    accounts::review(db, None, id, approve, reason).await.map_err(app).with_context(|| format!("{} has no application awaiting review", email.as_str()))?;
     println!("application of {} {}", email.as_str(), if approve { "approved" } else { "rejected" });
     Ok(())
 }

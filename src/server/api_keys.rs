@@ -70,14 +70,12 @@ pub async fn list(db: &Db, account: &Merchant) -> AppResult<Vec<ApiKeyView>> {
 
 /// Revokes one of the merchant's keys at once (idempotent).
 pub async fn revoke(db: &Db, account: &Merchant, id: i64) -> AppResult<ApiKeyView> {
-    let row = sqlx::query(&format!(
-        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND account_id = $3 RETURNING {COLUMNS}"
-    ))
-    .bind(now_ms())
-    .bind(id)
-    .bind(account.id)
-    .fetch_optional(db.pool())
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let row = sqlx::query(&format!("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND account_id = $3 RETURNING {COLUMNS}"))
+        .bind(now_ms())
+        .bind(id)
+        .bind(account.id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(AppError::NotFound)?;
     view(&row)
 }

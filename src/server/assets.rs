@@ -139,11 +139,7 @@ impl Assets {
                 Some(_) => Some(Stored::Disk(copy)),
                 None => std::fs::read(copy).ok().map(|bytes| Stored::Memory(Bytes::from(bytes))),
             });
-            let identity = if brotli.is_some() || gzip.is_some() {
-                Stored::Disk(path.clone())
-            } else {
-                Stored::Memory(Bytes::from(identity))
-            };
+            let identity = if brotli.is_some() || gzip.is_some() { Stored::Disk(path.clone()) } else { Stored::Memory(Bytes::from(identity)) };
             let asset = Asset { content_type: content_type(&url), brotli, gzip, identity, version };
             self.files.insert(url, asset);
         }
@@ -166,17 +162,12 @@ impl Assets {
         let etag = format!("\"{}\"", asset.version);
         let cache = if versioned { "public, max-age=31536000, immutable" } else { "no-cache" };
         let accepts = |coding: &str| {
-            headers
-                .get_all(header::ACCEPT_ENCODING)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .any(|c| {
-                    let mut parts = c.split(';');
-                    let name = parts.next().unwrap_or_default().trim();
-                    let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-                    name.eq_ignore_ascii_case(coding) && !refused
-                })
+            headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|c| {
+                let mut parts = c.split(';');
+                let name = parts.next().unwrap_or_default().trim();
+                let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                name.eq_ignore_ascii_case(coding) && !refused
+            })
         };
         let ((body, len), encoding) = match (&asset.brotli, &asset.gzip) {
             (Some(br), _) if accepts("br") => ((Body::from(br.clone()), Some(br.len())), Some("br")),

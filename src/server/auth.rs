@@ -52,10 +52,7 @@ pub async fn hash_password(password: &NewPassword) -> AppResult<String> {
     let password = password.expose().to_owned();
     with_hash_slot(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
     })
     .await?
     .map_err(AppError::from)
@@ -67,10 +64,7 @@ pub async fn hash_password(password: &NewPassword) -> AppResult<String> {
 pub async fn verify_password(stored_hash: Option<String>, candidate: &str) -> AppResult<bool> {
     let candidate = candidate.to_owned();
     with_hash_slot(move || {
-        let verify = |hash: &str| {
-            PasswordHash::new(hash)
-                .is_ok_and(|parsed| Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok())
-        };
+        let verify = |hash: &str| PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok());
         match stored_hash {
             Some(hash) => verify(&hash),
             None => {
@@ -121,11 +115,7 @@ pub async fn delete_session(db: &Db, token: &str) -> AppResult<()> {
 
 /// Ends every session of an account but `keep` (after a password change).
 pub async fn delete_other_sessions(db: &Db, account_id: i64, keep: &str) -> AppResult<()> {
-    sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
-        .bind(account_id)
-        .bind(token_hash(keep))
-        .execute(db.pool())
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2").bind(account_id).bind(token_hash(keep)).execute(db.pool()).await?;
     Ok(())
 }
 
@@ -154,18 +144,13 @@ pub fn session_token(headers: &HeaderMap, secure: bool) -> Option<String> {
 
 pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
     let flag = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{flag}",
-        session_cookie_name(secure),
-        SESSION_TTL_MS / 1000
-    ))
-    .expect("token is URL-safe base64")
+    HeaderValue::from_str(&format!("{}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{flag}", session_cookie_name(secure), SESSION_TTL_MS / 1000))
+        .expect("token is URL-safe base64")
 }
 
 pub fn clear_session_cookie(secure: bool) -> HeaderValue {
     let flag = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{flag}", session_cookie_name(secure)))
-        .expect("static cookie")
+    HeaderValue::from_str(&format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{flag}", session_cookie_name(secure))).expect("static cookie")
 }
 
 /// An account row: its id, and what the dashboard sees of it (read through
@@ -195,7 +180,6 @@ impl Account {
     pub fn view(&self) -> AccountView {
         self.view.clone()
     }
-
 }
 
 /// A signed-in merchant. Only [`Merchant::of`] (the role check) makes one,
@@ -299,11 +283,7 @@ pub async fn account_by_api_key(db: &Db, key: &str) -> AppResult<Option<(Account
     let key_id: i64 = row.try_get("key_id")?;
     let now = now_ms();
     if now - row.try_get::<i64, _>("last_used")? > 60_000 {
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(key_id)
-            .execute(db.pool())
-            .await?;
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now).bind(key_id).execute(db.pool()).await?;
     }
     Ok(Some((account, key_id)))
 }
@@ -352,30 +332,21 @@ async fn touch_session(db: &Db, token: &str) -> AppResult<()> {
 
 /// Deletes sessions that ended (idle or too old); run by the periodic job.
 pub async fn purge_sessions(db: &Db, now: i64) -> AppResult<u64> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR created_at <= $2")
-        .bind(now)
-        .bind(now - SESSION_TTL_MS)
-        .execute(db.pool())
-        .await?;
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR created_at <= $2").bind(now).bind(now - SESSION_TTL_MS).execute(db.pool()).await?;
     Ok(done.rows_affected())
 }
 
 pub async fn account_by_id(db: &Db, id: i64) -> AppResult<Option<Account>> {
-    let row = sqlx::query(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM accounts a LEFT JOIN live_applications l ON l.account_id = a.id WHERE a.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a LEFT JOIN live_applications l ON l.account_id = a.id WHERE a.id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
     row.as_ref().map(account_from_row).transpose()
 }
 
 /// Id and password hash for a sign-in attempt.
 pub async fn credentials_by_email(db: &Db, email: &str) -> AppResult<Option<(i64, String)>> {
-    let row = sqlx::query("SELECT id, password_hash FROM accounts WHERE email = $1")
-        .bind(email)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query("SELECT id, password_hash FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?;
     Ok(match row {
         Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
         None => None,
@@ -391,14 +362,7 @@ pub async fn account_exists(db: &Db, email: &str) -> AppResult<bool> {
 
 /// Creates an account; `Err(EmailTaken)` if the email is in use (also under a race:
 /// the unique index decides).
-pub async fn create_account(
-    db: &Db,
-    email: &str,
-    business_name: &str,
-    password_hash: &str,
-    role: Role,
-    locale: Locale,
-) -> AppResult<i64> {
+pub async fn create_account(db: &Db, email: &str, business_name: &str, password_hash: &str, role: Role, locale: Locale) -> AppResult<i64> {
     let result = sqlx::query(
         "INSERT INTO accounts (email, public_id, business_name, password_hash, role, locale, mode, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'test', $7) RETURNING id",
@@ -418,4 +382,3 @@ pub async fn create_account(
         Err(e) => Err(e.into()),
     }
 }
-

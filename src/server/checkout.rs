@@ -3,8 +3,8 @@
 //! Test-mode links go to the built-in simulator (KOMOJU's documented test
 //! cards, konbini, a PayPay-style approval page); no real money ever moves.
 
-use super::db::{now_ms, Db};
 use super::checkout_link_cache::{self, CheckoutLink};
+use super::db::{now_ms, Db};
 use super::ids;
 use super::payments::{self, Attempt, Facts, Payment};
 use super::AppState;
@@ -104,11 +104,8 @@ async fn ensure_session(state: &AppState, link: &CheckoutLink, payment: Payment,
         return Ok(payment);
     }
     let db = &state.db;
-    let credentials = state
-        .komoju
-        .credentials(db, link.account_id)
-        .await?
-        .ok_or_else(|| AppError::Conflict("the seller has not connected a KOMOJU account".into()))?;
+    let credentials =
+        state.komoju.credentials(db, link.account_id).await?.ok_or_else(|| AppError::Conflict("the seller has not connected a KOMOJU account".into()))?;
     let view = &payment.view;
     let body = serde_json::json!({
         "amount": view.amount,
@@ -174,11 +171,7 @@ fn simulate_outcome(request: &PayRequest) -> Option<(Transition, Facts)> {
             Some((transition, Facts::default()))
         }
         Method::Konbini => {
-            let facts = Facts {
-                konbini_number: Some(konbini_number()),
-                deadline_at: Some(now_ms() + Method::Konbini.deadline_ms()),
-                ..Facts::default()
-            };
+            let facts = Facts { konbini_number: Some(konbini_number()), deadline_at: Some(now_ms() + Method::Konbini.deadline_ms()), ..Facts::default() };
             Some((Transition::Authorize, facts))
         }
         Method::Paypay | Method::Komoju => None,

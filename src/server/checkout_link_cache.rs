@@ -43,7 +43,9 @@ pub async fn checkout_link(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
 /// transaction (see [`start_with`]), so a link closed meanwhile takes nothing.
 pub async fn checkout_link_cached(db: &Db, slug: &str) -> AppResult<CheckoutLink> {
     let now = std::time::Instant::now();
-    if let Some(hit) = link_cache().lock().ok().and_then(|cache| cache.get(slug).filter(|(at, _)| now.duration_since(*at) < LINK_CACHE_TTL).map(|(_, l)| l.clone())) {
+    if let Some(hit) =
+        link_cache().lock().ok().and_then(|cache| cache.get(slug).filter(|(at, _)| now.duration_since(*at) < LINK_CACHE_TTL).map(|(_, l)| l.clone()))
+    {
         return Ok(hit.at(now_ms()));
     }
     let loaded = load_checkout_link(db, slug).await?;

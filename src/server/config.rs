@@ -243,10 +243,7 @@ impl ConfigArgs {
 
 fn parse_public_url(url: &str) -> Result<String, ConfigError> {
     let bad = || ConfigError::PublicUrl(url.to_owned());
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(bad)?;
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(bad)?;
     let host = rest.split('/').next().unwrap_or_default();
     if host.is_empty() || url.contains(['?', '#', ' ']) || super::csrf::SiteOrigin::parse(url).is_none() {
         return Err(bad());
@@ -260,11 +257,7 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
     let build = leptos::config::get_config_from_env()?.leptos_options;
     // Leptos.toml holds one section; the output name is appended to it because
     // the parser insists on one, and its only source is the build.
-    let runtime = format!(
-        "{}\noutput-name = {:?}\n",
-        include_str!("../../Leptos.toml"),
-        &*build.output_name
-    );
+    let runtime = format!("{}\noutput-name = {:?}\n", include_str!("../../Leptos.toml"), &*build.output_name);
     let mut options = leptos::config::get_config_from_str(&runtime)?;
     options.site_root = build.site_root;
     options.site_pkg_dir = build.site_pkg_dir;

@@ -94,10 +94,7 @@ fn is_safe(method: &Method) -> bool {
 
 fn same_origin(site: &SiteOrigin, request: &Request) -> bool {
     let headers = request.headers();
-    let source = headers
-        .get(header::ORIGIN)
-        .or_else(|| headers.get(header::REFERER))
-        .and_then(|v| v.to_str().ok());
+    let source = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
     source.is_some_and(|source| site.admits(source))
 }
 
@@ -110,8 +107,16 @@ mod tests {
         let site = SiteOrigin::parse("https://pay.example.com/shop").unwrap();
         assert!(site.admits("https://pay.example.com"));
         assert!(site.admits("https://PAY.example.com:443/signin?x=1"), "default port, any case, a Referer's path");
-        for other in ["http://pay.example.com", "https://pay.example.com:8443", "https://evil.example", "null", "",
-            "https://pay.example.com.evil.example", "https://evil.example/https://pay.example.com", "https://user@pay.example.com"] {
+        for other in [
+            "http://pay.example.com",
+            "https://pay.example.com:8443",
+            "https://evil.example",
+            "null",
+            "",
+            "https://pay.example.com.evil.example",
+            "https://evil.example/https://pay.example.com",
+            "https://user@pay.example.com",
+        ] {
             assert!(!site.admits(other), "{other}");
         }
     }

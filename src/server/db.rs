@@ -326,9 +326,7 @@ pub fn redact(url: &str) -> String {
 
 /// Current time in Unix milliseconds, the one time format in the database.
 pub fn now_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970");
     i64::try_from(now.as_millis()).expect("time fits in i64 milliseconds")
 }
 

@@ -2,8 +2,8 @@
 //! health check, and the process lifecycle.
 
 use super::{config::Config, csrf, db::Db, AppState};
-use crate::error::AppError;
 use crate::app::{shell, App};
+use crate::error::AppError;
 use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -86,11 +86,7 @@ fn body_limit(path: &str) -> usize {
 /// error (413) so the page can say why in the visitor's language. Bodies
 /// without a length are cut off at [`body_limit`] while streaming (`accept_loop`).
 async fn refuse_oversized_bodies(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    let declared = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared = request.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     let path = request.uri().path();
     let upload = is_upload(path);
     let limit = body_limit(path);
@@ -135,9 +131,7 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     headers.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
-    headers
-        .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(CSP));
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(CSP));
     if https {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
@@ -199,9 +193,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     // An operator who asked for metrics gets them, or no server at all.
     let metrics = match state.config.metrics_bind {
         Some(addr) => {
-            let metrics = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| anyhow::anyhow!("PAYLINKS_METRICS_BIND {addr}: {e} (set another address, or off)"))?;
+            let metrics =
+                tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("PAYLINKS_METRICS_BIND {addr}: {e} (set another address, or off)"))?;
             tracing::info!(addr = %metrics.local_addr()?, "metrics at /metrics");
             Some(super::metrics::spawn(metrics, state.db.clone()))
         }
@@ -310,9 +303,8 @@ async fn accept_loop(
             // Every body is cut off at its route's limit while it streams, with
             // or without a Content-Length (a chunked upload cannot run on).
             let limit = body_limit(request.uri().path());
-            let request = request.map(|body| {
-                axum::body::Body::new(http_body_util::Limited::new(tower_http::timeout::TimeoutBody::new(body_timeout, body), limit))
-            });
+            let request =
+                request.map(|body| axum::body::Body::new(http_body_util::Limited::new(tower_http::timeout::TimeoutBody::new(body_timeout, body), limit)));
             let mut app = app.clone();
             // Router is always ready: call without poll_ready, as axum::serve does.
             tower::Service::call(&mut app, request)

@@ -62,9 +62,7 @@ pub fn clean(bytes: &[u8]) -> Result<(CheckedImage, Vec<u8>), FieldError> {
         reader.limits(limits);
         reader
     };
-    let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(|_| FieldError::ImageCorrupt)?;
+    let (width, height) = image::ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(|_| FieldError::ImageCorrupt)?;
     if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(FieldError::ImageDimensions);
     }
@@ -133,11 +131,7 @@ pub async fn store(db: &Db, account_id: i64, bytes: Vec<u8>) -> AppResult<String
 
 /// The id of the merchant's image with this hash, if it is theirs.
 pub async fn owned(db: &Db, account_id: i64, sha: &str) -> AppResult<Option<i64>> {
-    let row = sqlx::query("SELECT id FROM images WHERE account_id = $1 AND sha256 = $2")
-        .bind(account_id)
-        .bind(sha)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query("SELECT id FROM images WHERE account_id = $1 AND sha256 = $2").bind(account_id).bind(sha).fetch_optional(db.pool()).await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
@@ -155,20 +149,12 @@ pub async fn serve(State(db): State<Db>, Path(sha): Path<String>, headers: Heade
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag.clone())], [cache]).into_response();
     }
-    let row = sqlx::query("SELECT content_type, bytes FROM images WHERE sha256 = $1 LIMIT 1")
-        .bind(&sha)
-        .fetch_optional(db.pool())
-        .await;
+    let row = sqlx::query("SELECT content_type, bytes FROM images WHERE sha256 = $1 LIMIT 1").bind(&sha).fetch_optional(db.pool()).await;
     match row {
         Ok(Some(row)) => {
             let content_type: String = row.try_get(0).unwrap_or_default();
             let bytes: Vec<u8> = row.try_get(1).unwrap_or_default();
-            (
-                [(header::CONTENT_TYPE, content_type), (header::ETAG, etag)],
-                [cache, (header::X_CONTENT_TYPE_OPTIONS, "nosniff")],
-                bytes,
-            )
-                .into_response()
+            ([(header::CONTENT_TYPE, content_type), (header::ETAG, etag)], [cache, (header::X_CONTENT_TYPE_OPTIONS, "nosniff")], bytes).into_response()
         }
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {
@@ -184,17 +170,13 @@ mod tests {
 
     fn png(width: u32, height: u32) -> Vec<u8> {
         let mut out = Vec::new();
-        image::RgbImage::new(width, height)
-            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
-            .unwrap();
+        image::RgbImage::new(width, height).write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
         out
     }
 
     fn jpeg() -> Vec<u8> {
         let mut out = Vec::new();
-        image::RgbImage::from_pixel(8, 8, image::Rgb([200, 30, 30]))
-            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg)
-            .unwrap();
+        image::RgbImage::from_pixel(8, 8, image::Rgb([200, 30, 30])).write_to(&mut Cursor::new(&mut out), image::ImageFormat::Jpeg).unwrap();
         out
     }
 

@@ -156,10 +156,8 @@ impl Komoju {
     }
 
     pub async fn settings(db: &Db, account_id: i64) -> AppResult<Option<Settings>> {
-        let row = sqlx::query("SELECT secret_key_hint, updated_at FROM komoju_accounts WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_optional(db.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT secret_key_hint, updated_at FROM komoju_accounts WHERE account_id = $1").bind(account_id).fetch_optional(db.pool()).await?;
         row.map(|row| Ok(Settings { secret_key_hint: row.try_get(0)?, updated_at: row.try_get(1)? })).transpose()
     }
 
@@ -177,10 +175,7 @@ impl Komoju {
                 AppError::Internal
             })
         };
-        Ok(Some(Credentials {
-            secret_key: open(row.try_get(0)?, "secret-key")?,
-            webhook_secret: open(row.try_get(1)?, "webhook-secret")?,
-        }))
+        Ok(Some(Credentials { secret_key: open(row.try_get(0)?, "secret-key")?, webhook_secret: open(row.try_get(1)?, "webhook-secret")? }))
     }
 
     // ---- KOMOJU's API -------------------------------------------------------
@@ -192,14 +187,8 @@ impl Komoju {
         if status.is_success() {
             return Ok(body);
         }
-        let message = body
-            .pointer("/error/message")
-            .or_else(|| body.get("message"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .chars()
-            .take(300)
-            .collect::<String>();
+        let message =
+            body.pointer("/error/message").or_else(|| body.get("message")).and_then(Value::as_str).unwrap_or("").chars().take(300).collect::<String>();
         tracing::warn!(%status, %message, "KOMOJU {what} refused");
         match status.as_u16() {
             // A retry while the first request with this idempotency key is still running.
@@ -211,13 +200,11 @@ impl Komoju {
 
     /// `POST /api/v1/sessions`; the same `idempotency_key` gives the same session.
     pub async fn create_session(&self, secret_key: &str, idempotency_key: &str, body: &Value) -> AppResult<Session> {
-        let request = self
-            .http
-            .post(format!("{}/api/v1/sessions", self.base_url))
-            .header("X-KOMOJU-IDEMPOTENCY", idempotency_key)
-            .json(body);
+        let request = self.http.post(format!("{}/api/v1/sessions", self.base_url)).header("X-KOMOJU-IDEMPOTENCY", idempotency_key).json(body);
         let value = self.call(request, secret_key, "session creation").await?;
-        parse_session(&value).filter(|s| s.url.starts_with("https://") || s.url.starts_with("http://")).ok_or_else(|| unavailable("session creation", "no session url in the answer"))
+        parse_session(&value)
+            .filter(|s| s.url.starts_with("https://") || s.url.starts_with("http://"))
+            .ok_or_else(|| unavailable("session creation", "no session url in the answer"))
     }
 
     /// `GET /api/v1/sessions/{id}`
@@ -231,16 +218,20 @@ impl Komoju {
     }
 
     /// `POST /api/v1/payments/{id}/refund`
-    pub async fn refund(&self, secret_key: &str, payment_id: &str, amount: i64, description: Option<&str>, idempotency_key: &str) -> AppResult<ProviderPayment> {
+    pub async fn refund(
+        &self,
+        secret_key: &str,
+        payment_id: &str,
+        amount: i64,
+        description: Option<&str>,
+        idempotency_key: &str,
+    ) -> AppResult<ProviderPayment> {
         let mut body = json!({ "amount": amount });
         if let Some(description) = description {
             body["description"] = json!(description);
         }
-        let request = self
-            .http
-            .post(format!("{}/api/v1/payments/{payment_id}/refund", self.base_url))
-            .header("X-KOMOJU-IDEMPOTENCY", idempotency_key)
-            .json(&body);
+        let request =
+            self.http.post(format!("{}/api/v1/payments/{payment_id}/refund", self.base_url)).header("X-KOMOJU-IDEMPOTENCY", idempotency_key).json(&body);
         let value = self.call(request, secret_key, "refund").await?;
         parse_payment(&value).ok_or_else(|| unavailable("refund", "unreadable payment"))
     }
@@ -293,8 +284,7 @@ mod tests {
 
     #[test]
     fn payment_objects() {
-        let p = parse_payment(&json!({"id": "pay1", "status": "captured", "amount": 1200, "currency": "JPY", "amount_refunded": 200}))
-            .unwrap();
+        let p = parse_payment(&json!({"id": "pay1", "status": "captured", "amount": 1200, "currency": "JPY", "amount_refunded": 200})).unwrap();
         assert_eq!((p.status, p.amount, p.refunded), (ProviderStatus::Captured, 1200, 200));
         let p = parse_payment(&json!({"id": "pay1", "status": "captured", "amount": 1200, "currency": "JPY",
             "refunds": [{"amount": 100}, {"amount": 50}]}))

@@ -105,10 +105,7 @@ pub async fn create(db: &Db, public_url: &str, account: &Merchant, input: &LinkI
 async fn image_id(db: &Db, account: &Merchant, sha: &str) -> AppResult<Option<i64>> {
     match sha.trim() {
         "" => Ok(None),
-        sha => super::images::owned(db, account.id, sha)
-            .await?
-            .map(Some)
-            .ok_or_else(|| AppError::invalid("image", FieldError::NotAllowed)),
+        sha => super::images::owned(db, account.id, sha).await?.map(Some).ok_or_else(|| AppError::invalid("image", FieldError::NotAllowed)),
     }
 }
 
@@ -210,12 +207,7 @@ pub async fn set_status(db: &Db, public_url: &str, account: &Merchant, id: i64, 
         tx.rollback().await?;
         return get(db, public_url, account, id).await;
     }
-    sqlx::query("UPDATE links SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status.as_str())
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("UPDATE links SET status = $1, updated_at = $2 WHERE id = $3").bind(status.as_str()).bind(now).bind(id).execute(&mut *tx).await?;
     let (link, notify) = announce(&mut tx, account, id, public_url, before, now).await?;
     tx.commit().await?;
     changed(id, notify);

@@ -5,12 +5,7 @@ use http::header::{HeaderMap, HeaderValue, ACCEPT_LANGUAGE, COOKIE};
 pub const COOKIE_NAME: &str = "lang";
 
 pub fn from_headers(headers: &HeaderMap) -> Locale {
-    let explicit = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("lang="));
+    let explicit = headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| pair.trim().strip_prefix("lang="));
     let accept = headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     Locale::negotiate(explicit, accept)
 }
@@ -18,11 +13,16 @@ pub fn from_headers(headers: &HeaderMap) -> Locale {
 /// `Set-Cookie` that remembers an explicit choice for a year. Not `HttpOnly`:
 /// it holds no secret, and the page may read it.
 pub fn set_cookie(locale: Locale) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{COOKIE_NAME}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-        locale.code()
-    ))
-    .expect("locale codes are valid header text")
+    HeaderValue::from_str(&format!("{COOKIE_NAME}={}; Path=/; Max-Age=31536000; SameSite=Lax", locale.code())).expect("locale codes are valid header text")
+}
+
+/// A plain axum handler's refusal: the error's status and its message in
+/// the visitor's language, as text.
+pub fn refusal(headers: &HeaderMap, error: &crate::error::AppError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let text = crate::i18n::tr(from_headers(headers), error.message_id());
+    let status = http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::FORBIDDEN);
+    (status, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
 
 #[cfg(test)]
@@ -50,13 +50,4 @@ mod tests {
         assert_eq!(from_headers(&headers(&[(ACCEPT_LANGUAGE, "ja-JP,ja;q=0.9")])), Locale::Ja);
         assert_eq!(from_headers(&HeaderMap::new()), Locale::En);
     }
-}
-
-/// A plain axum handler's refusal: the error's status and its message in
-/// the visitor's language, as text.
-pub fn refusal(headers: &HeaderMap, error: &crate::error::AppError) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let text = crate::i18n::tr(from_headers(headers), error.message_id());
-    let status = http::StatusCode::from_u16(error.status()).unwrap_or(http::StatusCode::FORBIDDEN);
-    (status, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }

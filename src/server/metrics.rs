@@ -29,10 +29,7 @@ fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(
-                Matcher::Full(LATENCY.to_owned()),
-                &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
-            )
+            .set_buckets_for_metric(Matcher::Full(LATENCY.to_owned()), &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
             .expect("the bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();
@@ -113,9 +110,7 @@ async fn scrape(State(db): State<Db>) -> Response {
 async fn database_figures(db: &Db) -> Result<(), sqlx::Error> {
     // Every combination is set, zeros included, so a status that emptied
     // reads 0 rather than its last count.
-    let rows = sqlx::query("SELECT mode, method, status, COUNT(*) AS n FROM payments GROUP BY mode, method, status")
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query("SELECT mode, method, status, COUNT(*) AS n FROM payments GROUP BY mode, method, status").fetch_all(db.pool()).await?;
     let mut counts = std::collections::HashMap::new();
     for row in &rows {
         let key = (row.try_get::<String, _>("mode")?, row.try_get::<String, _>("method")?, row.try_get::<String, _>("status")?);
@@ -126,8 +121,7 @@ async fn database_figures(db: &Db) -> Result<(), sqlx::Error> {
             for status in PaymentStatus::ALL {
                 let key = (mode.as_str().to_owned(), method.as_str().to_owned(), status.as_str().to_owned());
                 let n = counts.get(&key).copied().unwrap_or(0);
-                metrics::gauge!("paylinks_payments", "mode" => mode.as_str(), "method" => method.as_str(), "status" => status.as_str())
-                    .set(n as f64);
+                metrics::gauge!("paylinks_payments", "mode" => mode.as_str(), "method" => method.as_str(), "status" => status.as_str()).set(n as f64);
             }
         }
     }

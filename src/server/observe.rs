@@ -47,14 +47,17 @@ pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
 }
 
-/// The access log: one INFO line per finished request (status, latency) in
-/// the request's span; 5xx answers are also logged as failures.
-pub fn access_log() -> tower_http::trace::TraceLayer<
+/// The access log's layer (see [`access_log`]).
+pub type AccessLog = tower_http::trace::TraceLayer<
     tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
     fn(&Request<axum::body::Body>) -> tracing::Span,
     (),
     tower_http::trace::DefaultOnResponse,
-> {
+>;
+
+/// The access log: one INFO line per finished request (status, latency) in
+/// the request's span; 5xx answers are also logged as failures.
+pub fn access_log() -> AccessLog {
     use tower_http::trace::{DefaultOnResponse, TraceLayer};
     TraceLayer::new_for_http()
         .make_span_with(request_span as fn(&Request<axum::body::Body>) -> tracing::Span)

@@ -79,11 +79,7 @@ impl Request {
 
     /// A browser navigating (form post), not a `fetch` wanting JSON.
     pub fn accepts_html(&self) -> bool {
-        self.parts
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
+        self.parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
     }
 
     pub fn set_header(&self, name: http::HeaderName, value: http::HeaderValue) {

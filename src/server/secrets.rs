@@ -122,10 +122,7 @@ impl SecretBox {
         };
         let nonce = hex::decode(nonce).ok().filter(|n| n.len() == 12).ok_or(SecretError::Unreadable)?;
         let body = hex::decode(body).map_err(|_| SecretError::Unreadable)?;
-        let plain = self
-            .cipher
-            .decrypt(Nonce::from_slice(&nonce), Payload { msg: &body, aad: context.as_bytes() })
-            .map_err(|_| SecretError::Unreadable)?;
+        let plain = self.cipher.decrypt(Nonce::from_slice(&nonce), Payload { msg: &body, aad: context.as_bytes() }).map_err(|_| SecretError::Unreadable)?;
         String::from_utf8(plain).map_err(|_| SecretError::Unreadable)
     }
 }

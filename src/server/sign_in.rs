@@ -1,11 +1,11 @@
 //! Signing up, in and out: the throttles, the password checks and the
 //! session cookie, for the server functions in `pages/auth.rs`.
 
-use crate::domain::fields::{self, Email, NewPassword};
+use super::{auth, locale, request::Request, throttle};
 use crate::domain::email::EmailKind;
+use crate::domain::fields::{self, Email, NewPassword};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
-use super::{auth, locale, request::Request, throttle};
 use http::header::SET_COOKIE;
 
 pub const BUSINESS_NAME_MAX: usize = 100;
@@ -25,8 +25,7 @@ pub async fn start_session(request: &Request, account_id: i64) -> AppResult<()> 
 }
 
 pub async fn sign_up(request: &Request, business_name: &str, email: &str, password: &str) -> AppResult<i64> {
-    let business_name = fields::text(business_name, BUSINESS_NAME_MAX, false)
-        .map_err(|e| AppError::invalid("business_name", e))?;
+    let business_name = fields::text(business_name, BUSINESS_NAME_MAX, false).map_err(|e| AppError::invalid("business_name", e))?;
     let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
     let password = NewPassword::parse(password).map_err(|e| AppError::invalid("password", e))?;
     // Counted before any hashing: each sign-up costs a 19 MiB Argon2 run.
@@ -108,4 +107,3 @@ pub async fn resend_verification(request: &Request) -> AppResult<()> {
     let secrets = &request.state.config.secrets;
     super::account_email::send(request.db(), secrets, account.id, &account.email, account.locale, EmailKind::VerifyEmail).await
 }
-

@@ -93,10 +93,7 @@ pub async fn take(db: &Db, key: &str, limit: Limit) -> AppResult<()> {
 
 /// Gives back an attempt that succeeded (a right password is not a guess).
 pub async fn give_back(db: &Db, key: &str) -> AppResult<()> {
-    sqlx::query("UPDATE auth_throttle SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0")
-        .bind(key.to_owned())
-        .execute(db.pool())
-        .await?;
+    sqlx::query("UPDATE auth_throttle SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0").bind(key.to_owned()).execute(db.pool()).await?;
     Ok(())
 }
 
@@ -116,12 +113,7 @@ pub async fn back_off(db: &Db, key: &str) -> AppResult<()> {
         wait = backoff_sql(n),
     );
     debug_assert_eq!(backoff_ms(1), 0, "the first guess never waits");
-    let taken = sqlx::query(&sql)
-        .bind(key.to_owned())
-        .bind(now)
-        .bind(now - SERIES_IDLE_MS)
-        .fetch_optional(db.pool())
-        .await?;
+    let taken = sqlx::query(&sql).bind(key.to_owned()).bind(now).bind(now - SERIES_IDLE_MS).fetch_optional(db.pool()).await?;
     if taken.is_some() {
         return Ok(());
     }
@@ -144,10 +136,7 @@ pub async fn clear(db: &Db, key: &str) -> AppResult<()> {
 /// Drops rows nobody needs any more (their window and wait are long over).
 pub async fn purge(db: &Db) -> AppResult<u64> {
     let horizon = now_ms() - 24 * 60 * MINUTE_MS;
-    let done = sqlx::query("DELETE FROM auth_throttle WHERE window_start < $1 AND blocked_until < $1")
-        .bind(horizon)
-        .execute(db.pool())
-        .await?;
+    let done = sqlx::query("DELETE FROM auth_throttle WHERE window_start < $1 AND blocked_until < $1").bind(horizon).execute(db.pool()).await?;
     Ok(done.rows_affected())
 }
 

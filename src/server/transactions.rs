@@ -10,8 +10,8 @@ use super::payments::{self, COLUMNS};
 use crate::domain::link::format_local_datetime;
 use crate::domain::money::format_minor;
 use crate::domain::payment::PaymentView;
-use crate::domain::transactions::{csv_cell, sales_day, Cursor, Search, StatusFilter, TransactionFilter, FILTER_OFFSET_MINUTES};
 use crate::domain::time_zone::TimeZone;
+use crate::domain::transactions::{csv_cell, sales_day, Cursor, Search, StatusFilter, TransactionFilter, FILTER_OFFSET_MINUTES};
 use crate::domain::Locale;
 use crate::error::{AppError, AppResult};
 use sqlx::Row;
@@ -167,9 +167,7 @@ pub async fn daily_captured(db: &Db, link_id: i64, days: usize) -> AppResult<(St
     let today = sales_day(now_ms());
     let first = today - days as i64 + 1;
     // A row per day with sales and shard (migrations 0007, 0011), whatever the link's size.
-    let rows = sqlx::query(
-        "SELECT day, CAST(SUM(amount) AS BIGINT) FROM link_daily_shards WHERE link_id = $1 AND day >= $2 AND day <= $3 GROUP BY day",
-    )
+    let rows = sqlx::query("SELECT day, CAST(SUM(amount) AS BIGINT) FROM link_daily_shards WHERE link_id = $1 AND day >= $2 AND day <= $3 GROUP BY day")
         .bind(link_id)
         .bind(first)
         .bind(today)
@@ -189,7 +187,8 @@ pub async fn daily_captured(db: &Db, link_id: i64, days: usize) -> AppResult<(St
 }
 
 /// The CSV header; rows follow [`csv_row`].
-pub const CSV_HEADER: &str = "payment_id,created_at_local,time_zone,product,customer_email,method,status,currency,amount_minor,refunded_minor,amount,refunded\r\n";
+pub const CSV_HEADER: &str =
+    "payment_id,created_at_local,time_zone,product,customer_email,method,status,currency,amount_minor,refunded_minor,amount,refunded\r\n";
 
 /// One payment as a CSV line, its time in the merchant's `zone` (named in the next cell).
 pub fn csv_row(p: &PaymentView, locale: Locale, zone: TimeZone) -> String {

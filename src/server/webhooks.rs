@@ -3,10 +3,11 @@
 //! unsigned or mis-signed request gets 401 and changes nothing, and each
 //! delivery (`X-Komoju-ID`) is processed once.
 
+use super::db::now_ms;
 use super::komoju::{self, parse_payment, signature_valid};
 use super::payments;
-use crate::domain::provider::DisputeNews;
 use super::AppState;
+use crate::domain::provider::DisputeNews;
 use crate::error::AppError;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -14,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 use sqlx::Row;
-use super::db::now_ms;
 
 /// The URL a merchant pastes into KOMOJU's webhook settings.
 pub fn komoju_url(public_url: &str, merchant_public_id: &str) -> String {
@@ -27,11 +27,7 @@ fn answer(status: StatusCode, text: &'static str) -> Response {
 
 pub async fn komoju(State(state): State<AppState>, Path(merchant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let db = &state.db;
-    let account_id: i64 = match sqlx::query("SELECT id FROM accounts WHERE public_id = $1")
-        .bind(merchant)
-        .fetch_optional(db.pool())
-        .await
-    {
+    let account_id: i64 = match sqlx::query("SELECT id FROM accounts WHERE public_id = $1").bind(merchant).fetch_optional(db.pool()).await {
         Ok(Some(row)) => match row.try_get(0) {
             Ok(id) => id,
             Err(_) => return answer(StatusCode::INTERNAL_SERVER_ERROR, "error"),
@@ -127,10 +123,7 @@ async fn process(state: &AppState, account_id: i64, kind: &str, event: &Value) -
     if ours.is_none() {
         // Our public id travels as the external order number.
         if let Some(order) = data.get("external_order_num").and_then(Value::as_str) {
-            ours = payments::by_public_id(&state.db, order)
-                .await
-                .ok()
-                .filter(|p| p.account_id == account_id && p.view.mode == crate::domain::Mode::Live);
+            ours = payments::by_public_id(&state.db, order).await.ok().filter(|p| p.account_id == account_id && p.view.mode == crate::domain::Mode::Live);
         }
     }
     let Some(ours) = ours else {

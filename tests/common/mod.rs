@@ -5,7 +5,7 @@
 pub mod shop;
 pub mod smtp;
 
-use paylinks::server::{config::ConfigArgs, config::leptos_options, http, AppState};
+use paylinks::server::{config::leptos_options, config::ConfigArgs, http, AppState};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,10 +29,7 @@ fn unique_name() -> String {
 pub async fn test_databases() -> Vec<TestDb> {
     let dir = std::env::temp_dir().join("paylinks-tests");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut dbs = vec![TestDb {
-        url: format!("sqlite://{}/{}.db", dir.display(), unique_name()),
-        label: "sqlite",
-    }];
+    let mut dbs = vec![TestDb { url: format!("sqlite://{}/{}.db", dir.display(), unique_name()), label: "sqlite" }];
     if let Ok(admin_url) = std::env::var("PAYLINKS_TEST_POSTGRES_URL") {
         dbs.push(TestDb { url: fresh_postgres_database(&admin_url).await, label: "postgres" });
     }
@@ -42,9 +39,7 @@ pub async fn test_databases() -> Vec<TestDb> {
 async fn fresh_postgres_database(admin_url: &str) -> String {
     sqlx::any::install_default_drivers();
     let name = format!("paylinks_test_{}", unique_name());
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin_url)
-        .await
-        .expect("PAYLINKS_TEST_POSTGRES_URL must reach a PostgreSQL server");
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin_url).await.expect("PAYLINKS_TEST_POSTGRES_URL must reach a PostgreSQL server");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
     let (base, query) = match admin_url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
@@ -301,10 +296,9 @@ impl Browser<'_> {
     /// Uploads one file as `multipart/form-data` field `field`.
     pub async fn upload(&mut self, endpoint: &str, field: &str, filename: &str, content_type: &str, bytes: &[u8]) -> Response {
         let boundary = "----paylinks-test-boundary";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
-        )
-        .into_bytes();
+        let mut body =
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n")
+                .into_bytes();
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let cookie = self.cookie_header();
@@ -348,6 +342,8 @@ impl ServerProcess {
     }
 
     /// The same with more settings (`PAYLINKS_…` variables).
+    // The child is killed and waited for on drop (also when the start-up wait panics).
+    #[allow(clippy::zombie_processes)]
     pub async fn start_with(database_url: &str, secret_key: &str, env: &[(&str, &str)]) -> ServerProcess {
         let addr = free_port();
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_paylinks"));
@@ -370,9 +366,7 @@ impl ServerProcess {
             // The caller's settings win over the defaults above.
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::null());
-        let child = command
-            .spawn()
-            .expect("the paylinks binary starts");
+        let child = command.spawn().expect("the paylinks binary starts");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             if try_request(addr, "GET", "/healthz", &[], b"").await.is_some_and(|r| r.status == 200) {

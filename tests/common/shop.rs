@@ -109,29 +109,20 @@ pub async fn assert_verified(server: &TestServer, label: &str) {
 /// The public id of the merchant with this email (their webhook URL).
 pub async fn merchant_public_id(server: &TestServer, email: &str) -> String {
     use sqlx::Row;
-    sqlx::query("SELECT public_id FROM accounts WHERE email = $1")
-        .bind(email.to_owned())
-        .fetch_one(server.state.db.pool())
-        .await
-        .unwrap()
-        .get(0)
+    sqlx::query("SELECT public_id FROM accounts WHERE email = $1").bind(email.to_owned()).fetch_one(server.state.db.pool()).await.unwrap().get(0)
 }
 
 /// A plain picture of `width` × `height` pixels, encoded as PNG.
 pub fn png(width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::new();
-    image::RgbImage::from_pixel(width, height, image::Rgb([10, 120, 60]))
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
+    image::RgbImage::from_pixel(width, height, image::Rgb([10, 120, 60])).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
     out
 }
 
 /// A small JPEG picture.
 pub fn jpeg() -> Vec<u8> {
     let mut out = Vec::new();
-    image::RgbImage::from_pixel(16, 16, image::Rgb([200, 30, 30]))
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg)
-        .unwrap();
+    image::RgbImage::from_pixel(16, 16, image::Rgb([200, 30, 30])).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Jpeg).unwrap();
     out
 }
 

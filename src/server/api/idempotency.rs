@@ -30,7 +30,11 @@ enum Claim {
     Ours,
     /// Freed between our insert and our read: try again.
     Released,
-    Taken { request_hash: String, answer: Option<(u16, String)>, created_at: i64 },
+    Taken {
+        request_hash: String,
+        answer: Option<(u16, String)>,
+        created_at: i64,
+    },
 }
 
 pub async fn run(db: &Db, account: &Account, key: &HeaderValue, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
@@ -40,7 +44,13 @@ pub async fn run(db: &Db, account: &Account, key: &HeaderValue, request: axum::e
     }
 }
 
-async fn run_checked(db: &Db, account: &Account, key: &HeaderValue, request: axum::extract::Request, next: axum::middleware::Next) -> Result<Response, ApiError> {
+async fn run_checked(
+    db: &Db,
+    account: &Account,
+    key: &HeaderValue,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response, ApiError> {
     let key = key
         .to_str()
         .ok()
@@ -186,11 +196,7 @@ async fn release(db: &Db, account: &Account, key: &str, created_at: Option<i64>)
 
 /// Forgets answers past the retention period.
 pub async fn purge(db: &Db, now: i64) -> AppResult<u64> {
-    Ok(sqlx::query("DELETE FROM api_idempotency WHERE created_at < $1")
-        .bind(now - RETENTION_MS)
-        .execute(db.pool())
-        .await?
-        .rows_affected())
+    Ok(sqlx::query("DELETE FROM api_idempotency WHERE created_at < $1").bind(now - RETENTION_MS).execute(db.pool()).await?.rows_affected())
 }
 
 #[cfg(test)]

@@ -15,12 +15,12 @@ use crate::domain::fields::FieldError;
 use crate::domain::link::{rfc3339_to_input, LinkInput, LinkStatus};
 use crate::domain::money::{Currency, Money};
 use crate::error::AppError;
+use crate::server::wire::*;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, State};
 use axum::http::{request::Parts, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use crate::server::wire::*;
 
 pub use idempotency::purge as purge_idempotency_keys;
 pub use openapi::ApiDoc;
@@ -36,13 +36,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/payments/{id}/refund", post(refund_payment))
         .route("/api/v1/images", post(upload_image))
         .route_layer(axum::middleware::from_fn_with_state(state, gate));
-    Router::new()
-        .merge(authenticated)
-        .route("/api/v1/openapi.json", get(openapi::document))
-        .route(
-            "/api/v1/{*rest}",
-            axum::routing::any(|| async { ApiError::new(StatusCode::NOT_FOUND, "invalid_request_error", "unknown_endpoint", "No such endpoint.") }),
-        )
+    Router::new().merge(authenticated).route("/api/v1/openapi.json", get(openapi::document)).route(
+        "/api/v1/{*rest}",
+        axum::routing::any(|| async { ApiError::new(StatusCode::NOT_FOUND, "invalid_request_error", "unknown_endpoint", "No such endpoint.") }),
+    )
 }
 
 /// The stable error shape: `{ "error": { "type", "code", "message", "param" } }`.
@@ -231,10 +228,7 @@ impl LinkFields {
             if base.currency.trim().is_empty() {
                 return Err(AppError::invalid("currency", FieldError::Required).into());
             }
-            let currency: Currency = base
-                .currency
-                .parse()
-                .map_err(|_| ApiError::from(AppError::invalid("currency", FieldError::NotAllowed)))?;
+            let currency: Currency = base.currency.parse().map_err(|_| ApiError::from(AppError::invalid("currency", FieldError::NotAllowed)))?;
             base.amount = Money::from_minor(amount, currency)
                 .map(|money| money.minor().to_string())
                 .map_err(|e| ApiError::from(AppError::invalid("amount", e.field_error(currency))))?;
@@ -317,7 +311,11 @@ async fn update_link(
 /// Deactivate a payment link: it takes no more payments, even from pages already open.
 #[utoipa::path(post, path = "/api/v1/payment_links/{id}/deactivate", tag = "Payment links", params(("id" = i64, Path)),
     responses((status = 200, description = "The link, inactive", body = PaymentLinkObject)))]
-async fn deactivate_link(State(state): State<AppState>, ApiAccount(account): ApiAccount, ApiPath(id): ApiPath<i64>) -> Result<Json<PaymentLinkObject>, ApiError> {
+async fn deactivate_link(
+    State(state): State<AppState>,
+    ApiAccount(account): ApiAccount,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<PaymentLinkObject>, ApiError> {
     let link = links::set_status(&state.db, public_url(&state), &account, id, LinkStatus::Inactive).await?;
     Ok(Json(PaymentLinkObject::new(&link, public_url(&state))))
 }
@@ -325,7 +323,11 @@ async fn deactivate_link(State(state): State<AppState>, ApiAccount(account): Api
 /// List payment links, newest first.
 #[utoipa::path(get, path = "/api/v1/payment_links", tag = "Payment links", params(LinkListQuery),
     responses((status = 200, description = "One page of links", body = PaymentLinkList)))]
-async fn list_links(State(state): State<AppState>, ApiAccount(account): ApiAccount, ApiQuery(query): ApiQuery<LinkListQuery>) -> Result<Json<PaymentLinkList>, ApiError> {
+async fn list_links(
+    State(state): State<AppState>,
+    ApiAccount(account): ApiAccount,
+    ApiQuery(query): ApiQuery<LinkListQuery>,
+) -> Result<Json<PaymentLinkList>, ApiError> {
     let status = match query.status.as_deref() {
         None => None,
         Some(other) => Some(LinkStatus::parse(other).ok_or_else(|| ApiError::from(AppError::invalid("status", FieldError::NotAllowed)))?),
@@ -348,7 +350,11 @@ async fn link_summary(State(state): State<AppState>, ApiAccount(account): ApiAcc
 /// List payments, newest first, with the Transactions page's filters.
 #[utoipa::path(get, path = "/api/v1/payments", tag = "Payments", params(PaymentListQuery),
     responses((status = 200, description = "One page of payments", body = PaymentList)))]
-async fn list_payments(State(state): State<AppState>, ApiAccount(account): ApiAccount, ApiQuery(q): ApiQuery<PaymentListQuery>) -> Result<Json<PaymentList>, ApiError> {
+async fn list_payments(
+    State(state): State<AppState>,
+    ApiAccount(account): ApiAccount,
+    ApiQuery(q): ApiQuery<PaymentListQuery>,
+) -> Result<Json<PaymentList>, ApiError> {
     use crate::domain::transactions::{TransactionQuery, PAGE_SIZE};
     let limit = page_size(q.limit, PAGE_SIZE)?;
     // Given but empty is not "any": the dashboard's form sends that, the API does not.
@@ -362,9 +368,12 @@ async fn list_payments(State(state): State<AppState>, ApiAccount(account): ApiAc
         status: q.status.unwrap_or_default(),
         method: q.method.unwrap_or_default(),
         from: q.from.unwrap_or_default(),
-        to: q.to.unwrap_or_default(), q: q.q, after: q.cursor }
-        .parse(account.time_zone)
-        .map_err(|(field, e)| ApiError::from(AppError::invalid(field, e)))?;
+        to: q.to.unwrap_or_default(),
+        q: q.q,
+        after: q.cursor,
+    }
+    .parse(account.time_zone)
+    .map_err(|(field, e)| ApiError::from(AppError::invalid(field, e)))?;
     let (rows, next) = super::transactions::list(&state.db, &account, &filter, limit).await?;
     Ok(Json(PaymentList::new(rows.iter().map(PaymentObject::new).collect(), next.map(|c| c.encode()))))
 }
@@ -395,9 +404,7 @@ async fn refund_payment(
     let RefundRequest { amount, reason } = if body.iter().all(u8::is_ascii_whitespace) {
         RefundRequest::default()
     } else {
-        serde_json::from_slice::<Option<RefundRequest>>(&body)
-            .map_err(|e| ApiError::bad_request("invalid_json", &e.to_string()))?
-            .unwrap_or_default()
+        serde_json::from_slice::<Option<RefundRequest>>(&body).map_err(|e| ApiError::bad_request("invalid_json", &e.to_string()))?.unwrap_or_default()
     };
     let payment = payments::owned(&state.db, &account, &id).await?;
     let amount = match amount {
@@ -413,7 +420,11 @@ async fn refund_payment(
 /// Upload a product image (JPEG or PNG, at most 2 MB), to set on links by its id.
 #[utoipa::path(post, path = "/api/v1/images", tag = "Images", request_body(content = ImageUpload, content_type = "multipart/form-data"),
     responses((status = 201, description = "The stored image", body = ImageObject)))]
-async fn upload_image(State(state): State<AppState>, ApiAccount(account): ApiAccount, multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>) -> Result<Response, ApiError> {
+async fn upload_image(
+    State(state): State<AppState>,
+    ApiAccount(account): ApiAccount,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, ApiError> {
     let mut multipart = multipart.map_err(|e| ApiError::bad_request("invalid_multipart", &e.body_text()))?;
     let too_large = || ApiError::from(AppError::invalid("file", FieldError::ImageTooLarge));
     let mut bytes = None;

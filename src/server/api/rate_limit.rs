@@ -1,8 +1,8 @@
 //! Per-key rate limiting: a fixed one-second window counted in the database,
 //! so the limit holds however many app servers share it.
 
-use crate::server::db::{now_ms, Db};
 use crate::error::AppResult;
+use crate::server::db::{now_ms, Db};
 use axum::http::{HeaderMap, HeaderValue};
 use sqlx::Row;
 

@@ -127,9 +127,7 @@ async fn render_job(db: &Db, public_url: &str, secrets: &SecretBox, job: &outbox
         return Err(anyhow::anyhow!("no recipient or token").into());
     };
     let locale = job.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default();
-    let token = secrets
-        .open(sealed, &super::account_email::seal_context(&job.dedupe_key))
-        .map_err(|e| anyhow::anyhow!("token cannot be opened: {e}"))?;
+    let token = secrets.open(sealed, &super::account_email::seal_context(&job.dedupe_key)).map_err(|e| anyhow::anyhow!("token cannot be opened: {e}"))?;
     render::render_account(public_url, job.kind, to, locale, &token)
 }
 

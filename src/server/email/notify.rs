@@ -37,10 +37,7 @@ struct Merchant {
 }
 
 async fn merchant(db: &Db, account_id: i64) -> AppResult<Merchant> {
-    let row = sqlx::query("SELECT email, locale, time_zone FROM accounts WHERE id = $1")
-        .bind(account_id)
-        .fetch_one(db.pool())
-        .await?;
+    let row = sqlx::query("SELECT email, locale, time_zone FROM accounts WHERE id = $1").bind(account_id).fetch_one(db.pool()).await?;
     Ok(Merchant {
         email: row.try_get("email")?,
         locale: row.try_get::<String, _>("locale")?.parse().unwrap_or_default(),
@@ -83,10 +80,8 @@ pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: 
             with_mode(locale, view.mode, subject)
         }
         EmailKind::ApplicationDecided => {
-            let row = sqlx::query("SELECT status, reviewer_reason FROM live_applications WHERE account_id = $1")
-                .bind(job.account_id)
-                .fetch_one(db.pool())
-                .await?;
+            let row =
+                sqlx::query("SELECT status, reviewer_reason FROM live_applications WHERE account_id = $1").bind(job.account_id).fetch_one(db.pool()).await?;
             let approved = row.try_get::<String, _>("status")? == "approved";
             let prefix = if approved { "notify-approved" } else { "notify-rejected" };
             body.para(tr(locale, &format!("{prefix}-intro")));
@@ -138,14 +133,7 @@ pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: 
     };
     body.footer(footer);
     let (text, html) = body.finish(&subject);
-    Ok(Email {
-        to: to.email,
-        from_name: "Paylinks".into(),
-        subject: super::one_line(&subject),
-        text,
-        html,
-        unsubscribe: unsubscribe_url,
-    })
+    Ok(Email { to: to.email, from_name: "Paylinks".into(), subject: super::one_line(&subject), text, html, unsubscribe: unsubscribe_url })
 }
 
 /// A test-mode notification says so in its subject.
@@ -206,10 +194,7 @@ async fn summary(db: &Db, account_id: i64, start: i64, end: i64, locale: Locale,
 /// its local morning has come and if it sold anything that day. Safe to run
 /// from every app server at once: a summary's key is its account and day.
 pub async fn queue_daily_summaries(db: &Db, now: i64) -> AppResult<u64> {
-    let accounts = sqlx::query("SELECT id, time_zone FROM accounts WHERE payment_emails = $1")
-        .bind(PaymentEmails::Daily.as_str())
-        .fetch_all(db.pool())
-        .await?;
+    let accounts = sqlx::query("SELECT id, time_zone FROM accounts WHERE payment_emails = $1").bind(PaymentEmails::Daily.as_str()).fetch_all(db.pool()).await?;
     let mut queued = 0;
     for row in accounts {
         let account_id: i64 = row.try_get("id")?;
@@ -270,8 +255,7 @@ pub struct UnsubscribeTarget {
 /// Reads a token; `None` if it is not ours or names what no longer exists.
 pub async fn unsubscribe_target(db: &Db, secrets: &SecretBox, token: &str) -> AppResult<Option<UnsubscribeTarget>> {
     let Some((account_id, topic)) = read_token(secrets, token) else { return Ok(None) };
-    let Some(locale) = sqlx::query_scalar::<_, String>("SELECT locale FROM accounts WHERE id = $1").bind(account_id).fetch_optional(db.pool()).await?
-    else {
+    let Some(locale) = sqlx::query_scalar::<_, String>("SELECT locale FROM accounts WHERE id = $1").bind(account_id).fetch_optional(db.pool()).await? else {
         return Ok(None);
     };
     let link_name = match topic {

@@ -74,14 +74,12 @@ pub async fn queue_account_notice(tx: &mut sqlx::AnyConnection, account_id: i64,
 /// Takes job `id` until `until` if it is still due and free: exactly one
 /// server wins.
 pub(super) async fn lease(db: &Db, id: i64, now: i64, until: i64) -> AppResult<bool> {
-    let taken = sqlx::query(
-        "UPDATE email_jobs SET lease_until = $1 WHERE id = $2 AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)",
-    )
-    .bind(until)
-    .bind(id)
-    .bind(now)
-    .execute(db.pool())
-    .await?;
+    let taken = sqlx::query("UPDATE email_jobs SET lease_until = $1 WHERE id = $2 AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)")
+        .bind(until)
+        .bind(id)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
     Ok(taken.rows_affected() == 1)
 }
 
@@ -189,9 +187,6 @@ pub const LOG_RETENTION_MS: i64 = 90 * 24 * 60 * 60 * 1000;
 
 /// Forgets emails past [`LOG_RETENTION_MS`] that are no longer due.
 pub async fn purge(db: &Db, now: i64) -> AppResult<u64> {
-    let done = sqlx::query("DELETE FROM email_jobs WHERE created_at < $1 AND next_attempt_at IS NULL")
-        .bind(now - LOG_RETENTION_MS)
-        .execute(db.pool())
-        .await?;
+    let done = sqlx::query("DELETE FROM email_jobs WHERE created_at < $1 AND next_attempt_at IS NULL").bind(now - LOG_RETENTION_MS).execute(db.pool()).await?;
     Ok(done.rows_affected())
 }

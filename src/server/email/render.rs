@@ -99,7 +99,14 @@ pub async fn render(db: &Db, public_url: &str, kind: EmailKind, payment_id: i64,
     body.link(tr(locale, "email-seller-info"), &seller.legal_url);
     body.footer(tr_args(locale, "email-footer", &[("merchant", merchant)]));
     let (text, html) = body.finish(&subject);
-    Ok(Email { to, from_name: tr_args(locale, "email-from-name", &[("merchant", seller.name.clone().into())]), subject: one_line(&subject), text, html, unsubscribe: None })
+    Ok(Email {
+        to,
+        from_name: tr_args(locale, "email-from-name", &[("merchant", seller.name.clone().into())]),
+        subject: one_line(&subject),
+        text,
+        html,
+        unsubscribe: None,
+    })
 }
 
 /// Renders an account email (`kind.is_account()`): a one-time link to
@@ -199,7 +206,11 @@ impl Body {
             self.text.push('\n');
         }
         self.text.push_str(&format!("{label}: {url}\n\n"));
-        self.html.push_str(&format!("<p style=\"margin:0 0 16px\"><a href=\"{0}\" style=\"color:#0b57d0\">{1}</a></p>\n", escape_html(url), escape_html(&label)));
+        self.html.push_str(&format!(
+            "<p style=\"margin:0 0 16px\"><a href=\"{0}\" style=\"color:#0b57d0\">{1}</a></p>\n",
+            escape_html(url),
+            escape_html(&label)
+        ));
     }
 
     pub(super) fn footer(&mut self, text: String) {

@@ -4,7 +4,7 @@
 //! again when the lease ends. Delivery is at least once: receivers
 //! de-duplicate by the event's `id` (also the `webhook-id` header).
 
-use crate::domain::webhook::{ip_is_public, next_attempt_at, EndpointUrl, DeliveryStatus};
+use crate::domain::webhook::{ip_is_public, next_attempt_at, DeliveryStatus, EndpointUrl};
 use crate::domain::Mode;
 use crate::error::AppResult;
 use crate::server::db::{now_ms, Db};

@@ -52,29 +52,26 @@ fn view(row: &sqlx::any::AnyRow, now: i64) -> AppResult<EndpointView> {
 /// The merchant's endpoints in their current mode, newest first (removed ones are not listed).
 pub async fn list(db: &Db, account: &Merchant) -> AppResult<Vec<EndpointView>> {
     let now = now_ms();
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM webhook_endpoints e WHERE e.account_id = $2 AND e.mode = $3 AND e.disabled_at IS NULL ORDER BY e.id DESC"
-    ))
-    .bind(now - crate::domain::webhook::RETRY_WINDOW_MS)
-    .bind(account.id)
-    .bind(account.mode.as_str())
-    .fetch_all(db.pool())
-    .await?;
+    let rows =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM webhook_endpoints e WHERE e.account_id = $2 AND e.mode = $3 AND e.disabled_at IS NULL ORDER BY e.id DESC"))
+            .bind(now - crate::domain::webhook::RETRY_WINDOW_MS)
+            .bind(account.id)
+            .bind(account.mode.as_str())
+            .fetch_all(db.pool())
+            .await?;
     rows.iter().map(|r| view(r, now)).collect()
 }
 
 /// `columns` (see [`COLUMNS`]) of one of the merchant's endpoints (current mode, not removed).
 async fn select_owned(db: &Db, account: &Merchant, public_id: &str, columns: &str, now: i64) -> AppResult<sqlx::any::AnyRow> {
-    sqlx::query(&format!(
-        "SELECT {columns} FROM webhook_endpoints e WHERE e.public_id = $2 AND e.account_id = $3 AND e.mode = $4 AND e.disabled_at IS NULL"
-    ))
-    .bind(now - crate::domain::webhook::RETRY_WINDOW_MS)
-    .bind(public_id.to_owned())
-    .bind(account.id)
-    .bind(account.mode.as_str())
-    .fetch_optional(db.pool())
-    .await?
-    .ok_or(AppError::NotFound)
+    sqlx::query(&format!("SELECT {columns} FROM webhook_endpoints e WHERE e.public_id = $2 AND e.account_id = $3 AND e.mode = $4 AND e.disabled_at IS NULL"))
+        .bind(now - crate::domain::webhook::RETRY_WINDOW_MS)
+        .bind(public_id.to_owned())
+        .bind(account.id)
+        .bind(account.mode.as_str())
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The row id of one of the merchant's endpoints.
@@ -154,14 +151,12 @@ pub async fn reveal(db: &Db, secrets: &SecretBox, account: &Merchant, public_id:
 pub async fn rotate(db: &Db, secrets: &SecretBox, account: &Merchant, public_id: &str) -> AppResult<EndpointSecret> {
     let id = owned(db, account, public_id).await?;
     let secret = delivery::new_secret();
-    sqlx::query(
-        "UPDATE webhook_endpoints SET previous_secret_sealed = secret_sealed, previous_secret_until = $1, secret_sealed = $2 WHERE id = $3",
-    )
-    .bind(now_ms() + ROTATION_OVERLAP_MS)
-    .bind(secrets.seal(&secret, &secret_context(public_id)))
-    .bind(id)
-    .execute(db.pool())
-    .await?;
+    sqlx::query("UPDATE webhook_endpoints SET previous_secret_sealed = secret_sealed, previous_secret_until = $1, secret_sealed = $2 WHERE id = $3")
+        .bind(now_ms() + ROTATION_OVERLAP_MS)
+        .bind(secrets.seal(&secret, &secret_context(public_id)))
+        .bind(id)
+        .execute(db.pool())
+        .await?;
     let (_, endpoint) = find(db, account, public_id).await?;
     Ok(EndpointSecret { endpoint, secret })
 }

@@ -8,9 +8,9 @@ use crate::domain::payment::PaymentView;
 use crate::domain::webhook::{subscribed_pattern, wanted_by, EventSet, EventType};
 use crate::domain::Mode;
 use crate::error::AppResult;
-use crate::server::wire::{PaymentLinkObject, PaymentLinkWebhook, PaymentObject, PaymentWebhook, PingObject, PingWebhook};
 use crate::server::db::WriteTx;
 use crate::server::ids::random_token;
+use crate::server::wire::{PaymentLinkObject, PaymentLinkWebhook, PaymentObject, PaymentWebhook, PingObject, PingWebhook};
 use sqlx::Row;
 
 /// Of `types`, the ones an enabled endpoint of this merchant and mode
@@ -85,18 +85,17 @@ fn to_json(body: &impl serde::Serialize) -> AppResult<String> {
 /// every enabled endpoint subscribed to its type (not removed, not turned off), or to `only` (a ping).
 #[allow(clippy::too_many_arguments)]
 async fn record(tx: &mut WriteTx, account_id: i64, mode: Mode, public_id: &str, t: EventType, payload: &str, now: i64, only: Option<i64>) -> AppResult<()> {
-    let event_id: i64 = sqlx::query(
-        "INSERT INTO webhook_events (public_id, account_id, mode, type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(public_id.to_owned())
-    .bind(account_id)
-    .bind(mode.as_str())
-    .bind(t.as_str())
-    .bind(payload.to_owned())
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?;
+    let event_id: i64 =
+        sqlx::query("INSERT INTO webhook_events (public_id, account_id, mode, type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+            .bind(public_id.to_owned())
+            .bind(account_id)
+            .bind(mode.as_str())
+            .bind(t.as_str())
+            .bind(payload.to_owned())
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
     let give_up_at = now + crate::domain::webhook::RETRY_WINDOW_MS;
     sqlx::query(
         "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, give_up_at, created_at) \

@@ -219,10 +219,7 @@ async fn write_together(db: &Db, firsts: &[&FirstWrite]) -> AppResult<Vec<AtOnce
     let answered = query.fetch_all(db.pool()).await?;
     let mut outcomes = Vec::with_capacity(firsts.len());
     for first in firsts {
-        let row = answered
-            .iter()
-            .find(|row| row.try_get::<String, _>(0).is_ok_and(|id| id == first.payment.view.public_id))
-            .ok_or(sqlx::Error::RowNotFound)?;
+        let row = answered.iter().find(|row| row.try_get::<String, _>(0).is_ok_and(|id| id == first.payment.view.public_id)).ok_or(sqlx::Error::RowNotFound)?;
         outcomes.push(AtOnce::read(row, 1)?);
     }
     Ok(outcomes)

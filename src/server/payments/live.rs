@@ -48,10 +48,8 @@ pub async fn auto_refund_over(db: &Db, id: i64, failure: Option<&str>) -> AppRes
 /// later (1, 2, 4 … minutes, at most six hours apart), then given up.
 pub async fn auto_refund_later(db: &Db, id: i64) -> AppResult<()> {
     let now = now_ms();
-    let Some(row) = sqlx::query("SELECT auto_refund_tries FROM payments WHERE id = $1 AND auto_refund_next_at IS NOT NULL")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
+    let Some(row) =
+        sqlx::query("SELECT auto_refund_tries FROM payments WHERE id = $1 AND auto_refund_next_at IS NOT NULL").bind(id).fetch_optional(db.pool()).await?
     else {
         return Ok(());
     };

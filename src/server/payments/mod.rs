@@ -20,9 +20,7 @@ use super::ids::{random_token, valid_token};
 use super::merchant_webhooks::outbox;
 use crate::domain::card::{CardBrand, CardSummary, KonbiniStore};
 use crate::domain::link::Availability;
-use crate::domain::payment::{
-    DeclineReason, Method, PaymentEvent, PaymentState, PaymentStatus, PaymentView, SalesStats, Transition, UnwantedCapture,
-};
+use crate::domain::payment::{DeclineReason, Method, PaymentEvent, PaymentState, PaymentStatus, PaymentView, SalesStats, Transition, UnwantedCapture};
 use crate::domain::webhook::{wanted_by, EventType};
 use crate::domain::{Locale, Mode};
 use crate::error::{AppError, AppResult};

@@ -43,9 +43,7 @@ pub async fn merchant_action(
             }
             let amount = match amount.trim() {
                 "" => remaining,
-                text => Money::parse(text, payment.view.currency)
-                    .map_err(|e| AppError::invalid("amount", e.field_error(payment.view.currency)))?
-                    .minor(),
+                text => Money::parse(text, payment.view.currency).map_err(|e| AppError::invalid("amount", e.field_error(payment.view.currency)))?.minor(),
             };
             if amount > remaining {
                 let max = crate::domain::money::format_minor(remaining, payment.view.currency, account.locale);
@@ -74,14 +72,8 @@ pub(super) async fn live_refund(
     amount: i64,
     reason: Option<String>,
 ) -> AppResult<Payment> {
-    let credentials = komoju
-        .credentials(db, payment.account_id)
-        .await?
-        .ok_or_else(|| AppError::Conflict("no KOMOJU account is connected".into()))?;
-    let provider_payment = payment
-        .provider_ref
-        .as_deref()
-        .ok_or_else(|| AppError::Conflict("KOMOJU has not reported this payment yet".into()))?;
+    let credentials = komoju.credentials(db, payment.account_id).await?.ok_or_else(|| AppError::Conflict("no KOMOJU account is connected".into()))?;
+    let provider_payment = payment.provider_ref.as_deref().ok_or_else(|| AppError::Conflict("KOMOJU has not reported this payment yet".into()))?;
     // A double click sends the same key, so KOMOJU refunds once.
     let key = format!("refund-{}-{}-{}", payment.view.public_id, state.refunded(), amount);
     let theirs = komoju.refund(&credentials.secret_key, provider_payment, amount, reason.as_deref(), &key).await?;

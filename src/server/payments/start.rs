@@ -34,7 +34,7 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         let transition = outcome.as_ref().map(|(t, _)| t.clone());
         let state = match &transition {
             Some(t) => pending.apply(t).map_err(|e| AppError::Conflict(e.to_string()))?,
-            None => pending.clone(),
+            None => pending,
         };
         let mut payment = new_payment(link, attempt, &state, transition.as_ref(), &facts, now);
         let captured = state.status() == PaymentStatus::Captured;
@@ -50,9 +50,7 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
             Some(Transition::Fail { reason }) => Some(reason.as_str().to_owned()),
             _ => facts.note.clone(),
         };
-        if let Some(t) = transition.as_ref().filter(|_| {
-            !at_once_tried && events.is_empty() && (!captured || (enforce_link && link.usage_limit.is_none()))
-        }) {
+        if let Some(t) = transition.as_ref().filter(|_| !at_once_tried && events.is_empty() && (!captured || (enforce_link && link.usage_limit.is_none()))) {
             at_once_tried = true;
             let first = FirstWrite { payment: payment.clone(), token: attempt.token.clone(), kind: t.kind(), detail: detail.clone(), delta, day, captured };
             let written = match db.backend() {
@@ -79,7 +77,9 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
         }
         let mut tx = db.begin().await?;
         let inserted = bind_new_payment(
-            sqlx::query(&format!("INSERT INTO payments {NEW_PAYMENT_COLUMNS} VALUES {NEW_PAYMENT_VALUES} ON CONFLICT (idempotency_token) DO NOTHING RETURNING id")),
+            sqlx::query(&format!(
+                "INSERT INTO payments {NEW_PAYMENT_COLUMNS} VALUES {NEW_PAYMENT_VALUES} ON CONFLICT (idempotency_token) DO NOTHING RETURNING id"
+            )),
             &payment,
             &attempt.token,
         )
@@ -96,15 +96,17 @@ pub async fn start_with(db: &Db, link: &CheckoutLink, attempt: &Attempt, outcome
             None => append_event(&mut tx, id, "created", None, PaymentStatus::Pending, None, Some(attempt.method.as_str()), now).await?,
             // Both events in one statement: the lock on the database is held for fewer round trips.
             Some(t) => {
-                sqlx::query(&format!("INSERT INTO payment_events {EVENT_COLUMNS} VALUES ($1, 'created', NULL, 'pending', NULL, $2, $3), ($1, $4, 'pending', $5, NULL, $6, $3)"))
-                    .bind(id)
-                    .bind(attempt.method.as_str())
-                    .bind(now)
-                    .bind(t.kind())
-                    .bind(state.status().as_str())
-                    .bind(detail)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(&format!(
+                    "INSERT INTO payment_events {EVENT_COLUMNS} VALUES ($1, 'created', NULL, 'pending', NULL, $2, $3), ($1, $4, 'pending', $5, NULL, $6, $3)"
+                ))
+                .bind(id)
+                .bind(attempt.method.as_str())
+                .bind(now)
+                .bind(t.kind())
+                .bind(state.status().as_str())
+                .bind(detail)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         if delta.captured_amount != 0 {
@@ -371,11 +373,7 @@ pub(super) async fn reserve_unit(tx: &mut Tx, link_id: i64, payment_id: i64, now
          WHERE id = $1 AND usage_limit IS NOT NULL AND captured_count + reserved_count < usage_limit AND {}",
         link_open("$2")
     );
-    let reserved = sqlx::query(&sql)
-    .bind(link_id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    let reserved = sqlx::query(&sql).bind(link_id).bind(now).execute(&mut **tx).await?;
     if reserved.rows_affected() != 1 {
         return Ok(false);
     }
@@ -387,10 +385,6 @@ pub(super) async fn reserve_unit(tx: &mut Tx, link_id: i64, payment_id: i64, now
 /// reserved" from "closed").
 pub(super) async fn link_takes_payments(db: &Db, id: i64, now: i64) -> AppResult<bool> {
     let sql = format!("SELECT 1 FROM links WHERE id = $1 AND {} AND captured_count < COALESCE(usage_limit, captured_count + 1)", link_open("$2"));
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .bind(now)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(&sql).bind(id).bind(now).fetch_optional(db.pool()).await?;
     Ok(row.is_some())
 }

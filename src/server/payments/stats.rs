@@ -165,11 +165,8 @@ pub(super) const SALES_BY_LINK: &str = "SELECT l.id AS link_id, \
 /// The link's Total Sales Summary as stored: at most [`COUNTER_SHARDS`] rows
 /// summed, however many payments it has.
 pub async fn sales(db: &Db, link_id: i64) -> AppResult<SalesStats> {
-    let row = sqlx::query(&format!("{SALES_BY_LINK} WHERE l.id = $1 GROUP BY l.id"))
-        .bind(link_id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row =
+        sqlx::query(&format!("{SALES_BY_LINK} WHERE l.id = $1 GROUP BY l.id")).bind(link_id).fetch_optional(db.pool()).await?.ok_or(AppError::NotFound)?;
     Ok(SalesStats {
         captured_amount: row.try_get("sales_captured_amount")?,
         captured_payments: row.try_get("sales_captured_payments")?,
@@ -184,10 +181,8 @@ pub async fn sales(db: &Db, link_id: i64) -> AppResult<SalesStats> {
 pub async fn incomplete_by_status(db: &Db, link_id: i64) -> AppResult<Vec<(PaymentStatus, i64)>> {
     let wanted: Vec<PaymentStatus> = PaymentStatus::ALL.into_iter().filter(|s| s.is_incomplete()).collect();
     let placeholders: Vec<String> = (0..wanted.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!(
-        "SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM payments WHERE link_id = $1 AND status IN ({}) GROUP BY status",
-        placeholders.join(", ")
-    );
+    let sql =
+        format!("SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM payments WHERE link_id = $1 AND status IN ({}) GROUP BY status", placeholders.join(", "));
     let mut query = sqlx::query(&sql).bind(link_id);
     for status in &wanted {
         query = query.bind(status.as_str());

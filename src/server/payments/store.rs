@@ -47,11 +47,9 @@ impl Payment {
 pub(crate) fn payment(row: &sqlx::any::AnyRow) -> AppResult<Payment> {
     let corrupt = || AppError::from(anyhow::anyhow!("corrupt payment row"));
     let card = match (row.try_get::<Option<String>, _>("card_brand")?, row.try_get::<Option<String>, _>("card_last4")?) {
-        (Some(brand), Some(last4)) => Some(CardSummary {
-            brand: CardBrand::parse(&brand),
-            last4,
-            expiry: row.try_get::<Option<String>, _>("card_expiry")?.unwrap_or_default(),
-        }),
+        (Some(brand), Some(last4)) => {
+            Some(CardSummary { brand: CardBrand::parse(&brand), last4, expiry: row.try_get::<Option<String>, _>("card_expiry")?.unwrap_or_default() })
+        }
         _ => None,
     };
     Ok(Payment {
@@ -155,12 +153,10 @@ pub async fn attach_session(db: &Db, id: i64, session: &str, url: &str) -> AppRe
 
 /// The payment's history, oldest first.
 pub async fn events(db: &Db, id: i64) -> AppResult<Vec<PaymentEvent>> {
-    let rows = sqlx::query(
-        "SELECT kind, from_status, to_status, amount, detail, created_at FROM payment_events WHERE payment_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(db.pool())
-    .await?;
+    let rows = sqlx::query("SELECT kind, from_status, to_status, amount, detail, created_at FROM payment_events WHERE payment_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(db.pool())
+        .await?;
     rows.iter()
         .map(|row| {
             let corrupt = || AppError::from(anyhow::anyhow!("corrupt event row"));

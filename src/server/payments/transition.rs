@@ -149,7 +149,16 @@ pub(super) async fn apply(tx: &mut Tx, current: &Payment, before: &PaymentState,
 /// caller saw a limit (the statement to try first; the other follows if the
 /// limit changed meanwhile).
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn count_capture(tx: &mut Tx, link_id: i64, payment_id: i64, delta: SalesStats, now: i64, enforce_link: bool, limited: bool, uses_unit: bool) -> AppResult<bool> {
+pub(super) async fn count_capture(
+    tx: &mut Tx,
+    link_id: i64,
+    payment_id: i64,
+    delta: SalesStats,
+    now: i64,
+    enforce_link: bool,
+    limited: bool,
+    uses_unit: bool,
+) -> AppResult<bool> {
     // An unwanted capture (refunded automatically) takes no unit of the limit.
     let uses = i64::from(uses_unit);
     // `now` is bound last, as `$n`, only when the link's state is enforced.
@@ -191,10 +200,11 @@ pub(super) async fn count_capture(tx: &mut Tx, link_id: i64, payment_id: i64, de
 /// lock until the commit. An attempt that holds a reserved unit takes it;
 /// one that holds none comes after every unit reserved by others.
 pub(super) async fn unwanted_capture(tx: &mut Tx, link_id: i64, holds_unit: bool, now: i64) -> AppResult<Option<UnwantedCapture>> {
-    let row = sqlx::query(&format!("SELECT status, expires_at, usage_limit, captured_count, reserved_count FROM links WHERE id = $1{}", tx.lock(RowLock::Update)))
-        .bind(link_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let row =
+        sqlx::query(&format!("SELECT status, expires_at, usage_limit, captured_count, reserved_count FROM links WHERE id = $1{}", tx.lock(RowLock::Update)))
+            .bind(link_id)
+            .fetch_one(&mut **tx)
+            .await?;
     let status = crate::domain::link::LinkStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(|| anyhow::anyhow!("corrupt link status"))?;
     let usage_limit: Option<i64> = row.try_get("usage_limit")?;
     // A limited link's row holds its whole count; without a limit the count decides nothing.
