@@ -3,7 +3,9 @@
 //! Sessions work on either, one idempotency token gives one payment whichever
 //! server gets it, a usage limit holds across both, a deactivated link stops
 //! taking payments on the other server at once, and both expiry jobs running
-//! on the same overdue payments expire each exactly once.
+//! on the same overdue payments expire each exactly once. And a rolling
+//! restart (SIGTERM, drain, start again, one node after the other) under
+//! load fails no customer's payment.
 
 mod common;
 
@@ -126,5 +128,107 @@ async fn two_servers_share_one_database_safely() {
         assert!(mismatches.is_empty(), "{label}: {mismatches:?}");
         store.close().await;
         drop((a, b));
+    }
+}
+
+/// What the public URL is behind the balancer (both nodes share it, and form
+/// posts carry it as their Origin).
+const SITE: &str = "http://paylinks.test";
+
+/// One request as a load balancer forwards it: to `nodes[first]`, and to the
+/// other node when that one refuses the connection or drops it unanswered
+/// (nginx's `proxy_next_upstream error`). `None`: neither answered.
+async fn balanced(nodes: &[SocketAddr; 2], first: usize, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Option<Response> {
+    for i in 0..4 {
+        if let Some(res) = try_request(nodes[(first + i) % 2], method, path, headers, body).await {
+            return Some(res);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// A customer: opens the checkout page, pays by card. Retrying a submit on
+/// the other node is safe: the page's one-time token makes it one payment.
+async fn customer(nodes: &[SocketAddr; 2], n: usize, slug: &str) -> Result<String, String> {
+    let page = balanced(nodes, n, "GET", &format!("/pay/{slug}"), &[], b"").await.ok_or("page: no node answered")?;
+    if page.status != 200 {
+        return Err(format!("page: {}", page.status));
+    }
+    let token = token_in(&page.body);
+    let body = common::encode_form(&card_form(slug, &token, "4111111111111111"));
+    let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", SITE)];
+    let res = balanced(nodes, n + 1, "POST", "/api/pay", &headers, body.as_bytes()).await.ok_or("pay: no node answered")?;
+    if res.status != 200 {
+        return Err(format!("pay: {} {}", res.status, res.body));
+    }
+    Ok(json(&res).as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_owned())
+}
+
+/// Issue 28: a rolling restart under load. Customers keep paying through the
+/// balancer while each node in turn gets SIGTERM (it stops accepting, finishes
+/// what it holds, exits 0) and is started again on its address. No
+/// customer's payment fails, and each is captured exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rolling_restart_under_load_fails_no_payment() {
+    for db in test_databases().await {
+        let label = db.label;
+        let key = paylinks::server::secrets::SecretBox::generate_hex();
+        let env = [("PAYLINKS_PUBLIC_URL", SITE)];
+        let a = ServerProcess::start_with(&db.url, &key, &env).await;
+        let b = ServerProcess::start_with(&db.url, &key, &env).await;
+        let nodes = [a.addr, b.addr];
+        let store = Db::connect(&db.url).await.unwrap();
+
+        let mut shop = Visitor::default();
+        let res = shop.call_from(SITE, nodes[0], "sign_up", &[("business_name", "Tea"), ("email", "rolling@example.com"), ("password", PASSWORD)]).await;
+        assert_eq!(res.status, 200, "{label}: {}", res.body);
+        let link = [("link[name]", "Sencha"), ("link[amount]", "1500"), ("link[currency]", "JPY"), ("link[language]", "en")];
+        let res = shop.call_from(SITE, nodes[1], "create_link", &link).await;
+        assert_eq!(res.status, 200, "{label}: {}", res.body);
+        let slug = json(&res)["slug"].as_str().unwrap().to_owned();
+
+        // Eight customers at a time, one after another, until told to stop.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let shoppers: Vec<_> = (0..8)
+            .map(|i| {
+                let (stop, slug) = (stop.clone(), slug.clone());
+                tokio::spawn(async move {
+                    let mut outcomes = Vec::new();
+                    let mut n = i;
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        outcomes.push(customer(&nodes, n, &slug).await);
+                        n += 1;
+                    }
+                    outcomes
+                })
+            })
+            .collect();
+
+        // Node a, then node b: SIGTERM, drained exit, started again.
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let mut restarted = Vec::new();
+        for node in [a, b] {
+            let addr = node.addr;
+            let status = node.terminate();
+            assert!(status.success(), "{label}: {addr} did not exit cleanly after SIGTERM: {status}");
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            restarted.push(ServerProcess::start_at(addr, &db.url, &key, &env).await);
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let outcomes: Vec<Result<String, String>> = futures::future::join_all(shoppers).await.into_iter().flat_map(Result::unwrap).collect();
+
+        let failed: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+        assert!(failed.is_empty(), "{label}: {} of {} customers failed: {failed:?}", failed.len(), outcomes.len());
+        assert!(outcomes.len() >= 40, "{label}: only {} payments during the restarts", outcomes.len());
+        let paid: std::collections::BTreeSet<&String> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+        assert_eq!(paid.len(), outcomes.len(), "{label}: two customers got one payment");
+        let captured = count(&store, "SELECT COUNT(*) FROM payments WHERE status = 'captured'").await;
+        assert_eq!(captured as usize, outcomes.len(), "{label}: captured payments ≠ customers who paid");
+        let mismatches = payments::verify(&store).await.unwrap();
+        assert!(mismatches.is_empty(), "{label}: {mismatches:?}");
+        store.close().await;
+        drop(restarted);
     }
 }

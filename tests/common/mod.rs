@@ -342,10 +342,14 @@ impl ServerProcess {
     }
 
     /// The same with more settings (`PAYLINKS_…` variables).
+    pub async fn start_with(database_url: &str, secret_key: &str, env: &[(&str, &str)]) -> ServerProcess {
+        ServerProcess::start_at(free_port(), database_url, secret_key, env).await
+    }
+
+    /// The same on `addr` (a restarted server takes its old address back).
     // The child is killed and waited for on drop (also when the start-up wait panics).
     #[allow(clippy::zombie_processes)]
-    pub async fn start_with(database_url: &str, secret_key: &str, env: &[(&str, &str)]) -> ServerProcess {
-        let addr = free_port();
+    pub async fn start_at(addr: std::net::SocketAddr, database_url: &str, secret_key: &str, env: &[(&str, &str)]) -> ServerProcess {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_paylinks"));
         command
             .arg("serve")
@@ -388,6 +392,14 @@ impl ServerProcess {
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
     }
 
+    /// SIGTERM, as systemd or an orchestrator stops it, and waits until it
+    /// has exited (after draining what it was doing).
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        assert!(sent.success(), "kill -TERM");
+        self.child.wait().unwrap()
+    }
+
     /// SIGKILL: no shutdown hook, no flush, nothing finishes in flight.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
@@ -415,8 +427,12 @@ pub struct Visitor {
 impl Visitor {
     /// Calls a `#[server]` function on `server`, as a page of that server would.
     pub async fn call(&mut self, server: std::net::SocketAddr, endpoint: &str, form: &[(&str, &str)]) -> Response {
-        let origin = format!("http://{server}");
-        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded"), ("Origin", origin.as_str())];
+        self.call_from(&format!("http://{server}"), server, endpoint, form).await
+    }
+
+    /// The same from a page of `origin` (the public URL servers behind a proxy share).
+    pub async fn call_from(&mut self, origin: &str, server: std::net::SocketAddr, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded"), ("Origin", origin)];
         if !self.cookie.is_empty() {
             headers.push(("Cookie", self.cookie.as_str()));
         }
