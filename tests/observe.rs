@@ -46,6 +46,31 @@ async fn health_request_ids_and_the_json_access_log() {
         assert_eq!((line["level"].as_str(), line["status"].as_u64()), (Some("INFO"), Some(200)), "{line}");
         assert_eq!((line["span"]["method"].as_str(), line["span"]["path"].as_str()), (Some("GET"), Some("/readyz")), "{line}");
 
+        // A payment followed from its request's id: the checkout's line, the
+        // webhook event it queued, then that event's delivery by the worker.
+        let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(hook, axum::Router::new().route("/hook", axum::routing::post(|| async { "ok" }))).await.unwrap() });
+        let mut shop = merchant(&server, &format!("logs-{}@example.jp", db.label)).await;
+        let res = shop.call("create_webhook_endpoint", &[("url", hook_url.as_str()), ("events[]", "payment.captured")]).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let (_, slug) = link(&mut shop, "Sencha", "1000", &[]).await;
+        let token = token_in(&server.get(&format!("/pay/{slug}"), &[]).await.body);
+        let traced = format!("pay-{}", db.label);
+        let form = common::encode_form(&card_form(&slug, &token, "4111111111111111"));
+        let res = server.post_form("/api/pay", &[("x-request-id", &traced)], &form).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let in_request = |message: &str| json_lines(&logs).into_iter().find(|l| l["span"]["request_id"] == traced.as_str() && l["message"] == message);
+        let submitted = in_request("checkout submitted").unwrap_or_else(|| panic!("{}: no checkout line for {traced}", db.label));
+        assert!(submitted["payment"].is_string() && submitted["status"] == "captured", "{submitted}");
+        let queued = in_request("webhook event queued").unwrap_or_else(|| panic!("{}: no event line for {traced}", db.label));
+        let event = queued["event"].as_str().unwrap().to_owned();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !json_lines(&logs).iter().any(|l| l["message"] == "webhook delivered" && l["event"] == event.as_str()) {
+            assert!(std::time::Instant::now() < deadline, "{}: no delivery line for {event}", db.label);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+
         // A database behind this build's migrations is not ready (the process still lives).
         sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)").execute(server.state.db.pool()).await.unwrap();
         for path in ["/readyz", "/healthz"] {

@@ -647,6 +647,10 @@ pub async fn pay(pay: PayForm) -> Result<String, AppError> {
     };
     match outcome {
         Ok(payment) => {
+            // What an operator needs to follow a payment from this request's
+            // id; never the customer's email or card.
+            let view = &payment.view;
+            tracing::info!(payment = %view.public_id, link = %view.link_slug, method = view.method.as_str(), status = view.status.as_str(), "checkout submitted");
             let url = match &payment.provider_url {
                 // Live: off to KOMOJU's page (again, for a repeated submit).
                 Some(komoju) if payment.view.status == PaymentStatus::Pending => komoju.clone(),

@@ -383,6 +383,12 @@ impl Worker {
         .bind(d.lease_until)
         .execute(&mut *tx)
         .await?;
+        match &outcome.error {
+            None => tracing::info!(event = %d.event_public_id, delivery = d.id, endpoint = d.endpoint_id, attempt = d.attempts,
+                status_code = outcome.status_code, latency_ms = outcome.latency_ms, "webhook delivered"),
+            Some(error) => tracing::warn!(event = %d.event_public_id, delivery = d.id, endpoint = d.endpoint_id, attempt = d.attempts,
+                status_code = outcome.status_code, latency_ms = outcome.latency_ms, %error, gave_up = status == DeliveryStatus::Failed, "webhook attempt failed"),
+        }
         if status == DeliveryStatus::Failed {
             turn_off_if_failing(&mut tx, d, now).await?;
         }

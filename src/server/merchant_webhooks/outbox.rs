@@ -112,5 +112,8 @@ async fn record(tx: &mut WriteTx, account_id: i64, mode: Mode, public_id: &str, 
     .bind(subscribed_pattern(t))
     .execute(&mut **tx)
     .await?;
+    // In the request's span when a request caused it: its id, then the event's
+    // id in the delivery worker's lines, tie the two together.
+    tracing::info!(event = %public_id, kind = t.as_str(), "webhook event queued");
     Ok(())
 }
