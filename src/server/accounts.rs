@@ -209,7 +209,7 @@ pub async fn review(db: &Db, reviewer_id: Option<i64>, account_id: i64, approve:
         return Err(AppError::NotFound);
     }
     // The merchant hears of the decision by email (sent by the outbox).
-    super::email::queue_account_notice(&mut tx, account_id, crate::domain::email::EmailKind::ApplicationDecided, now).await?;
+    super::email::queue_notice(&mut tx, account_id, None, crate::domain::email::EmailKind::ApplicationDecided, account_id, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use outbox::Outcome;
 mod render;
 mod transport;
 
-pub use outbox::{log, purge, queue_account_notice, test_html, LOG_RETENTION_MS};
+pub use outbox::{log, purge, queue_notice, test_html, LOG_RETENTION_MS};
 pub use render::{escape_html, one_line, render, Email};
 pub use transport::{Transport, TransportError};
 

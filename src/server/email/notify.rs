@@ -101,8 +101,7 @@ pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: 
             tr_args(locale, "notify-summary-subject", &[("date", date.to_owned().into())])
         }
         EmailKind::WebhookDisabled => {
-            // "webhook_disabled:{endpoint row id}:{when}"
-            let endpoint: i64 = job.dedupe_key.split(':').nth(1).and_then(|id| id.parse().ok()).ok_or(AppError::NotFound)?;
+            let endpoint = super::outbox::notice_about(job).ok_or(AppError::NotFound)?;
             let row = sqlx::query(
                 "SELECT e.url, e.mode, (SELECT COALESCE(d.last_error, '') FROM webhook_deliveries d \
                  WHERE d.endpoint_id = e.id AND d.status = 'failed' ORDER BY d.id DESC LIMIT 1) AS last_error \

@@ -54,21 +54,28 @@ pub(super) async fn due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<Job>> {
         .collect()
 }
 
-/// Queues a notice about the whole account (no payment, no mode), e.g. the
-/// live-mode decision, in the caller's transaction: it is sent if and only if
-/// what it reports is committed.
-pub async fn queue_account_notice(tx: &mut sqlx::AnyConnection, account_id: i64, kind: EmailKind, at: i64) -> AppResult<()> {
+/// Queues a notice to the merchant about `about` (a row id: the account for
+/// the live-mode decision, the endpoint for a webhook turned off) in the
+/// caller's transaction: it is sent if and only if what it reports is
+/// committed. `mode`: the mode it belongs to, `None` for the whole account.
+pub async fn queue_notice(tx: &mut sqlx::AnyConnection, account_id: i64, mode: Option<Mode>, kind: EmailKind, about: i64, at: i64) -> AppResult<()> {
     sqlx::query(
-        "INSERT INTO email_jobs (dedupe_key, account_id, kind, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4) \
+        "INSERT INTO email_jobs (dedupe_key, account_id, mode, kind, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5) \
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
-    .bind(format!("{}:{account_id}:{at}", kind.as_str()))
+    .bind(format!("{}:{about}:{at}", kind.as_str()))
     .bind(account_id)
+    .bind(mode.map(Mode::as_str))
     .bind(kind.as_str())
     .bind(at)
     .execute(tx)
     .await?;
     Ok(())
+}
+
+/// The `about` of a notice queued by [`queue_notice`].
+pub(super) fn notice_about(job: &Job) -> Option<i64> {
+    job.dedupe_key.split(':').nth(1)?.parse().ok()
 }
 
 /// Takes job `id` until `until` if it is still due and free: exactly one

@@ -405,25 +405,17 @@ impl Worker {
 async fn turn_off_if_failing(tx: &mut crate::server::db::WriteTx, d: &Claimed, now: i64) -> AppResult<()> {
     let turned_off = sqlx::query(
         "UPDATE webhook_endpoints SET turned_off_at = $1 WHERE id = $2 AND turned_off_at IS NULL AND disabled_at IS NULL \
-         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $2 AND status = 'succeeded' AND last_attempt_at >= $3)",
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $2 AND status = 'succeeded' AND last_attempt_at >= $3) \
+         RETURNING account_id",
     )
     .bind(now)
     .bind(d.endpoint_id)
     .bind(d.created_at)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    if turned_off.rows_affected() == 1 {
-        let kind = crate::domain::email::EmailKind::WebhookDisabled.as_str();
-        sqlx::query(
-            "INSERT INTO email_jobs (dedupe_key, account_id, mode, kind, created_at, next_attempt_at) \
-             SELECT $1, account_id, mode, $2, $3, $3 FROM webhook_endpoints WHERE id = $4 ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(format!("{kind}:{}:{now}", d.endpoint_id))
-        .bind(kind)
-        .bind(now)
-        .bind(d.endpoint_id)
-        .execute(&mut **tx)
-        .await?;
+    if let Some(row) = turned_off {
+        let kind = crate::domain::email::EmailKind::WebhookDisabled;
+        crate::server::email::queue_notice(tx, row.try_get("account_id")?, Some(d.mode), kind, d.endpoint_id, now).await?;
         tracing::warn!(endpoint = d.endpoint_id, "webhook endpoint turned off: its deliveries failed for a whole retry window");
     }
     Ok(())

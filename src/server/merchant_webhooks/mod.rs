@@ -237,8 +237,9 @@ pub async fn resend(db: &Db, account: &Merchant, public_id: &str, delivery_id: i
 /// A `ping` event to this endpoint only; returns its event id. Refused
 /// while the endpoint is turned off (nothing would be sent).
 pub async fn send_test(db: &Db, account: &Merchant, public_id: &str) -> AppResult<String> {
-    let (id, endpoint) = find(db, account, public_id).await?;
-    if endpoint.turned_off_at.is_some() {
+    let row = select_owned(db, account, public_id, "e.id, e.turned_off_at", now_ms()).await?;
+    let id: i64 = row.try_get("id")?;
+    if row.try_get::<Option<i64>, _>("turned_off_at")?.is_some() {
         return Err(AppError::Conflict("the endpoint is turned off: turn it back on first".into()));
     }
     let mut tx = db.begin().await?;
