@@ -1,9 +1,9 @@
 use crate::components::{session::provide_session, HydrationMarker, SiteHeader};
 use crate::i18n::provide_i18n;
 use crate::pages::{
-    ApiKeysSettingsPage, ApplicationPage, DashboardLayout, EditLinkPage, EmailsPage, ForgotPasswordPage, HomePage, LegalPage, LinkDetailPage, LinksPage,
-    NewLinkPage, NotFound, OverviewPage, PaymentDetailPage, QuickLinkPage, ResetPasswordPage, ReviewPage, SettingsPage, SignInPage, SignUpPage,
-    TransactionsPage, VerifyEmailPage, WebhooksSettingsPage,
+    ApiKeysSettingsPage, ApplicationPage, DashboardLayout, EditLinkPage, EmailChangeCancelPage, EmailChangeConfirmPage, EmailsPage, ForgotPasswordPage,
+    HomePage, LegalPage, LinkDetailPage, LinksPage, NewLinkPage, NotFound, OverviewPage, PaymentDetailPage, QuickLinkPage, ResetPasswordPage, ReviewPage,
+    SettingsPage, SignInPage, SignUpPage, TransactionsPage, VerifyEmailPage, WebhooksSettingsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
@@ -40,6 +40,8 @@ lazy_pages! {
     ForgotPasswordRoute => ForgotPasswordPage,
     ResetPasswordRoute => ResetPasswordPage,
     VerifyEmailRoute => VerifyEmailPage,
+    EmailChangeConfirmRoute => EmailChangeConfirmPage,
+    EmailChangeCancelRoute => EmailChangeCancelPage,
     OverviewRoute => OverviewPage,
     ApplicationRoute => ApplicationPage,
     SettingsRoute => SettingsPage,
@@ -127,6 +129,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()}/>
                     <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()}/>
                     <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()}/>
+                    <Route path=path!("/email-change/confirm") view={Lazy::<EmailChangeConfirmRoute>::new()}/>
+                    <Route path=path!("/email-change/cancel") view={Lazy::<EmailChangeCancelRoute>::new()}/>
                     // Answers with the outcome in the HTML (JavaScript off too).
                     <Route path=path!("/verify-email") view={Lazy::<VerifyEmailRoute>::new()} ssr=SsrMode::Async/>
                     // Signed-in pages wait for the session before sending headers,

@@ -363,6 +363,122 @@ async fn a_forgotten_password_is_reset_once_by_the_emailed_link() {
     }
 }
 
+/// The one email of `kind` to `address` among what the sink holds, after waiting for it.
+async fn one_mail(sink: &SmtpSink, kind: &str, address: &str) -> Received {
+    let found = sink
+        .wait_for_matching(1, 15, |m| m.to.iter().any(|t| t.contains(address)) && m.header("Message-ID").unwrap_or_default().starts_with(&format!("<{kind}.")))
+        .await;
+    let mut found = to(&notices(&found, kind), address);
+    assert_eq!(found.len(), 1, "one {kind} email to {address}");
+    found.remove(0)
+}
+
+fn token_of(email: &Received, path: &str) -> String {
+    link_in(email, path).split("token=").nth(1).unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_address_changes_only_by_the_link_sent_to_it() {
+    for db in test_databases().await {
+        let sink = SmtpSink::start().await;
+        let server = server_sending_to(&db.url, &sink.url()).await;
+        let mut owner = merchant(&server, "owner@example.com").await;
+        let mut laptop = server.browser();
+        assert_eq!(laptop.call("sign_in", &[("email", "owner@example.com"), ("password", common::shop::PASSWORD)]).await.status, 200);
+        let _other = merchant(&server, "taken@example.com").await;
+        let change_jobs = "SELECT COUNT(*) FROM email_jobs WHERE kind LIKE 'email_change%'";
+
+        // Bad input: a clear error on its field, nothing sent.
+        let password = common::shop::PASSWORD;
+        for (new_email, pass, field, error) in [
+            ("not an email", password, "new_email", "InvalidEmail"),
+            (" Owner@Example.com ", password, "new_email", "Unchanged"),
+            ("new@example.com", "wrong password!", "password", "WrongPassword"),
+        ] {
+            let res = owner.call("request_email_change", &[("new_email", new_email), ("password", pass)]).await;
+            assert_eq!(res.status, 422, "{}: {new_email}: {}", db.label, res.body);
+            assert_eq!(json(&res)["Invalid"]["field"], field, "{}", res.body);
+            assert!(res.body.contains(error), "{}", res.body);
+        }
+        assert_eq!(count(&server.state.db, change_jobs).await, 0, "{}", db.label);
+        let stranger = server.browser().call("request_email_change", &[("new_email", "x@example.com"), ("password", password)]).await;
+        assert_eq!(stranger.status, 401);
+
+        // Asked for: the new address gets the link, the old one a notice
+        // naming the new address with a link that cancels.
+        let res = owner.call("request_email_change", &[("new_email", "New@Example.com"), ("password", password)]).await;
+        assert_eq!((res.status, json(&res)), (200, serde_json::json!("new@example.com")), "{}", db.label);
+        let confirm = one_mail(&sink, "email_change_confirm", "new@example.com").await;
+        let notice = one_mail(&sink, "email_change_requested", "owner@example.com").await;
+        assert!(notice.parts().0.contains("new@example.com"), "{}", notice.parts().0);
+        let confirm_token = token_of(&confirm, "email-change/confirm");
+        let cancel_token = token_of(&notice, "email-change/cancel");
+        let dump = table_text(&server, "SELECT * FROM email_jobs").await + &table_text(&server, "SELECT * FROM account_tokens").await;
+        assert!(!dump.contains(&confirm_token) && !dump.contains(&cancel_token), "{}: a usable token is in the database", db.label);
+
+        // Nothing changes until the link is used — not even when it is
+        // opened (mail scanners open links): the page only offers a button.
+        let page = server.get(&link_in(&confirm, "email-change/confirm"), &[("Accept", "text/html")]).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(&format!("value=\"{confirm_token}\"")), "{}", page.body);
+        assert_eq!(json(&owner.call("current_account", &[]).await)["email"], "owner@example.com", "{}", db.label);
+
+        // Used: the account has the new address (confirmed), the old one is told.
+        let done = server.browser().call("answer_email_change", &[("token", &confirm_token), ("answer", "confirm")]).await;
+        assert_eq!(done.status, 200, "{}: {}", db.label, done.body);
+        let account = json(&owner.call("current_account", &[]).await);
+        assert_eq!((account["email"].as_str(), account["email_verified"].as_bool()), (Some("new@example.com"), Some(true)), "{}", db.label);
+        assert_eq!(laptop.call("current_account", &[]).await.status, 200, "other sessions go on");
+        let old = server.browser().call("sign_in", &[("email", "owner@example.com"), ("password", password)]).await;
+        assert_eq!(old.status, 401, "{}", db.label);
+        let new = server.browser().call("sign_in", &[("email", "new@example.com"), ("password", password)]).await;
+        assert_eq!(new.status, 200, "{}", new.body);
+        let changed = one_mail(&sink, "email_changed", "owner@example.com").await;
+        assert!(changed.parts().0.contains("new@example.com"), "{}", changed.parts().0);
+        // Each link works once; the cancel link died with the change.
+        for (token, answer) in [(&confirm_token, "confirm"), (&cancel_token, "cancel")] {
+            let again = server.browser().call("answer_email_change", &[("token", token), ("answer", answer)]).await;
+            assert_eq!((again.status, json(&again)), (410, serde_json::json!("TokenInvalid")), "{}: {answer}", db.label);
+        }
+        let odd = server.browser().call("answer_email_change", &[("token", &confirm_token), ("answer", "maybe")]).await;
+        assert_eq!(odd.status, 400);
+
+        // An address another account has: asking says nothing about it; the
+        // link refuses, and the account keeps its address.
+        let res = owner.call("request_email_change", &[("new_email", "taken@example.com"), ("password", password)]).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let taken = one_mail(&sink, "email_change_confirm", "taken@example.com").await;
+        let res = server.browser().call("answer_email_change", &[("token", &token_of(&taken, "email-change/confirm")), ("answer", "confirm")]).await;
+        assert_eq!((res.status, json(&res)), (409, serde_json::json!("EmailTaken")), "{}", db.label);
+        assert_eq!(json(&owner.call("current_account", &[]).await)["email"], "new@example.com");
+
+        // Cancelled from the current address (a plain form, JavaScript off):
+        // the pending link dies, every session ends.
+        let res = owner.call("request_email_change", &[("new_email", "thief@example.com"), ("password", password)]).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let thief = one_mail(&sink, "email_change_confirm", "thief@example.com").await;
+        let warned = to(
+            &notices(
+                &sink.wait_for_matching(3, 15, |m| m.header("Message-ID").unwrap_or_default().starts_with("<email_change_requested.")).await,
+                "email_change_requested",
+            ),
+            "new@example.com",
+        );
+        assert_eq!(warned.len(), 2, "{}: the taken-address try and this one", db.label);
+        let cancel = token_of(warned.iter().find(|m| m.parts().0.contains("thief@example.com")).unwrap(), "email-change/cancel");
+        let form = common::encode_form(&[("token", &cancel), ("answer", "cancel")]);
+        let res = server.post_form("/api/answer_email_change", &[("Accept", "text/html")], &form).await;
+        assert!(matches!(res.status, 302 | 303), "{}: {} {}", db.label, res.status, res.body);
+        assert_eq!(res.header("location"), Some("/email-change/cancel?done=1"));
+        assert_eq!(owner.call("email_log", &[]).await.status, 401, "{}: every session ended", db.label);
+        assert_eq!(laptop.call("email_log", &[]).await.status, 401);
+        let res = server.browser().call("answer_email_change", &[("token", &token_of(&thief, "email-change/confirm")), ("answer", "confirm")]).await;
+        assert_eq!(res.status, 410, "{}", db.label);
+        let still = server.browser().call("sign_in", &[("email", "new@example.com"), ("password", password)]).await;
+        assert_eq!(still.status, 200, "{}", db.label);
+    }
+}
+
 /// Every value of every row a query returns, as text (to search for secrets).
 async fn table_text(server: &TestServer, sql: &str) -> String {
     use sqlx::Row;

@@ -33,6 +33,19 @@ email-reset-intro = Someone (hopefully you) asked to reset the password of the P
 email-reset-action = Choose a new password
 email-reset-ttl = The link works once, within 1 hour. Setting a new password signs you out everywhere.
 email-reset-ignore = If you did not ask for this, ignore this email: your password stays as it is.
+email-change-confirm-subject = Confirm your new email address for Paylinks
+email-change-confirm-intro = You asked to use this address for your Paylinks account. Confirm it to make the change; until then, keep signing in with your current address.
+email-change-confirm-action = Use this address for my account
+email-change-confirm-ttl = The link works once, within 24 hours.
+email-change-confirm-ignore = If you did not ask for this, ignore this email: nothing changes without the link.
+email-change-requested-subject = Your Paylinks email address is about to change
+email-change-requested-intro = Someone signed in to your Paylinks account asked to change its email address to { $address }. It changes only when the link sent to that address is opened.
+email-change-requested-action = This was not me: cancel the change
+email-change-requested-ttl = Cancelling signs out every session of your account. Then choose a new password: whoever asked knew the current one.
+email-change-requested-ignore = If it was you, there is nothing to do here.
+email-changed-subject = Your Paylinks email address was changed
+email-changed-intro = The email address of your Paylinks account is now { $address }. Sign in with it from now on; notices go there too.
+email-changed-ignore = If you did not make this change, contact the operator of this Paylinks service at once.
 email-account-footer = Paylinks · You get this email because of an action on your Paylinks account.
 
 # Notifications to merchants

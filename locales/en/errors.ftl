@@ -11,6 +11,7 @@ error-url-invalid = Enter a web address starting with https://
 error-url-https = Live mode sends payment data: use an address starting with https://
 error-url-private = This address is inside the server's own network (localhost, private or link-local). Use a public address.
 error-too-many-keys = You already have { $max } active keys in this mode. Revoke one you no longer use first.
+error-unchanged = That is already the address of your account.
 error-password-wrong = The current password is incorrect.
 error-invalid-credentials = Email or password is incorrect.
 error-rate-limited = Too many attempts. Try again in { $minutes } min.

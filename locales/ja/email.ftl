@@ -33,6 +33,19 @@ email-reset-intro = このメールアドレスの Paylinks アカウントに�
 email-reset-action = 新しいパスワードを設定する
 email-reset-ttl = リンクは1時間以内に1回だけ使用できます。新しいパスワードを設定すると、すべての端末でサインアウトされます。
 email-reset-ignore = お心当たりがない場合は、このメールを破棄してください。パスワードは変更されません。
+email-change-confirm-subject = Paylinks の新しいメールアドレスの確認
+email-change-confirm-intro = Paylinks アカウントのメールアドレスをこのアドレスに変更するお申し込みがありました。下のリンクで確認すると変更されます。確認するまでは、今のアドレスでログインしてください。
+email-change-confirm-action = このアドレスをアカウントに使う
+email-change-confirm-ttl = リンクは 24 時間以内に 1 回だけ使えます。
+email-change-confirm-ignore = お心当たりがない場合は、このメールを破棄してください。リンクを開かない限り何も変わりません。
+email-change-requested-subject = Paylinks のメールアドレスの変更が申し込まれました
+email-change-requested-intro = Paylinks アカウントにログインした方が、メールアドレスを { $address } に変更するよう申し込みました。そのアドレスに送ったリンクが開かれた時点で変更されます。
+email-change-requested-action = 身に覚えがないので変更を取り消す
+email-change-requested-ttl = 取り消すと、アカウントのすべてのセッションがログアウトされます。申し込んだ人は今のパスワードを知っているため、続けてパスワードを変更してください。
+email-change-requested-ignore = ご本人による変更であれば、このメールへの対応は不要です。
+email-changed-subject = Paylinks のメールアドレスが変更されました
+email-changed-intro = Paylinks アカウントのメールアドレスは { $address } になりました。今後はこのアドレスでログインし、お知らせもこのアドレスに届きます。
+email-changed-ignore = この変更に心当たりがない場合は、すぐにこの Paylinks サービスの運営者にご連絡ください。
 email-account-footer = Paylinks · このメールは Paylinks アカウントでの操作に基づいて送信されています。
 
 # 加盟店への通知

@@ -11,6 +11,7 @@ error-url-invalid = https:// で始まるウェブサイトのアドレスを入
 error-url-https = 本番モードでは決済データを送信するため、https:// で始まるアドレスを指定してください。
 error-url-private = サーバー内部のネットワークのアドレス（localhost、プライベート、リンクローカル）は指定できません。公開されたアドレスを指定してください。
 error-too-many-keys = このモードの有効なキーはすでに { $max } 個あります。使っていないキーを先に無効にしてください。
+error-unchanged = すでにアカウントのメールアドレスです。
 error-password-wrong = 現在のパスワードが正しくありません。
 error-invalid-credentials = メールアドレスまたはパスワードが正しくありません。
 error-rate-limited = 試行回数が多すぎます。{ $minutes }分後にもう一度お試しください。

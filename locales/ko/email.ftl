@@ -33,6 +33,19 @@ email-reset-intro = 이 이메일 주소를 사용하는 Paylinks 계정의 비�
 email-reset-action = 새 비밀번호 설정하기
 email-reset-ttl = 링크는 1시간 이내에 한 번만 사용할 수 있습니다. 새 비밀번호를 설정하면 모든 기기에서 로그아웃됩니다.
 email-reset-ignore = 요청하지 않으셨다면 이 이메일을 무시하세요. 비밀번호는 그대로 유지됩니다.
+email-change-confirm-subject = Paylinks 새 이메일 주소 확인
+email-change-confirm-intro = Paylinks 계정의 이메일 주소를 이 주소로 바꾸도록 요청하셨습니다. 아래 링크로 확인하면 변경됩니다. 그 전까지는 지금 주소로 로그인하세요.
+email-change-confirm-action = 이 주소를 계정에 사용
+email-change-confirm-ttl = 링크는 24시간 안에 한 번만 사용할 수 있습니다.
+email-change-confirm-ignore = 요청하지 않으셨다면 이 이메일을 무시하세요. 링크를 열지 않으면 아무것도 바뀌지 않습니다.
+email-change-requested-subject = Paylinks 이메일 주소 변경이 요청되었습니다
+email-change-requested-intro = Paylinks 계정에 로그인한 사람이 이메일 주소를 { $address }(으)로 바꾸도록 요청했습니다. 그 주소로 보낸 링크를 열어야 변경됩니다.
+email-change-requested-action = 본인이 아닙니다: 변경 취소
+email-change-requested-ttl = 취소하면 계정의 모든 세션이 로그아웃됩니다. 요청한 사람이 지금 비밀번호를 알고 있으므로 이어서 새 비밀번호를 정하세요.
+email-change-requested-ignore = 본인이 요청하셨다면 따로 하실 일은 없습니다.
+email-changed-subject = Paylinks 이메일 주소가 변경되었습니다
+email-changed-intro = Paylinks 계정의 이메일 주소가 이제 { $address }입니다. 앞으로 이 주소로 로그인하시고, 알림도 이 주소로 갑니다.
+email-changed-ignore = 직접 변경하지 않으셨다면 즉시 이 Paylinks 서비스 운영자에게 연락하세요.
 email-account-footer = Paylinks · Paylinks 계정에서 이루어진 작업에 따라 발송된 이메일입니다.
 
 # 가맹점 알림

@@ -11,6 +11,7 @@ error-url-invalid = https://로 시작하는 웹사이트 주소를 입력해 �
 error-url-https = 라이브 모드에서는 결제 데이터를 보내므로 https://로 시작하는 주소를 사용해 주세요.
 error-url-private = 서버 내부 네트워크의 주소(localhost, 사설, 링크 로컬)는 사용할 수 없습니다. 공개 주소를 사용해 주세요.
 error-too-many-keys = 이 모드의 활성 키가 이미 { $max }개 있습니다. 사용하지 않는 키를 먼저 폐기하세요.
+error-unchanged = 이미 계정의 이메일 주소입니다.
 error-password-wrong = 현재 비밀번호가 올바르지 않습니다.
 error-invalid-credentials = 이메일 또는 비밀번호가 올바르지 않습니다.
 error-rate-limited = 시도 횟수가 너무 많습니다. { $minutes }분 후에 다시 시도해 주세요.

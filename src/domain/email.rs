@@ -23,10 +23,16 @@ pub enum EmailKind {
     DailySummary,
     /// To the merchant: a webhook endpoint failed for a day and was turned off.
     WebhookDisabled,
+    /// To the new address an account holder gave: a one-time link that makes it the account's.
+    EmailChangeConfirm,
+    /// To the account's address when a change was asked for: a one-time link that cancels it.
+    EmailChangeRequested,
+    /// To the old address once the change is done (no link).
+    EmailChanged,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 10] = [
+    pub const ALL: [EmailKind; 13] = [
         EmailKind::Receipt,
         EmailKind::KonbiniInstructions,
         EmailKind::RefundNotice,
@@ -37,6 +43,9 @@ impl EmailKind {
         EmailKind::ApplicationDecided,
         EmailKind::DailySummary,
         EmailKind::WebhookDisabled,
+        EmailKind::EmailChangeConfirm,
+        EmailKind::EmailChangeRequested,
+        EmailKind::EmailChanged,
     ];
 
     pub fn parse(kind: &str) -> Option<EmailKind> {
@@ -51,6 +60,9 @@ impl EmailKind {
             "application_decided" => Some(EmailKind::ApplicationDecided),
             "daily_summary" => Some(EmailKind::DailySummary),
             "webhook_disabled" => Some(EmailKind::WebhookDisabled),
+            "email_change_confirm" => Some(EmailKind::EmailChangeConfirm),
+            "email_change_requested" => Some(EmailKind::EmailChangeRequested),
+            "email_changed" => Some(EmailKind::EmailChanged),
             _ => None,
         }
     }
@@ -67,12 +79,21 @@ impl EmailKind {
             EmailKind::ApplicationDecided => "application_decided",
             EmailKind::DailySummary => "daily_summary",
             EmailKind::WebhookDisabled => "webhook_disabled",
+            EmailKind::EmailChangeConfirm => "email_change_confirm",
+            EmailKind::EmailChangeRequested => "email_change_requested",
+            EmailKind::EmailChanged => "email_changed",
         }
     }
 
-    /// About the account itself (not a payment): carries a one-time link.
+    /// About the account itself (not a payment), to an address the job
+    /// names; never kept in the log (most carry a one-time link).
     pub fn is_account(self) -> bool {
-        matches!(self, EmailKind::VerifyEmail | EmailKind::PasswordReset)
+        self.carries_token() || self == EmailKind::EmailChanged
+    }
+
+    /// Carries a one-time link (its token sealed in the job until sent).
+    pub fn carries_token(self) -> bool {
+        matches!(self, EmailKind::VerifyEmail | EmailKind::PasswordReset | EmailKind::EmailChangeConfirm | EmailKind::EmailChangeRequested)
     }
 
     /// To the merchant, about their business.

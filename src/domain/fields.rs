@@ -79,6 +79,8 @@ pub enum FieldError {
     UrlPrivate,
     #[error("already {max} active keys")]
     TooManyKeys { max: u32 },
+    #[error("the same as now")]
+    Unchanged,
 }
 
 impl FieldError {
@@ -121,6 +123,7 @@ impl FieldError {
             FieldError::UrlNotHttps => "error-url-https",
             FieldError::UrlPrivate => "error-url-private",
             FieldError::TooManyKeys { .. } => "error-too-many-keys",
+            FieldError::Unchanged => "error-unchanged",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The screens behind the links we email to account holders: confirming
-//! the address, asking for and using a password-reset link; and the
-//! dashboard's reminder to confirm. Each works as a plain form too.
+//! the address, asking for and using a password-reset link, confirming or
+//! cancelling an address change; and the dashboard's reminder to confirm.
+//! Each works as a plain form too.
 
 use crate::components::form::{action_error, FieldMessage, FormMessage};
 use crate::components::session::use_session;
@@ -39,6 +40,78 @@ pub async fn reset_password(token: String, password: String) -> Result<(), AppEr
     crate::server::account_email::reset_password(request.db(), &token, &password).await?;
     request.redirect_plain_form("/signin?reset=1");
     Ok(())
+}
+
+/// The two links of an address change: `confirm` (sent to the new address)
+/// or `cancel` (sent to the old one). A button, not the link itself, does
+/// it: mail scanners open links, and must neither make nor undo a change.
+#[server(endpoint = "answer_email_change")]
+pub async fn answer_email_change(token: String, answer: String) -> Result<(), AppError> {
+    use crate::server::account_email;
+    let request = crate::server::request::Request::current()?;
+    match answer.as_str() {
+        "confirm" => account_email::confirm_change(request.db(), &token).await?,
+        "cancel" => account_email::cancel_change(request.db(), &token).await?,
+        _ => return Err(AppError::BadRequest),
+    }
+    request.redirect_plain_form(&format!("/email-change/{answer}?done=1"));
+    Ok(())
+}
+
+/// `/email-change/confirm?token=…`: the link sent to the new address.
+#[component]
+pub fn EmailChangeConfirmPage() -> impl IntoView {
+    view! { <EmailChangePage answer="confirm"/> }
+}
+
+/// `/email-change/cancel?token=…`: the link sent to the old address.
+#[component]
+pub fn EmailChangeCancelPage() -> impl IntoView {
+    view! { <EmailChangePage answer="cancel"/> }
+}
+
+#[component]
+fn EmailChangePage(answer: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let action = ServerAction::<AnswerEmailChange>::new();
+    let error = action_error(action);
+    let done = move || matches!(action.value().get(), Some(Ok(()))) || query.read().get("done").is_some();
+    // title, intro, submit, done, next
+    let [title, intro, submit, done_text, next] = if answer == "cancel" {
+        ["change-email-cancel-title", "change-email-cancel-intro", "change-email-cancel-submit", "change-email-cancel-done", "change-email-cancel-next"]
+    } else {
+        ["change-email-confirm-title", "change-email-confirm-intro", "change-email-confirm-submit", "change-email-confirm-done", "change-email-confirm-next"]
+    };
+    view! {
+        <Title text=i18n.text(title)/>
+        <section class="card narrow" data-testid="email-change">
+            <h1>{i18n.text(title)}</h1>
+            <Show
+                when=done
+                fallback=move || view! {
+                    <p class="hint">{i18n.text(intro)}</p>
+                    <ActionForm action=action attr:class="stack">
+                        <FormMessage error/>
+                        <input type="hidden" name="token" value=token/>
+                        <input type="hidden" name="answer" value=answer/>
+                        <button type="submit" class=if answer == "cancel" { "button danger" } else { "button primary" }
+                            disabled=move || action.pending().get()>
+                            {i18n.text(submit)}
+                        </button>
+                    </ActionForm>
+                }
+            >
+                <p class="notice" role="status">{i18n.text(done_text)}</p>
+                <p>
+                    <a class="button primary" href=if answer == "cancel" { "/forgot-password" } else { "/dashboard" }>
+                        {i18n.text(next)}
+                    </a>
+                </p>
+            </Show>
+        </section>
+    }
 }
 
 /// `/verify-email?token=…`: the confirmation link of the sign-up email.

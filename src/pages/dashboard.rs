@@ -65,6 +65,18 @@ pub async fn change_password(current_password: String, new_password: String, con
     Ok(())
 }
 
+/// Sends a confirmation link to `new_email` (and a notice to the current
+/// address); the address changes when the link is used.
+#[server(endpoint = "request_email_change")]
+pub async fn request_email_change(new_email: String, password: String) -> Result<String, AppError> {
+    let request = Request::current()?;
+    let account = request.require_account().await?;
+    let client = request.client_ip();
+    let secrets = &request.state.config.secrets;
+    crate::server::account_email::request_change(request.db(), secrets, &account, &client, &password, &new_email).await?;
+    Ok(crate::domain::fields::Email::parse(&new_email).map(|e| e.as_str().to_owned()).unwrap_or(new_email))
+}
+
 /// Guards its children: signed-in accounts of `role` only; others go to sign-in.
 /// The merchant's KOMOJU connection as the settings page shows it: the key
 /// itself is never sent back, only its last characters.
@@ -364,6 +376,7 @@ pub fn SettingsPage() -> impl IntoView {
         <TimeZoneSettings/>
         <super::notifications::NotificationSettingsCard/>
         <KomojuSettings/>
+        <EmailAddressSettings/>
         <section class="card">
             <h2>{i18n.text("settings-password")}</h2>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
@@ -382,6 +395,39 @@ pub fn SettingsPage() -> impl IntoView {
                 <Show when=done>
                     <p class="success" role="status">{i18n.text("settings-password-changed")}</p>
                 </Show>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The account's address, and moving it to a new one (by a link emailed there).
+#[component]
+fn EmailAddressSettings() -> impl IntoView {
+    let i18n = use_i18n();
+    let session = use_session();
+    let action = ServerAction::<RequestEmailChange>::new();
+    let error = action_error(action);
+    let current = move || session.get().map(|account| account.email).unwrap_or_default();
+    view! {
+        <section class="card" aria-labelledby="email-address-title">
+            <h2 id="email-address-title">{i18n.text("settings-email")}</h2>
+            <p data-testid="account-email">{move || i18n.tr_args("settings-email-current", &[("email", current().into())])}</p>
+            <p class="hint">{i18n.text("settings-email-hint")}</p>
+            <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                <FormMessage error/>
+                <label for="new-email">{i18n.text("settings-email-new")}</label>
+                <input id="new-email" name="new_email" type="email" autocomplete="email" required/>
+                <FieldMessage error field="new_email"/>
+                <label for="email-password">{i18n.text("settings-current-password")}</label>
+                <input id="email-password" name="password" type="password" autocomplete="current-password" required/>
+                <FieldMessage error field="password"/>
+                <button type="submit" class="button primary" disabled=move || action.pending().get()>{i18n.text("settings-email-submit")}</button>
+                {move || match action.value().get() {
+                    Some(Ok(to)) => Some(view! {
+                        <p class="success" role="status">{i18n.tr_args("settings-email-sent", &[("email", to.into())])}</p>
+                    }),
+                    _ => None,
+                }}
             </ActionForm>
         </section>
     }

@@ -21,7 +21,7 @@ pub mod transactions;
 pub mod unsubscribe;
 pub mod webhooks;
 
-pub use account_links::{ConfirmEmailReminder, ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage};
+pub use account_links::{ConfirmEmailReminder, EmailChangeCancelPage, EmailChangeConfirmPage, ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage};
 pub use auth::{SignInPage, SignUpPage};
 pub use dashboard::{ApiKeysSettingsPage, ApplicationPage, DashboardLayout, OverviewPage, SettingsPage, WebhooksSettingsPage};
 pub use emails::EmailsPage;

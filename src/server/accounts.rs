@@ -29,25 +29,31 @@ pub async fn set_locale(db: &Db, account_id: i64, locale: Locale) -> AppResult<(
     Ok(())
 }
 
-/// Checks the current password, then stores the new one. Limited per client
-/// address, and guesses of the current password back off per account (a
-/// stolen session must not become a password oracle).
+/// Checks the current password ([`check_password`]), then stores the new one.
 pub async fn change_password(db: &Db, account: &Account, client: &str, current: &str, new: &str, confirm: &str) -> AppResult<()> {
     let new = NewPassword::parse(new).map_err(|e| AppError::invalid("new_password", e))?;
     if new.expose() != confirm {
         return Err(AppError::invalid("confirm_password", FieldError::Mismatch));
     }
+    check_password(db, account, client, current, "current_password").await?;
+    let hash = auth::hash_password(&new).await?;
+    sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2").bind(hash).bind(account.id).execute(db.pool()).await?;
+    Ok(())
+}
+
+/// Checks the signed-in account's password again before a sensitive change
+/// (a wrong one is an error on `field`). Limited per client address, and
+/// guesses back off per account: a stolen session must not become a
+/// password oracle.
+pub async fn check_password(db: &Db, account: &Account, client: &str, password: &str, field: &'static str) -> AppResult<()> {
     throttle::take(db, &format!("password:{client}"), throttle::PASSWORD_CHANGES_PER_ADDRESS).await?;
     let guesses = format!("password-account:{}", account.id);
     throttle::back_off(db, &guesses).await?;
     let stored = auth::credentials_by_email(db, &account.email).await?.map(|(_, hash)| hash);
-    if !auth::verify_password(stored, current).await? {
-        return Err(AppError::invalid("current_password", FieldError::WrongPassword));
+    if !auth::verify_password(stored, password).await? {
+        return Err(AppError::invalid(field, FieldError::WrongPassword));
     }
-    throttle::clear(db, &guesses).await?;
-    let hash = auth::hash_password(&new).await?;
-    sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2").bind(hash).bind(account.id).execute(db.pool()).await?;
-    Ok(())
+    throttle::clear(db, &guesses).await
 }
 
 /// Replaces an account's password hash and ends its sessions.

@@ -123,12 +123,17 @@ async fn render_job(db: &Db, public_url: &str, secrets: &SecretBox, job: &outbox
         let payment = job.payment_id.ok_or_else(|| anyhow::anyhow!("no payment"))?;
         return render(db, public_url, job.kind, payment, job.event_id).await;
     }
-    let (Some(to), Some(sealed)) = (&job.recipient, &job.token_sealed) else {
-        return Err(anyhow::anyhow!("no recipient or token").into());
-    };
+    let to = job.recipient.as_deref().ok_or_else(|| anyhow::anyhow!("no recipient"))?;
     let locale = job.locale.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default();
-    let token = secrets.open(sealed, &super::account_email::seal_context(&job.dedupe_key)).map_err(|e| anyhow::anyhow!("token cannot be opened: {e}"))?;
-    render::render_account(public_url, job.kind, to, locale, &token)
+    let token = match (job.kind.carries_token(), &job.token_sealed) {
+        (false, _) => None,
+        (true, Some(sealed)) => {
+            Some(secrets.open(sealed, &super::account_email::seal_context(&job.dedupe_key)).map_err(|e| anyhow::anyhow!("token cannot be opened: {e}"))?)
+        }
+        (true, None) => return Err(anyhow::anyhow!("no token").into()),
+    };
+    let new_address = super::account_email::render_facts(db, job.kind, &job.dedupe_key).await?;
+    render::render_account(public_url, job.kind, to, locale, token.as_deref(), new_address.as_deref())
 }
 
 /// `GET /mail/{id}`: one test-mode email's HTML for the dashboard mailbox's

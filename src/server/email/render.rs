@@ -109,19 +109,26 @@ pub async fn render(db: &Db, public_url: &str, kind: EmailKind, payment_id: i64,
     })
 }
 
-/// Renders an account email (`kind.is_account()`): a one-time link to
-/// `public_url` carrying `token`, sent by Paylinks itself.
-pub fn render_account(public_url: &str, kind: EmailKind, to: &str, locale: Locale, token: &str) -> AppResult<Email> {
-    let (prefix, path, ttl) = match kind {
-        EmailKind::VerifyEmail => ("email-verify", "verify-email", "email-verify-ttl"),
-        EmailKind::PasswordReset => ("email-reset", "reset-password", "email-reset-ttl"),
+/// Renders an account email (`kind.is_account()`), sent by Paylinks itself:
+/// its one-time link to `public_url` carrying `token` (if it has one), and
+/// for an address change the new address.
+pub fn render_account(public_url: &str, kind: EmailKind, to: &str, locale: Locale, token: Option<&str>, new_address: Option<&str>) -> AppResult<Email> {
+    let (prefix, path) = match kind {
+        EmailKind::VerifyEmail => ("email-verify", Some("verify-email")),
+        EmailKind::PasswordReset => ("email-reset", Some("reset-password")),
+        EmailKind::EmailChangeConfirm => ("email-change-confirm", Some("email-change/confirm")),
+        EmailKind::EmailChangeRequested => ("email-change-requested", Some("email-change/cancel")),
+        EmailKind::EmailChanged => ("email-changed", None),
         _ => return Err(anyhow::anyhow!("{kind:?} is not an account email").into()),
     };
     let subject = tr(locale, &format!("{prefix}-subject"));
     let mut body = Body::new(locale);
-    body.para(tr(locale, &format!("{prefix}-intro")));
-    body.link(tr(locale, &format!("{prefix}-action")), &format!("{public_url}/{path}?token={token}"));
-    body.para(tr(locale, ttl));
+    body.para(tr_args(locale, &format!("{prefix}-intro"), &[("address", FluentValue::from(new_address.unwrap_or_default().to_owned()))]));
+    if let Some(path) = path {
+        let token = token.ok_or_else(|| anyhow::anyhow!("{kind:?} needs its token"))?;
+        body.link(tr(locale, &format!("{prefix}-action")), &format!("{public_url}/{path}?token={token}"));
+        body.para(tr(locale, &format!("{prefix}-ttl")));
+    }
     body.para(tr(locale, &format!("{prefix}-ignore")));
     body.footer(tr(locale, "email-account-footer"));
     let (text, html) = body.finish(&subject);
