@@ -57,33 +57,62 @@ export async function customerFillsCard(page: Page, url: string, cardNumber: str
 }
 
 
-/** Every text in a raw .eml, with quoted-printable and base64 bodies decoded. */
+/** Bytes (a latin1 string) as UTF-8 text. */
+const utf8 = (bytes: string) => Buffer.from(bytes, "latin1").toString("utf8");
+
+/** Every text in a raw .eml (read as latin1 bytes), with quoted-printable
+ *  and base64 bodies decoded. */
 function emailTexts(raw: string): string {
-  const qp = raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+  const qp = utf8(raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))));
   const b64 = (raw.match(/(?:^[A-Za-z0-9+/=]{8,}\r?\n)+/gm) ?? []).map((block) =>
     Buffer.from(block.replace(/\s+/g, ""), "base64").toString("utf8"),
   );
   // Decoded first: in the raw text a link may be cut by a soft line break.
-  return [qp, ...b64, raw].join("\n");
+  return [qp, ...b64, utf8(raw)].join("\n");
 }
 
-/** The `/{path}?token=…` link (path and query) of the latest email to `to`
- *  in the server's mail folder (no SMTP in the tests); waits up to 15 s. */
-export async function emailedLink(to: string, path: string): Promise<string> {
+/** An encoded header ("=?utf-8?b?…?=" words, a character may straddle two) as text. */
+function decodeHeader(value: string): string {
+  const word = /=\?utf-8\?([bq])\?([^?]*)\?=/gi;
+  const bytes = value.replace(/\?=\s+=\?/g, "?==?").replace(word, (_, enc: string, data: string) =>
+    enc.toLowerCase() === "b"
+      ? Buffer.from(data, "base64").toString("latin1")
+      : data.replace(/_/g, " ").replace(/=([0-9A-F]{2})/gi, (_m, h) => String.fromCharCode(parseInt(h, 16))),
+  );
+  return utf8(bytes);
+}
+
+export interface Mail {
+  subject: string;
+  /** Every part, decoded. */
+  text: string;
+}
+
+/** The latest email to `to` that `keep` accepts, as the test SMTP sink
+ *  (playwright.config.ts) received it; waits up to 15 s. */
+export async function emailTo(to: string, keep: (mail: Mail) => boolean = () => true): Promise<Mail> {
   const fs = await import("node:fs");
   const nodePath = await import("node:path");
-  const dir = process.env.PAYLINKS_E2E_MAIL_DIR ?? "target/e2e/mail";
-  const pattern = new RegExp(`/${path}\\?token=([A-Za-z0-9_-]+)`);
+  const dir = process.env.PAYLINKS_E2E_MAIL_DIR!;
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".eml")).sort().reverse() : [];
     for (const file of files) {
-      const raw = fs.readFileSync(nodePath.join(dir, file), "utf8");
-      if (!raw.includes(to)) continue;
-      const found = emailTexts(raw).match(pattern);
-      if (found) return `/${path}?token=${found[1]}`;
+      const raw = fs.readFileSync(nodePath.join(dir, file), "latin1");
+      const head = raw.split(/\r?\n\r?\n/)[0].replace(/\r?\n[ \t]+/g, " ");
+      if (!/^To: .*$/im.exec(head)?.[0].includes(to)) continue;
+      const mail = { subject: decodeHeader(/^Subject: (.*)$/im.exec(head)?.[1] ?? ""), text: emailTexts(raw) };
+      if (keep(mail)) return mail;
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`no email to ${to} with a /${path} link in ${dir}`);
+  throw new Error(`no such email to ${to} in ${dir}`);
+}
+
+/** The `/{path}?token=…` link (path and query) of the latest email to `to`
+ *  with one; waits up to 15 s. */
+export async function emailedLink(to: string, path: string): Promise<string> {
+  const pattern = new RegExp(`/${path}\\?token=([A-Za-z0-9_-]+)`);
+  const mail = await emailTo(to, (m) => pattern.test(m.text));
+  return `/${path}?token=${mail.text.match(pattern)![1]}`;
 }
