@@ -320,13 +320,6 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
                 422,
                 Error("error-control-characters"),
             ),
-            case(
-                "sign up: email taken",
-                Anonymous,
-                call("sign_up", &[("business_name", "Shop"), ("email", "other@example.com"), ("password", PASSWORD)]),
-                409,
-                Error("error-email-taken"),
-            ),
             case("sign up: missing field", Anonymous, call("sign_up", &[("email", "new@example.com")]), 400, Error("error-bad-request")),
             case("sign up: invalid UTF-8", Anonymous, invalid_utf8("/api/sign_up", "business_name"), 400, Error("error-bad-request")),
             case(

@@ -265,6 +265,7 @@ async fn a_new_account_confirms_its_address_by_the_emailed_link() {
         let mut owner = server.browser();
         let form = [("business_name", "Matcha Lab"), ("email", "owner@matcha.example"), ("password", common::shop::PASSWORD)];
         assert_eq!(owner.call("sign_up", &form).await.status, 200);
+        assert_eq!(owner.call("sign_in", &[("email", "owner@matcha.example"), ("password", common::shop::PASSWORD)]).await.status, 200);
         assert_eq!(json(&owner.call("current_account", &[]).await)["email_verified"], false, "{}", db.label);
 
         let sent = to(&sink.wait_for(1, 15).await, "owner@matcha.example");
@@ -360,6 +361,54 @@ async fn a_forgotten_password_is_reset_once_by_the_emailed_link() {
         assert_eq!(desk.call("email_log", &[]).await.status, 401);
         let operator = server.browser().call("sign_in", &[("email", "owner@example.com"), ("password", "set by the operator")]).await;
         assert_eq!(operator.status, 200, "{}", db.label);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sign_up_does_not_tell_whether_the_address_has_an_account() {
+    for db in test_databases().await {
+        let sink = SmtpSink::start().await;
+        let server = server_sending_to(&db.url, &sink.url()).await;
+        let _owner = merchant(&server, "owner@example.com").await;
+        let accounts = "SELECT COUNT(*) FROM accounts";
+        let before = count(&server.state.db, accounts).await;
+
+        // The same answer, and no session, for a taken and a new address.
+        let mut stranger = server.browser();
+        let taken = stranger.call("sign_up", &[("business_name", "Copycat"), ("email", " OWNER@example.com"), ("password", "another long passphrase")]).await;
+        let mut newcomer = server.browser();
+        let new = newcomer.call("sign_up", &[("business_name", "Newcomer"), ("email", "newcomer@example.com"), ("password", "another long passphrase")]).await;
+        assert_eq!((taken.status, new.status), (200, 200), "{}: {} / {}", db.label, taken.body, new.body);
+        assert_eq!((json(&taken), json(&new)), (serde_json::json!("owner@example.com"), serde_json::json!("newcomer@example.com")));
+        assert_eq!(taken.header("set-cookie").is_some(), new.header("set-cookie").is_some(), "{}", db.label);
+        assert!(stranger.session().is_none() && newcomer.session().is_none());
+        assert_eq!(count(&server.state.db, accounts).await, before + 1, "{}: only the new address got an account", db.label);
+
+        // The address's owner hears of it (with the way to sign in or reset);
+        // the account is untouched: the stranger's password opens nothing.
+        let told = one_mail(&sink, "sign_up_attempt", "owner@example.com").await;
+        let (text, _) = told.parts();
+        assert!(text.contains("/signin") && text.contains("/forgot-password"), "{text}");
+        one_mail(&sink, "verify_email", "newcomer@example.com").await;
+        let copycat = server.browser().call("sign_in", &[("email", "owner@example.com"), ("password", "another long passphrase")]).await;
+        assert_eq!(copycat.status, 401, "{}", db.label);
+        let owner = server.browser().call("sign_in", &[("email", "owner@example.com"), ("password", common::shop::PASSWORD)]).await;
+        assert_eq!(owner.status, 200, "{}", db.label);
+        assert_eq!(json(&owner)["business_name"], "Tea House");
+        let newcomer = server.browser().call("sign_in", &[("email", "newcomer@example.com"), ("password", "another long passphrase")]).await;
+        assert_eq!(newcomer.status, 200, "{}", db.label);
+
+        // Repeated tries do not flood the owner's inbox (a few an hour).
+        for _ in 0..5 {
+            let res = server
+                .browser()
+                .call("sign_up", &[("business_name", "Copycat"), ("email", "owner@example.com"), ("password", "another long passphrase")])
+                .await;
+            assert_eq!(res.status, 200);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let notices = count(&server.state.db, "SELECT COUNT(*) FROM email_jobs WHERE kind = 'sign_up_attempt'").await;
+        assert_eq!(notices, 3, "{}", db.label);
     }
 }
 

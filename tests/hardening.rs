@@ -335,8 +335,11 @@ async fn https_sessions_use_a_host_prefixed_cookie() {
     let db = &test_databases().await[0];
     let server = start_server_configured(&db.url, |args| args.public_url = Some("https://pay.example.com".into())).await;
     let form = encode_form(&[("business_name", "Tea"), ("email", "secure@example.com"), ("password", PASSWORD)]);
-    let res =
-        server.request("POST", "/api/sign_up", &[("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "https://pay.example.com")], &form).await;
+    let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "https://pay.example.com")];
+    let res = server.request("POST", "/api/sign_up", &headers, &form).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let form = encode_form(&[("email", "secure@example.com"), ("password", PASSWORD)]);
+    let res = server.request("POST", "/api/sign_in", &headers, &form).await;
     assert_eq!(res.status, 200, "{}", res.body);
     let cookie = res.header("set-cookie").unwrap().lines().find(|l| l.contains("pl_session=")).unwrap().to_owned();
     assert!(cookie.starts_with("__Host-pl_session="), "{cookie}");

@@ -173,6 +173,8 @@ async fn live_shop<'a>(server: &'a TestServer, email: &str) -> (Browser<'a>, i64
     let mut shop = server.browser();
     let res = shop.call("sign_up", &[("business_name", "Tea House"), ("email", email), ("password", PASSWORD)]).await;
     assert_eq!(res.status, 200, "{}", res.body);
+    let res = shop.call("sign_in", &[("email", email), ("password", PASSWORD)]).await;
+    assert_eq!(res.status, 200, "{}", res.body);
     sqlx::query("INSERT INTO live_applications (account_id, status, updated_at) SELECT id, 'approved', 0 FROM accounts WHERE email = $1")
         .bind(email.to_owned())
         .execute(server.state.db.pool())

@@ -17,6 +17,8 @@ async fn merchant<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
     let mut browser = server.browser();
     let res = browser.call("sign_up", &[("business_name", "Tea"), ("email", email), ("password", PASSWORD)]).await;
     assert_eq!(res.status, 200, "{}", res.body);
+    let res = browser.call("sign_in", &[("email", email), ("password", PASSWORD)]).await;
+    assert_eq!(res.status, 200, "{}", res.body);
     browser
 }
 

@@ -48,6 +48,8 @@ async fn two_servers_share_one_database_safely() {
         let mut shop = Visitor::default();
         let res = shop.call(servers[0], "sign_up", &[("business_name", "Tea"), ("email", "lb@example.com"), ("password", PASSWORD)]).await;
         assert_eq!(res.status, 200, "{label}: {}", res.body);
+        let res = shop.call(servers[1], "sign_in", &[("email", "lb@example.com"), ("password", PASSWORD)]).await;
+        assert_eq!(res.status, 200, "{label}: {}", res.body);
         let (link_id, slug) = create_link(&mut shop, servers[1], "Sencha", &[]).await;
         let res = shop.call(servers[0], "get_link", &[("id", &link_id.to_string())]).await;
         assert_eq!(res.status, 200, "{label}: {}", res.body);
@@ -182,6 +184,8 @@ async fn a_rolling_restart_under_load_fails_no_payment() {
 
         let mut shop = Visitor::default();
         let res = shop.call_from(SITE, nodes[0], "sign_up", &[("business_name", "Tea"), ("email", "rolling@example.com"), ("password", PASSWORD)]).await;
+        assert_eq!(res.status, 200, "{label}: {}", res.body);
+        let res = shop.call_from(SITE, nodes[0], "sign_in", &[("email", "rolling@example.com"), ("password", PASSWORD)]).await;
         assert_eq!(res.status, 200, "{label}: {}", res.body);
         let link = [("link[name]", "Sencha"), ("link[amount]", "1500"), ("link[currency]", "JPY"), ("link[language]", "en")];
         let res = shop.call_from(SITE, nodes[1], "create_link", &link).await;

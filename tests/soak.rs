@@ -114,6 +114,8 @@ async fn mixed_traffic_at_a_fixed_rate_stays_healthy() {
         let mut merchant = Visitor::default();
         let res = merchant.call(server.addr, "sign_up", &[("business_name", "Soak Tea"), ("email", "soak@example.com"), ("password", PASSWORD)]).await;
         assert_eq!(res.status, 200, "{}", res.body);
+        let res = merchant.call(server.addr, "sign_in", &[("email", "soak@example.com"), ("password", PASSWORD)]).await;
+        assert_eq!(res.status, 200, "{}", res.body);
         let mut links = Vec::new();
         for name in ["Sencha", "Bancha", "Hojicha"] {
             let form = [("link[name]", name), ("link[amount]", "2000"), ("link[currency]", "JPY"), ("link[language]", "ja")];

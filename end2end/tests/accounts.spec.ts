@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { Browser, Page } from "@playwright/test";
-import { test, expect, hydrated, submitSignUp, emailedLink, PASSWORD } from "./fixtures";
+import { test, expect, hydrated, signUp, submitSignUp, emailedLink, emailTo, PASSWORD } from "./fixtures";
 
 // What a merchant reads on the way from sign-up to live mode, per language.
 const texts = {
@@ -13,7 +13,8 @@ const texts = {
     underReview: "審査中",
     approve: "承認",
     queueEmpty: "審査待ちの申請はありません。",
-    emailTaken: "このメールアドレスのアカウントはすでに存在します。",
+    checkInbox: "メールをご確認ください",
+    alreadyHave: "Paylinks のアカウントはすでにお持ちです",
   },
   en: {
     testMode: "Test mode",
@@ -24,7 +25,8 @@ const texts = {
     underReview: "Under review",
     approve: "Approve",
     queueEmpty: "No applications are waiting for review.",
-    emailTaken: "An account with this email already exists.",
+    checkInbox: "Check your inbox",
+    alreadyHave: "You already have a Paylinks account",
   },
   ko: {
     testMode: "테스트 모드",
@@ -35,7 +37,8 @@ const texts = {
     underReview: "심사 중",
     approve: "승인",
     queueEmpty: "심사를 기다리는 신청이 없습니다.",
-    emailTaken: "이 이메일로 등록된 계정이 이미 있습니다.",
+    checkInbox: "받은편지함을 확인하세요",
+    alreadyHave: "이미 Paylinks 계정이 있습니다",
   },
 } as const;
 
@@ -71,9 +74,8 @@ for (const [lang, t] of Object.entries(texts)) {
       test.setTimeout(90_000);
       const stamp = `${lang}-${Date.now()}`;
       const email = `merchant-${stamp}@example.com`;
-      await submitSignUp(page, `Shop ${stamp}`, email);
+      await signUp(page, email, `Shop ${stamp}`);
 
-      await expect(page).toHaveURL(/\/dashboard$/);
       await expect(page.locator(".mode-badge")).toHaveText(t.testMode);
       const toggle = page.getByRole("button", { name: t.toLive });
       await expect(toggle).toBeDisabled();
@@ -127,15 +129,19 @@ for (const [lang, t] of Object.entries(texts)) {
       await expect(page.locator(".mode-bar")).toHaveAttribute("data-mode", "live");
     });
 
-    test(`a duplicate email gets a localized error next to the field (${lang})`, async ({ page, browser }) => {
+    test(`a taken address gets the same answer as a new one and its owner an email (${lang})`, async ({ page, browser }) => {
       const email = `dup-${lang}-${Date.now()}@example.com`;
       const first = await reviewerPage(browser, lang);
       await submitSignUp(first, "First Shop", email);
-      await expect(first).toHaveURL(/\/dashboard$/);
+      await expect(first.getByTestId("signup-sent")).toContainText(email);
 
       await submitSignUp(page, "Second Shop", email);
-      await expect(page.locator("#email-error")).toHaveText(t.emailTaken);
+      await expect(page.locator("main h1")).toHaveText(t.checkInbox);
+      await expect(page.getByTestId("signup-sent")).toContainText(email);
       await expect(page).toHaveURL(/\/signup$/);
+      // The owner (in the language they signed up in) learns of it.
+      const told = await emailTo(email, (m) => m.subject === t.alreadyHave);
+      expect(told.text).toContain("/forgot-password");
     });
   });
 }

@@ -9,6 +9,8 @@ async function merchantLink(request: APIRequestContext, baseURL: string, languag
   const email = `checkout-${language}-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
   const signUp = await request.post("/api/sign_up", { headers, form: { business_name: "Uji Tea", email, password: PASSWORD } });
   expect(signUp.status()).toBe(200);
+  const signIn = await request.post("/api/sign_in", { headers, form: { email, password: PASSWORD } });
+  expect(signIn.status()).toBe(200);
   const form: Record<string, string> = { "link[name]": "抹茶セット", "link[amount]": "1500", "link[currency]": "JPY", "link[language]": language };
   for (const [k, v] of Object.entries(extra)) form[`link[${k}]`] = v;
   const created = await request.post("/api/create_link", { headers, form });

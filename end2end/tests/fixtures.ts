@@ -38,9 +38,17 @@ export async function submitSignUp(page: Page, business: string, email: string) 
   await page.locator("form button[type=submit]").last().click();
 }
 
-/** A new merchant, signed in on the dashboard. */
+/** A new merchant, signed in on the dashboard: signing up answers "check
+ *  your inbox" (whether or not the address had an account), then signs in. */
 export async function signUp(page: Page, email: string, business = "Tea Shop") {
   await submitSignUp(page, business, email);
+  await expect(page.getByTestId("signup-sent")).toContainText(email);
+  await page.getByTestId("signup-signin").click();
+  await expect(page).toHaveURL(/\/signin\?email=/);
+  await hydrated(page);
+  await expect(page.locator("#signin-email")).toHaveValue(email);
+  await page.locator("#signin-password").fill(PASSWORD);
+  await page.locator("form button[type=submit]").last().click();
   await expect(page).toHaveURL(/\/dashboard$/);
 }
 

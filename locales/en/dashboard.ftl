@@ -217,6 +217,7 @@ emails-kind-webhook-disabled = Webhook endpoint turned off (to you)
 emails-kind-email-change-confirm = New address confirmation
 emails-kind-email-change-requested = Address change notice
 emails-kind-email-changed = Address changed
+emails-kind-sign-up-attempt = Sign-up with your address
 notify-settings-title = Email notifications
 notify-settings-hint = Notifications go to { $address }.
 notify-payments-legend = Payments

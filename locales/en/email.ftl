@@ -46,6 +46,11 @@ email-change-requested-ignore = If it was you, there is nothing to do here.
 email-changed-subject = Your Paylinks email address was changed
 email-changed-intro = The email address of your Paylinks account is now { $address }. Sign in with it from now on; notices go there too.
 email-changed-ignore = If you did not make this change, contact the operator of this Paylinks service at once.
+email-signup-again-subject = You already have a Paylinks account
+email-signup-again-intro = Someone just tried to create a Paylinks account with this email address, but it already has one. If it was you, sign in — or set a new password if you forgot it.
+email-signup-again-signin = Sign in
+email-signup-again-reset = Forgot your password? Choose a new one
+email-signup-again-ignore = If it was not you, ignore this email: nothing about your account changed.
 email-account-footer = Paylinks · You get this email because of an action on your Paylinks account.
 
 # Notifications to merchants

@@ -30,6 +30,10 @@ signup-business-name = Business name
 signup-password-hint = At least 10 characters. Avoid common passwords.
 signup-submit = Create account
 signup-have-account = Already have an account?
+signup-sent-title = Check your inbox
+signup-sent = We sent an email to { $email }: open the link in it to confirm your address. You can sign in now with your password.
+signup-sent-plain = We sent you an email: open the link in it to confirm your address. You can sign in now with your password.
+signup-sent-signin = Sign in
 
 # Emailed links: address confirmation and password reset.
 signin-forgot = Forgot your password?

@@ -217,6 +217,7 @@ emails-kind-webhook-disabled = Webhook エンドポイントの停止（加盟�
 emails-kind-email-change-confirm = 新しいメールアドレスの確認
 emails-kind-email-change-requested = メールアドレス変更の申し込み
 emails-kind-email-changed = メールアドレスの変更完了
+emails-kind-sign-up-attempt = 同じアドレスでの登録の試み
 notify-settings-title = メール通知
 notify-settings-hint = 通知の送信先：{ $address }
 notify-payments-legend = 決済

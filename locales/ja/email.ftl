@@ -46,6 +46,11 @@ email-change-requested-ignore = ご本人による変更であれば、このメ
 email-changed-subject = Paylinks のメールアドレスが変更されました
 email-changed-intro = Paylinks アカウントのメールアドレスは { $address } になりました。今後はこのアドレスでログインし、お知らせもこのアドレスに届きます。
 email-changed-ignore = この変更に心当たりがない場合は、すぐにこの Paylinks サービスの運営者にご連絡ください。
+email-signup-again-subject = Paylinks のアカウントはすでにお持ちです
+email-signup-again-intro = このメールアドレスで Paylinks のアカウントを作成しようとした方がいますが、このアドレスのアカウントはすでにあります。ご本人の場合はログインしてください。パスワードを忘れた場合は再設定できます。
+email-signup-again-signin = ログイン
+email-signup-again-reset = パスワードを忘れた場合: 新しいパスワードを設定
+email-signup-again-ignore = お心当たりがない場合は、このメールを破棄してください。アカウントは何も変わっていません。
 email-account-footer = Paylinks · このメールは Paylinks アカウントでの操作に基づいて送信されています。
 
 # 加盟店への通知

@@ -30,6 +30,10 @@ signup-business-name = 事業者名
 signup-password-hint = 10文字以上。よく使われるパスワードは避けてください。
 signup-submit = アカウントを作成
 signup-have-account = すでにアカウントをお持ちですか？
+signup-sent-title = メールをご確認ください
+signup-sent = { $email } にメールを送りました。メール内のリンクを開いてアドレスを確認してください。パスワードを使って今すぐログインできます。
+signup-sent-plain = メールを送りました。メール内のリンクを開いてアドレスを確認してください。パスワードを使って今すぐログインできます。
+signup-sent-signin = ログイン
 
 # メールで送るリンク（メールアドレス確認・パスワード再設定）
 signin-forgot = パスワードをお忘れですか？

@@ -217,6 +217,7 @@ emails-kind-webhook-disabled = 웹훅 엔드포인트 중지(가맹점)
 emails-kind-email-change-confirm = 새 이메일 주소 확인
 emails-kind-email-change-requested = 이메일 주소 변경 요청 알림
 emails-kind-email-changed = 이메일 주소 변경 완료
+emails-kind-sign-up-attempt = 같은 주소로 가입 시도
 notify-settings-title = 이메일 알림
 notify-settings-hint = 알림 수신 주소: { $address }
 notify-payments-legend = 결제

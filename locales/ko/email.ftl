@@ -46,6 +46,11 @@ email-change-requested-ignore = 본인이 요청하셨다면 따로 하실 일�
 email-changed-subject = Paylinks 이메일 주소가 변경되었습니다
 email-changed-intro = Paylinks 계정의 이메일 주소가 이제 { $address }입니다. 앞으로 이 주소로 로그인하시고, 알림도 이 주소로 갑니다.
 email-changed-ignore = 직접 변경하지 않으셨다면 즉시 이 Paylinks 서비스 운영자에게 연락하세요.
+email-signup-again-subject = 이미 Paylinks 계정이 있습니다
+email-signup-again-intro = 누군가 이 이메일 주소로 Paylinks 계정을 만들려고 했지만, 이 주소의 계정이 이미 있습니다. 본인이라면 로그인하세요. 비밀번호를 잊으셨다면 새로 정할 수 있습니다.
+email-signup-again-signin = 로그인
+email-signup-again-reset = 비밀번호를 잊으셨나요? 새 비밀번호 정하기
+email-signup-again-ignore = 본인이 아니라면 이 이메일을 무시하세요. 계정은 아무것도 바뀌지 않았습니다.
 email-account-footer = Paylinks · Paylinks 계정에서 이루어진 작업에 따라 발송된 이메일입니다.
 
 # 가맹점 알림

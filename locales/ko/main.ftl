@@ -30,6 +30,10 @@ signup-business-name = 사업자명
 signup-password-hint = 10자 이상. 흔한 비밀번호는 피해 주세요.
 signup-submit = 계정 만들기
 signup-have-account = 이미 계정이 있으신가요?
+signup-sent-title = 받은편지함을 확인하세요
+signup-sent = { $email }(으)로 이메일을 보냈습니다. 이메일의 링크를 열어 주소를 확인하세요. 지금 바로 비밀번호로 로그인할 수 있습니다.
+signup-sent-plain = 이메일을 보냈습니다. 이메일의 링크를 열어 주소를 확인하세요. 지금 바로 비밀번호로 로그인할 수 있습니다.
+signup-sent-signin = 로그인
 
 # 이메일로 보내는 링크 (이메일 주소 확인, 비밀번호 재설정)
 signin-forgot = 비밀번호를 잊으셨나요?

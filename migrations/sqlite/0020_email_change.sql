@@ -1,6 +1,8 @@
 -- Changing an account's email address (src/server/account_email.rs): a
 -- one-time link to the new address confirms it; the old address is told at
 -- once (with a link that cancels the change) and again once it is done.
+-- And a sign-up with an address that has an account is told to that address
+-- (sign_up_attempt), so the sign-up form answers alike for every address.
 -- Both tables' CHECKs grow, which SQLite does by rebuilding them (the
 -- triggers that write email_jobs are dropped first and made again, as in 0018).
 CREATE TABLE account_tokens_new (
@@ -30,7 +32,7 @@ CREATE TABLE email_jobs_new (
     mode            TEXT,
     kind            TEXT    NOT NULL CHECK (kind IN ('receipt', 'konbini_instructions', 'refund_notice', 'verify_email', 'password_reset',
                                                      'payment_captured', 'chargeback_notice', 'application_decided', 'daily_summary', 'webhook_disabled',
-                                                     'email_change_confirm', 'email_change_requested', 'email_changed')),
+                                                     'email_change_confirm', 'email_change_requested', 'email_changed', 'sign_up_attempt')),
     payment_id      BIGINT  REFERENCES payments (id),
     event_id        BIGINT  REFERENCES payment_events (id),
     created_at      BIGINT  NOT NULL,

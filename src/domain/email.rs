@@ -29,10 +29,13 @@ pub enum EmailKind {
     EmailChangeRequested,
     /// To the old address once the change is done (no link).
     EmailChanged,
+    /// To an account's address when someone signs up with it again (the
+    /// sign-up form answers alike whether or not an address has an account).
+    SignUpAttempt,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 13] = [
+    pub const ALL: [EmailKind; 14] = [
         EmailKind::Receipt,
         EmailKind::KonbiniInstructions,
         EmailKind::RefundNotice,
@@ -46,6 +49,7 @@ impl EmailKind {
         EmailKind::EmailChangeConfirm,
         EmailKind::EmailChangeRequested,
         EmailKind::EmailChanged,
+        EmailKind::SignUpAttempt,
     ];
 
     pub fn parse(kind: &str) -> Option<EmailKind> {
@@ -63,6 +67,7 @@ impl EmailKind {
             "email_change_confirm" => Some(EmailKind::EmailChangeConfirm),
             "email_change_requested" => Some(EmailKind::EmailChangeRequested),
             "email_changed" => Some(EmailKind::EmailChanged),
+            "sign_up_attempt" => Some(EmailKind::SignUpAttempt),
             _ => None,
         }
     }
@@ -82,13 +87,14 @@ impl EmailKind {
             EmailKind::EmailChangeConfirm => "email_change_confirm",
             EmailKind::EmailChangeRequested => "email_change_requested",
             EmailKind::EmailChanged => "email_changed",
+            EmailKind::SignUpAttempt => "sign_up_attempt",
         }
     }
 
     /// About the account itself (not a payment), to an address the job
     /// names; never kept in the log (most carry a one-time link).
     pub fn is_account(self) -> bool {
-        self.carries_token() || self == EmailKind::EmailChanged
+        self.carries_token() || matches!(self, EmailKind::EmailChanged | EmailKind::SignUpAttempt)
     }
 
     /// Carries a one-time link (its token sealed in the job until sent).

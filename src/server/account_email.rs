@@ -79,7 +79,7 @@ async fn queue(tx: &mut sqlx::AnyConnection, letter: &Letter<'_>, about: i64, to
     let sealed = token.map(|(secrets, token)| secrets.seal(token, &seal_context(&dedupe_key)));
     sqlx::query(
         "INSERT INTO email_jobs (dedupe_key, account_id, kind, created_at, next_attempt_at, recipient, locale, token_sealed) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(dedupe_key)
     .bind(letter.account_id)
@@ -91,6 +91,15 @@ async fn queue(tx: &mut sqlx::AnyConnection, letter: &Letter<'_>, about: i64, to
     .execute(tx)
     .await?;
     Ok(())
+}
+
+/// Tells the holder of `email` that someone signed up with it again (the
+/// sign-up form itself answers as for a new address).
+pub async fn tell_of_sign_up(db: &Db, account_id: i64, email: &str, locale: Locale) -> AppResult<()> {
+    let at = now_ms();
+    let letter = Letter { account_id, kind: EmailKind::SignUpAttempt, to: email, locale, at };
+    let mut conn = db.pool().acquire().await?;
+    queue(&mut conn, &letter, at, None).await
 }
 
 /// What an account email says beyond its link: for the emails about an

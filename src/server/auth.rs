@@ -353,13 +353,6 @@ pub async fn credentials_by_email(db: &Db, email: &str) -> AppResult<Option<(i64
     })
 }
 
-/// Whether an account has this (normalized) email: checked before a sign-up
-/// spends a password hash on it.
-pub async fn account_exists(db: &Db, email: &str) -> AppResult<bool> {
-    let row = sqlx::query("SELECT 1 FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?;
-    Ok(row.is_some())
-}
-
 /// Creates an account; `Err(EmailTaken)` if the email is in use (also under a race:
 /// the unique index decides).
 pub async fn create_account(db: &Db, email: &str, business_name: &str, password_hash: &str, role: Role, locale: Locale) -> AppResult<i64> {

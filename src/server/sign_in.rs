@@ -24,24 +24,35 @@ pub async fn start_session(request: &Request, account_id: i64) -> AppResult<()> 
     Ok(())
 }
 
-pub async fn sign_up(request: &Request, business_name: &str, email: &str, password: &str) -> AppResult<i64> {
+/// Signs up, without signing in: the answer is the same whether or not the
+/// address has an account (no one learns which addresses do), and so is the
+/// work (one Argon2 hash either way). A new address gets its account and a
+/// confirmation link; an address with an account gets an email saying so
+/// (a few an hour). The new merchant then signs in with the password.
+pub async fn sign_up(request: &Request, business_name: &str, email: &str, password: &str) -> AppResult<Email> {
     let business_name = fields::text(business_name, BUSINESS_NAME_MAX, false).map_err(|e| AppError::invalid("business_name", e))?;
     let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
     let password = NewPassword::parse(password).map_err(|e| AppError::invalid("password", e))?;
     // Counted before any hashing: each sign-up costs a 19 MiB Argon2 run.
     let limit = throttle::Limit { max: i64::from(request.state.config.sign_up_limit), window_ms: 60 * throttle::MINUTE_MS };
     throttle::take(request.db(), &format!("signup:{}", request.client_ip()), limit).await?;
-    if auth::account_exists(request.db(), email.as_str()).await? {
-        return Err(AppError::EmailTaken);
-    }
     let hash = auth::hash_password(&password).await?;
     // The dashboard starts in the language the visitor is browsing in.
     let language = locale::from_headers(&request.parts.headers);
-    let id = auth::create_account(request.db(), email.as_str(), &business_name, &hash, Role::Merchant, language).await?;
-    let secrets = &request.state.config.secrets;
-    super::account_email::send(request.db(), secrets, id, email.as_str(), language, EmailKind::VerifyEmail).await?;
-    start_session(request, id).await?;
-    Ok(id)
+    match auth::create_account(request.db(), email.as_str(), &business_name, &hash, Role::Merchant, language).await {
+        Ok(id) => {
+            let secrets = &request.state.config.secrets;
+            super::account_email::send(request.db(), secrets, id, email.as_str(), language, EmailKind::VerifyEmail).await?;
+        }
+        Err(AppError::EmailTaken) => {
+            let quota = throttle::take(request.db(), &format!("signup-again:{}", email.as_str()), throttle::RESETS_PER_EMAIL).await;
+            if let (Ok(()), Some((id, locale))) = (quota, super::accounts::locale_by_email(request.db(), email.as_str()).await?) {
+                super::account_email::tell_of_sign_up(request.db(), id, email.as_str(), locale).await?;
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(email)
 }
 
 pub async fn sign_in(request: &Request, email: &str, password: &str) -> AppResult<i64> {

@@ -17,6 +17,9 @@ pub async fn merchant<'a>(server: &'a TestServer, email: &str) -> Browser<'a> {
     // Confirmed as the operator would (tests/email.rs walks the emailed link).
     let id = paylinks::server::accounts::account_id_by_email(&server.state.db, &email.trim().to_lowercase()).await.unwrap().unwrap().0;
     paylinks::server::accounts::mark_email_verified(&server.state.db, id).await.unwrap();
+    // A sign-up signs nobody in (it answers alike for taken addresses).
+    let res = browser.call("sign_in", &[("email", email), ("password", PASSWORD)]).await;
+    assert_eq!(res.status, 200, "{}", res.body);
     browser
 }
 

@@ -119,11 +119,16 @@ pub fn render_account(public_url: &str, kind: EmailKind, to: &str, locale: Local
         EmailKind::EmailChangeConfirm => ("email-change-confirm", Some("email-change/confirm")),
         EmailKind::EmailChangeRequested => ("email-change-requested", Some("email-change/cancel")),
         EmailKind::EmailChanged => ("email-changed", None),
+        EmailKind::SignUpAttempt => ("email-signup-again", None),
         _ => return Err(anyhow::anyhow!("{kind:?} is not an account email").into()),
     };
     let subject = tr(locale, &format!("{prefix}-subject"));
     let mut body = Body::new(locale);
     body.para(tr_args(locale, &format!("{prefix}-intro"), &[("address", FluentValue::from(new_address.unwrap_or_default().to_owned()))]));
+    if kind == EmailKind::SignUpAttempt {
+        body.link(tr(locale, "email-signup-again-signin"), &format!("{public_url}/signin"));
+        body.link(tr(locale, "email-signup-again-reset"), &format!("{public_url}/forgot-password"));
+    }
     if let Some(path) = path {
         let token = token.ok_or_else(|| anyhow::anyhow!("{kind:?} needs its token"))?;
         body.link(tr(locale, &format!("{prefix}-action")), &format!("{public_url}/{path}?token={token}"));
