@@ -20,7 +20,8 @@ pub async fn set_mode(db: &Db, account: &Merchant, mode: Mode) -> AppResult<()> 
 }
 
 pub async fn set_time_zone(db: &Db, account_id: i64, zone: crate::domain::time_zone::TimeZone) -> AppResult<()> {
-    sqlx::query("UPDATE accounts SET time_zone = $1 WHERE id = $2").bind(zone.iana()).bind(account_id).execute(db.pool()).await?;
+    // A daily summary's morning moves with the zone: worked out afresh.
+    sqlx::query("UPDATE accounts SET time_zone = $1, daily_summary_due_at = NULL WHERE id = $2").bind(zone.iana()).bind(account_id).execute(db.pool()).await?;
     Ok(())
 }
 

@@ -192,16 +192,32 @@ async fn summary(db: &Db, account_id: i64, start: i64, end: i64, locale: Locale,
 /// Queues yesterday's summary for every account that asked for one, once
 /// its local morning has come and if it sold anything that day. Safe to run
 /// from every app server at once: a summary's key is its account and day.
+/// Each account keeps when its next summary is due, so a round reads only
+/// the accounts whose morning has come (not every account each minute).
 pub async fn queue_daily_summaries(db: &Db, now: i64) -> AppResult<u64> {
-    let accounts = sqlx::query("SELECT id, time_zone FROM accounts WHERE payment_emails = $1").bind(PaymentEmails::Daily.as_str()).fetch_all(db.pool()).await?;
+    let accounts = sqlx::query("SELECT id, time_zone FROM accounts WHERE payment_emails = $1 AND (daily_summary_due_at IS NULL OR daily_summary_due_at <= $2)")
+        .bind(PaymentEmails::Daily.as_str())
+        .bind(now)
+        .fetch_all(db.pool())
+        .await?;
     let mut queued = 0;
     for row in accounts {
         let account_id: i64 = row.try_get("id")?;
         let zone = TimeZone::parse(&row.try_get::<String, _>("time_zone")?).unwrap_or_default();
         let today = zone.date(now);
         let Some(today_start) = zone.to_utc(&format!("{today}T00:00")) else { continue };
-        if zone.to_utc(&format!("{today}T{SUMMARY_HOUR:02}:00")).is_none_or(|from| now < from) {
-            continue;
+        let morning = |date: &str| zone.to_utc(&format!("{date}T{SUMMARY_HOUR:02}:00"));
+        match morning(&today) {
+            Some(due) if now < due => {
+                summary_due_at(db, account_id, due).await?;
+                continue;
+            }
+            // A morning the clock skips (a DST gap): look again in an hour.
+            None => {
+                summary_due_at(db, account_id, now + HOUR_MS).await?;
+                continue;
+            }
+            Some(_) => {}
         }
         let yesterday = zone.date(today_start - HOUR_MS);
         let Some(start) = zone.to_utc(&format!("{yesterday}T00:00")) else { continue };
@@ -219,8 +235,21 @@ pub async fn queue_daily_summaries(db: &Db, now: i64) -> AppResult<u64> {
         .execute(db.pool())
         .await?;
         queued += done.rows_affected();
+        let tomorrow = zone.date(today_start + 30 * HOUR_MS);
+        summary_due_at(db, account_id, morning(&tomorrow).unwrap_or(now + HOUR_MS)).await?;
     }
     Ok(queued)
+}
+
+/// Sets when the account's next summary is due; never earlier than already
+/// set (two servers may handle the same account in one round).
+async fn summary_due_at(db: &Db, account_id: i64, due: i64) -> AppResult<()> {
+    sqlx::query("UPDATE accounts SET daily_summary_due_at = $1 WHERE id = $2 AND (daily_summary_due_at IS NULL OR daily_summary_due_at < $1)")
+        .bind(due)
+        .bind(account_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
 const UNSUBSCRIBE_CONTEXT: &str = "unsubscribe";
@@ -296,7 +325,12 @@ pub async fn payment_emails(db: &Db, account_id: i64) -> AppResult<PaymentEmails
 }
 
 pub async fn set_payment_emails(db: &Db, account_id: i64, choice: PaymentEmails) -> AppResult<()> {
-    sqlx::query("UPDATE accounts SET payment_emails = $1 WHERE id = $2").bind(choice.as_str()).bind(account_id).execute(db.pool()).await?;
+    // The next summary's time is worked out afresh.
+    sqlx::query("UPDATE accounts SET payment_emails = $1, daily_summary_due_at = NULL WHERE id = $2")
+        .bind(choice.as_str())
+        .bind(account_id)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 
