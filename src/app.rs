@@ -67,7 +67,7 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
     let lang = use_context::<http::request::Parts>().map(|parts| crate::server::locale::from_headers(&parts.headers)).unwrap_or_default();
     // Inline scripts run only with this response's nonce.
     if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
-        if let Ok(policy) = http::HeaderValue::from_str(&crate::server::http::dashboard_csp(&nonce)) {
+        if let Ok(policy) = http::HeaderValue::from_str(&crate::web::http::dashboard_csp(&nonce)) {
             response.insert_header(http::header::CONTENT_SECURITY_POLICY, policy);
         }
     }

@@ -12,6 +12,12 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 
+/// The HTTP edge (server only): the router, the accept loop and middleware,
+/// and the handlers that are not Leptos screens (the hosted checkout,
+/// one-click unsubscribe, the API reference).
+#[cfg(feature = "ssr")]
+pub mod web;
+
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate(catalog: String) {

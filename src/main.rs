@@ -2,8 +2,9 @@ use clap::Parser;
 use paylinks::server::{
     admin,
     config::{leptos_options, Cli, Command},
-    demo, http,
+    demo,
 };
+use paylinks::web::http;
 use tracing_subscriber::EnvFilter;
 
 #[global_allocator]

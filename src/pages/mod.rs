@@ -1,12 +1,10 @@
-//! One module per screen.
+//! One module per Leptos screen of the dashboard and account pages, with
+//! the thin `#[server]` functions they call. (The server-rendered checkout
+//! and other plain axum handlers are `web/`.)
 
 pub mod account_links;
 pub mod api_keys;
-#[cfg(feature = "ssr")]
-pub mod api_reference;
 pub mod auth;
-#[cfg(feature = "ssr")]
-pub mod checkout;
 pub mod dashboard;
 pub mod emails;
 mod home;
@@ -17,8 +15,6 @@ pub mod notifications;
 pub mod payments;
 pub mod review;
 pub mod transactions;
-#[cfg(feature = "ssr")]
-pub mod unsubscribe;
 pub mod webhooks;
 
 pub use account_links::{ConfirmEmailReminder, EmailChangeCancelPage, EmailChangeConfirmPage, ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage};

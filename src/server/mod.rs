@@ -1,4 +1,5 @@
-//! Everything that only runs on the server: configuration, storage, HTTP.
+//! Everything that only runs on the server: configuration, storage, the
+//! services and connectors. (Its HTTP edge is `web/`.)
 
 pub mod account_email;
 pub mod accounts;
@@ -15,7 +16,6 @@ pub mod csrf;
 pub mod db;
 pub mod demo;
 pub mod email;
-pub mod http;
 pub mod ids;
 pub mod images;
 pub mod jobs;

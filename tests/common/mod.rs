@@ -5,7 +5,8 @@
 pub mod shop;
 pub mod smtp;
 
-use paylinks::server::{config::leptos_options, config::ConfigArgs, http, AppState};
+use paylinks::server::{config::leptos_options, config::ConfigArgs, AppState};
+use paylinks::web::http;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

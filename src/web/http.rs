@@ -1,9 +1,9 @@
 //! The axum application: Leptos pages and `#[server]` functions, static files,
 //! health check, and the process lifecycle.
 
-use super::{config::Config, csrf, db::Db, AppState};
 use crate::app::{shell, App};
 use crate::error::AppError;
+use crate::server::{config::Config, csrf, db::Db, AppState};
 use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Router};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -15,24 +15,24 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let https = state.config.public_url.starts_with("https://");
     let site = Arc::new(csrf::SiteOrigin::parse(&state.config.public_url).expect("the public URL was checked at start-up"));
-    let assets = super::assets::Assets::load(std::path::Path::new(&*options.site_root));
+    let assets = crate::server::assets::Assets::load(std::path::Path::new(&*options.site_root));
     let pages = leptos_axum::file_and_error_handler::<AppState, _>(shell);
     Router::new()
-        .route("/livez", get(super::observe::livez))
-        .route("/readyz", get(super::observe::readyz))
-        .route("/healthz", get(super::observe::readyz))
+        .route("/livez", get(crate::server::observe::livez))
+        .route("/readyz", get(crate::server::observe::readyz))
+        .route("/healthz", get(crate::server::observe::readyz))
         .route("/i18n/{file}", get(catalog))
-        .route("/img/{sha}", get(super::images::serve))
-        .route("/mail/{id}", get(super::email::preview))
-        .route("/unsubscribe", get(crate::pages::unsubscribe::page).post(crate::pages::unsubscribe::confirm))
-        .route("/pay/{slug}", get(crate::pages::checkout::page))
-        .route("/pay/{slug}/{payment}", get(crate::pages::checkout::result))
-        .route("/pay/{slug}/{payment}/paypay", get(crate::pages::checkout::paypay_page))
-        .route("/pay/{slug}/{payment}/return", get(crate::pages::checkout::komoju_return))
-        .route("/docs/api", get(crate::pages::api_reference::page))
-        .route("/export/transactions.csv", get(super::transactions::export_csv))
-        .route("/webhooks/komoju/{merchant}", axum::routing::post(super::webhooks::komoju))
-        .merge(super::api::routes(state.clone()))
+        .route("/img/{sha}", get(crate::server::images::serve))
+        .route("/mail/{id}", get(crate::server::email::preview))
+        .route("/unsubscribe", get(super::unsubscribe::page).post(super::unsubscribe::confirm))
+        .route("/pay/{slug}", get(super::checkout::page))
+        .route("/pay/{slug}/{payment}", get(super::checkout::result))
+        .route("/pay/{slug}/{payment}/paypay", get(super::checkout::paypay_page))
+        .route("/pay/{slug}/{payment}/return", get(super::checkout::komoju_return))
+        .route("/docs/api", get(super::api_reference::page))
+        .route("/export/transactions.csv", get(crate::server::transactions::export_csv))
+        .route("/webhooks/komoju/{merchant}", axum::routing::post(crate::server::webhooks::komoju))
+        .merge(crate::server::api::routes(state.clone()))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         // Static files from memory; anything else is the app's "not found" page.
         .fallback(move |state: State<AppState>, request: axum::extract::Request| async move {
@@ -54,17 +54,17 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| security_headers(req, next, https)))
         // Counted by route: after routing (the route's pattern is known),
         // around everything that can answer (CSRF 403, 413, panics' 500).
-        .layer(axum::middleware::from_fn(super::metrics::track))
+        .layer(axum::middleware::from_fn(crate::server::metrics::track))
         // Outermost: every request gets its id first, and its access-log line.
-        .layer(super::observe::access_log())
-        .layer(tower_http::request_id::PropagateRequestIdLayer::new(super::observe::X_REQUEST_ID))
-        .layer(tower_http::request_id::SetRequestIdLayer::new(super::observe::X_REQUEST_ID, super::observe::NewRequestId))
-        .layer(axum::middleware::from_fn(super::observe::sanitize_request_id))
+        .layer(crate::server::observe::access_log())
+        .layer(tower_http::request_id::PropagateRequestIdLayer::new(crate::server::observe::X_REQUEST_ID))
+        .layer(tower_http::request_id::SetRequestIdLayer::new(crate::server::observe::X_REQUEST_ID, crate::server::observe::NewRequestId))
+        .layer(axum::middleware::from_fn(crate::server::observe::sanitize_request_id))
         .with_state(state)
 }
 
 /// The largest request body: an image upload with its multipart envelope.
-const UPLOAD_LIMIT: usize = super::images::MAX_BYTES + 64 * 1024;
+const UPLOAD_LIMIT: usize = crate::server::images::MAX_BYTES + 64 * 1024;
 /// Every other form (the longest is a link with a 5,000-character description,
 /// percent-encoded) fits in far less.
 const FORM_LIMIT: usize = 256 * 1024;
@@ -98,7 +98,7 @@ async fn refuse_oversized_bodies(request: axum::extract::Request, next: axum::mi
                 AppError::TooLarge
             };
             if path.starts_with("/api/v1/") {
-                return super::api::ApiError::from(error).into_response();
+                return crate::server::api::ApiError::from(error).into_response();
             }
             let body = serde_json::to_string(&error).unwrap_or_default();
             (StatusCode::PAYLOAD_TOO_LARGE, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
@@ -182,7 +182,7 @@ async fn server_fn_error_status(request: axum::extract::Request, next: axum::mid
 /// Connects storage and builds the application state.
 pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
-    let komoju = super::komoju::Komoju::new(&config.komoju_url, config.secrets.clone());
+    let komoju = crate::server::komoju::Komoju::new(&config.komoju_url, config.secrets.clone());
     Ok(AppState { leptos_options, db, config: Arc::new(config), komoju, limiter: Arc::default() })
 }
 
@@ -196,7 +196,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             let metrics =
                 tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("PAYLINKS_METRICS_BIND {addr}: {e} (set another address, or off)"))?;
             tracing::info!(addr = %metrics.local_addr()?, "metrics at /metrics");
-            Some(super::metrics::spawn(metrics, state.db.clone()))
+            Some(crate::server::metrics::spawn(metrics, state.db.clone()))
         }
         None => None,
     };
@@ -216,11 +216,11 @@ pub async fn serve_on(
 ) -> anyhow::Result<()> {
     let db = state.db.clone();
     if state.config.expiry_interval_secs > 0 {
-        super::jobs::spawn_expiry_job(db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
-        super::jobs::spawn_live_job(state.komoju.clone(), db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
+        crate::server::jobs::spawn_expiry_job(db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
+        crate::server::jobs::spawn_live_job(state.komoju.clone(), db.clone(), std::time::Duration::from_secs(state.config.expiry_interval_secs));
     }
-    super::email::spawn_worker(db.clone(), state.config.email.clone(), state.config.public_url.clone(), state.config.secrets.clone())?;
-    let webhooks = super::merchant_webhooks::spawn_worker(db.clone(), state.config.secrets.clone(), state.config.webhooks.clone());
+    crate::server::email::spawn_worker(db.clone(), state.config.email.clone(), state.config.public_url.clone(), state.config.secrets.clone())?;
+    let webhooks = crate::server::merchant_webhooks::spawn_worker(db.clone(), state.config.secrets.clone(), state.config.webhooks.clone());
     tracing::info!(
         addr = %listener.local_addr()?,
         public_url = %state.config.public_url,
