@@ -6,7 +6,6 @@ use crate::domain::link::{availability, Availability, LinkStatus};
 use crate::domain::webhook::EventSet;
 use crate::domain::{Currency, LinkSlug, Locale, Mode};
 use crate::error::{AppError, AppResult};
-use sqlx::Row;
 
 /// What the checkout page needs of a link and its merchant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,7 +110,7 @@ pub(crate) fn captured_on(id: i64) {
 
 async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
     let slug = LinkSlug::parse(slug).ok_or(AppError::NotFound)?;
-    let row = sqlx::query(
+    let row = sqlx::query_as::<_, CheckoutRow>(
         "SELECT l.id, l.account_id, l.slug, l.mode, l.name, l.description, l.amount, l.currency, l.language, l.status, \
          l.usage_limit, l.expires_at, l.captured_count, i.sha256 AS image_sha, a.business_name, a.public_id, \
          (SELECT status FROM live_applications WHERE account_id = a.id) AS application, \
@@ -123,32 +122,57 @@ async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
     .fetch_optional(db.pool())
     .await?
     .ok_or(AppError::NotFound)?;
-    let corrupt = || AppError::from(anyhow::anyhow!("corrupt link row"));
-    let status = LinkStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(corrupt)?;
-    let approved = row.try_get::<Option<String>, _>("application")?.as_deref() == Some("approved");
+    let approved = row.application.as_deref() == Some("approved");
     let link = CheckoutLink {
-        id: row.try_get("id")?,
-        account_id: row.try_get("account_id")?,
-        slug: row.try_get("slug")?,
-        mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| corrupt())?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        amount: row.try_get("amount")?,
-        currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt())?,
-        language: row.try_get::<String, _>("language")?.parse().map_err(|_| corrupt())?,
+        id: row.id,
+        account_id: row.account_id,
+        slug: row.slug,
+        mode: row.mode,
+        name: row.name,
+        description: row.description,
+        amount: row.amount,
+        currency: row.currency,
+        language: row.language,
         availability: Availability::Active,
-        usage_limit: row.try_get("usage_limit")?,
-        image_sha: row.try_get("image_sha")?,
-        business_name: row.try_get("business_name")?,
-        legal_public_id: approved.then(|| row.try_get("public_id")).transpose()?,
-        subscribed: row.try_get::<Option<String>, _>("subscribed")?.as_deref().map(EventSet::from_stored),
+        usage_limit: row.usage_limit,
+        image_sha: row.image_sha,
+        business_name: row.business_name,
+        legal_public_id: approved.then_some(row.public_id),
+        subscribed: row.subscribed.as_deref().map(EventSet::from_stored),
     };
     Ok(LoadedLink {
         link,
-        status,
-        expires_at: row.try_get("expires_at")?,
+        status: row.status,
+        expires_at: row.expires_at,
         // The link row's own count is the whole usage count of a link with a
         // limit (see `count_capture`); without one the count decides nothing here.
-        captured_count: row.try_get("captured_count")?,
+        captured_count: row.captured_count,
     })
+}
+
+/// The link, its merchant and their endpoints' subscriptions, as read.
+#[derive(sqlx::FromRow)]
+struct CheckoutRow {
+    id: i64,
+    account_id: i64,
+    slug: String,
+    #[sqlx(try_from = "String")]
+    mode: Mode,
+    name: String,
+    description: String,
+    amount: i64,
+    #[sqlx(try_from = "String")]
+    currency: Currency,
+    #[sqlx(try_from = "String")]
+    language: Locale,
+    #[sqlx(try_from = "String")]
+    status: LinkStatus,
+    usage_limit: Option<i64>,
+    expires_at: Option<i64>,
+    captured_count: i64,
+    image_sha: Option<String>,
+    business_name: String,
+    public_id: String,
+    application: Option<String>,
+    subscribed: Option<String>,
 }

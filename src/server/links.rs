@@ -32,32 +32,52 @@ fn new_slug() -> LinkSlug {
     LinkSlug::from_random(bytes)
 }
 
+/// A row of [`COLUMNS`] as the database holds it.
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    id: i64,
+    slug: String,
+    #[sqlx(try_from = "String")]
+    mode: crate::domain::Mode,
+    name: String,
+    description: String,
+    amount: i64,
+    #[sqlx(try_from = "String")]
+    currency: crate::domain::Currency,
+    #[sqlx(try_from = "String")]
+    language: crate::domain::Locale,
+    #[sqlx(try_from = "String")]
+    status: LinkStatus,
+    usage_limit: Option<i64>,
+    expires_at: Option<i64>,
+    created_at: i64,
+    reserved_count: i64,
+    image_sha: Option<String>,
+    captured_payments: i64,
+    captured_count: i64,
+}
+
 fn view(row: &sqlx::any::AnyRow, public_url: &str, now: i64) -> AppResult<LinkView> {
-    let corrupt = || AppError::from(anyhow::anyhow!("corrupt link row"));
-    let slug: String = row.try_get("slug")?;
-    let status = LinkStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(corrupt)?;
-    let usage_limit: Option<i64> = row.try_get("usage_limit")?;
-    let expires_at: Option<i64> = row.try_get("expires_at")?;
-    let captured_count: i64 = row.try_get("captured_count")?;
+    let row = <LinkRow as sqlx::FromRow<_>>::from_row(row)?;
     Ok(LinkView {
-        id: row.try_get("id")?,
-        url: format!("{public_url}/pay/{slug}"),
-        slug,
-        mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| corrupt())?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        amount: row.try_get("amount")?,
-        currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt())?,
-        language: row.try_get::<String, _>("language")?.parse().map_err(|_| corrupt())?,
-        status,
-        availability: availability(status, expires_at, usage_limit, captured_count, now),
-        usage_limit,
-        expires_at,
-        captured_count,
-        reserved_count: row.try_get("reserved_count")?,
-        captured_payments: row.try_get("captured_payments")?,
-        created_at: row.try_get("created_at")?,
-        image_url: row.try_get::<Option<String>, _>("image_sha")?.map(|sha| super::images::url(&sha)),
+        id: row.id,
+        url: format!("{public_url}/pay/{}", row.slug),
+        slug: row.slug,
+        mode: row.mode,
+        name: row.name,
+        description: row.description,
+        amount: row.amount,
+        currency: row.currency,
+        language: row.language,
+        status: row.status,
+        availability: availability(row.status, row.expires_at, row.usage_limit, row.captured_count, now),
+        usage_limit: row.usage_limit,
+        expires_at: row.expires_at,
+        captured_count: row.captured_count,
+        reserved_count: row.reserved_count,
+        captured_payments: row.captured_payments,
+        created_at: row.created_at,
+        image_url: row.image_sha.map(|sha| super::images::url(&sha)),
     })
 }
 

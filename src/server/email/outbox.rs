@@ -8,10 +8,12 @@ use crate::server::auth::Merchant;
 use crate::server::db::Db;
 use sqlx::Row;
 
+#[derive(sqlx::FromRow)]
 pub(super) struct Job {
     pub id: i64,
     pub dedupe_key: String,
     pub account_id: i64,
+    #[sqlx(try_from = "String")]
     pub kind: EmailKind,
     /// Customer emails: the payment they are about.
     pub payment_id: Option<i64>,
@@ -27,31 +29,14 @@ pub(super) struct Job {
 
 /// Jobs due at `now` that no worker holds, oldest first.
 pub(super) async fn due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<Job>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as::<_, Job>(
         "SELECT id, dedupe_key, account_id, kind, payment_id, event_id, recipient, locale, token_sealed, created_at, attempts FROM email_jobs \
          WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $2",
     )
     .bind(now)
     .bind(limit)
     .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Job {
-                id: row.try_get("id")?,
-                dedupe_key: row.try_get("dedupe_key")?,
-                account_id: row.try_get("account_id")?,
-                kind: EmailKind::parse(&row.try_get::<String, _>("kind")?).ok_or_else(|| anyhow::anyhow!("unknown email kind"))?,
-                payment_id: row.try_get("payment_id")?,
-                event_id: row.try_get("event_id")?,
-                recipient: row.try_get("recipient")?,
-                locale: row.try_get("locale")?,
-                token_sealed: row.try_get("token_sealed")?,
-                created_at: row.try_get("created_at")?,
-                attempts: row.try_get("attempts")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 /// Queues a notice to the merchant about `about` (a row id: the account for

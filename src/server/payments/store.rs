@@ -44,46 +44,89 @@ impl Payment {
     }
 }
 
-pub(crate) fn payment(row: &sqlx::any::AnyRow) -> AppResult<Payment> {
-    let corrupt = || AppError::from(anyhow::anyhow!("corrupt payment row"));
-    let card = match (row.try_get::<Option<String>, _>("card_brand")?, row.try_get::<Option<String>, _>("card_last4")?) {
-        (Some(brand), Some(last4)) => {
-            Some(CardSummary { brand: CardBrand::parse(&brand), last4, expiry: row.try_get::<Option<String>, _>("card_expiry")?.unwrap_or_default() })
+/// A row of [`COLUMNS`] (plus `account_id`) as the database holds it.
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    id: i64,
+    account_id: i64,
+    public_id: String,
+    link_id: i64,
+    link_slug: String,
+    link_name: String,
+    #[sqlx(try_from = "String")]
+    mode: Mode,
+    #[sqlx(try_from = "String")]
+    method: Method,
+    #[sqlx(try_from = "String")]
+    status: PaymentStatus,
+    amount: i64,
+    refunded_amount: i64,
+    #[sqlx(try_from = "String")]
+    currency: crate::domain::Currency,
+    #[sqlx(try_from = "String")]
+    locale: Locale,
+    customer_email: Option<String>,
+    customer_name: Option<String>,
+    card_brand: Option<String>,
+    card_last4: Option<String>,
+    card_expiry: Option<String>,
+    konbini_store: Option<String>,
+    konbini_number: Option<String>,
+    failure_reason: Option<String>,
+    deadline_at: i64,
+    created_at: i64,
+    captured_at: Option<i64>,
+    provider_ref: Option<String>,
+    provider_session: Option<String>,
+    provider_url: Option<String>,
+    holds_unit: i64,
+    unwanted: Option<String>,
+    auto_refund_next_at: Option<i64>,
+}
+
+impl From<PaymentRow> for Payment {
+    fn from(row: PaymentRow) -> Payment {
+        let card = match (row.card_brand, row.card_last4) {
+            (Some(brand), Some(last4)) => Some(CardSummary { brand: CardBrand::parse(&brand), last4, expiry: row.card_expiry.unwrap_or_default() }),
+            _ => None,
+        };
+        Payment {
+            id: row.id,
+            account_id: row.account_id,
+            provider_ref: row.provider_ref,
+            provider_session: row.provider_session,
+            provider_url: row.provider_url,
+            holds_unit: row.holds_unit != 0,
+            view: PaymentView {
+                public_id: row.public_id,
+                link_id: row.link_id,
+                link_slug: row.link_slug,
+                link_name: row.link_name,
+                mode: row.mode,
+                method: row.method,
+                status: row.status,
+                amount: row.amount,
+                refunded_amount: row.refunded_amount,
+                currency: row.currency,
+                locale: row.locale,
+                customer_email: row.customer_email,
+                customer_name: row.customer_name,
+                card,
+                konbini_store: row.konbini_store.as_deref().and_then(KonbiniStore::parse),
+                konbini_number: row.konbini_number,
+                failure_reason: row.failure_reason.as_deref().and_then(DeclineReason::parse),
+                deadline_at: row.deadline_at,
+                created_at: row.created_at,
+                captured_at: row.captured_at,
+                unwanted: row.unwanted.as_deref().and_then(UnwantedCapture::parse),
+                auto_refund_due: row.auto_refund_next_at.is_some(),
+            },
         }
-        _ => None,
-    };
-    Ok(Payment {
-        id: row.try_get("id")?,
-        account_id: row.try_get("account_id")?,
-        provider_ref: row.try_get("provider_ref")?,
-        provider_session: row.try_get("provider_session")?,
-        provider_url: row.try_get("provider_url")?,
-        holds_unit: row.try_get::<i64, _>("holds_unit")? != 0,
-        view: PaymentView {
-            public_id: row.try_get("public_id")?,
-            link_id: row.try_get("link_id")?,
-            link_slug: row.try_get("link_slug")?,
-            link_name: row.try_get("link_name")?,
-            mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| corrupt())?,
-            method: Method::parse(&row.try_get::<String, _>("method")?).ok_or_else(corrupt)?,
-            status: PaymentStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(corrupt)?,
-            amount: row.try_get("amount")?,
-            refunded_amount: row.try_get("refunded_amount")?,
-            currency: row.try_get::<String, _>("currency")?.parse().map_err(|_| corrupt())?,
-            locale: row.try_get::<String, _>("locale")?.parse().map_err(|_| corrupt())?,
-            customer_email: row.try_get("customer_email")?,
-            customer_name: row.try_get("customer_name")?,
-            card,
-            konbini_store: row.try_get::<Option<String>, _>("konbini_store")?.as_deref().and_then(KonbiniStore::parse),
-            konbini_number: row.try_get("konbini_number")?,
-            failure_reason: row.try_get::<Option<String>, _>("failure_reason")?.as_deref().and_then(DeclineReason::parse),
-            deadline_at: row.try_get("deadline_at")?,
-            created_at: row.try_get("created_at")?,
-            captured_at: row.try_get("captured_at")?,
-            unwanted: row.try_get::<Option<String>, _>("unwanted")?.as_deref().and_then(UnwantedCapture::parse),
-            auto_refund_due: row.try_get::<Option<i64>, _>("auto_refund_next_at")?.is_some(),
-        },
-    })
+    }
+}
+
+pub(crate) fn payment(row: &sqlx::any::AnyRow) -> AppResult<Payment> {
+    Ok(<PaymentRow as sqlx::FromRow<_>>::from_row(row)?.into())
 }
 
 /// How a payment is looked up.
@@ -159,17 +202,28 @@ pub async fn events(db: &Db, id: i64) -> AppResult<Vec<PaymentEvent>> {
         .await?;
     rows.iter()
         .map(|row| {
-            let corrupt = || AppError::from(anyhow::anyhow!("corrupt event row"));
+            let row = <EventRow as sqlx::FromRow<_>>::from_row(row)?;
             Ok(PaymentEvent {
-                kind: row.try_get("kind")?,
-                from_status: row.try_get::<Option<String>, _>("from_status")?.as_deref().and_then(PaymentStatus::parse),
-                to_status: PaymentStatus::parse(&row.try_get::<String, _>("to_status")?).ok_or_else(corrupt)?,
-                amount: row.try_get("amount")?,
-                detail: row.try_get("detail")?,
-                created_at: row.try_get("created_at")?,
+                kind: row.kind,
+                from_status: row.from_status.as_deref().and_then(PaymentStatus::parse),
+                to_status: row.to_status,
+                amount: row.amount,
+                detail: row.detail,
+                created_at: row.created_at,
             })
         })
         .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    kind: String,
+    from_status: Option<String>,
+    #[sqlx(try_from = "String")]
+    to_status: PaymentStatus,
+    amount: Option<i64>,
+    detail: Option<String>,
+    created_at: i64,
 }
 
 /// The merchant's payment `public_id` in their current mode; anything else is "not found".
