@@ -123,54 +123,40 @@ async fn load_checkout_link(db: &Db, slug: &str) -> AppResult<LoadedLink> {
     .await?
     .ok_or(AppError::NotFound)?;
     let approved = row.application.as_deref() == Some("approved");
+    let stored = row.link;
     let link = CheckoutLink {
-        id: row.id,
+        id: stored.id,
         account_id: row.account_id,
-        slug: row.slug,
-        mode: row.mode,
-        name: row.name,
-        description: row.description,
-        amount: row.amount,
-        currency: row.currency,
-        language: row.language,
+        slug: stored.slug,
+        mode: stored.mode,
+        name: stored.name,
+        description: stored.description,
+        amount: stored.amount,
+        currency: stored.currency,
+        language: stored.language,
         availability: Availability::Active,
-        usage_limit: row.usage_limit,
-        image_sha: row.image_sha,
+        usage_limit: stored.usage_limit,
+        image_sha: stored.image_sha,
         business_name: row.business_name,
         legal_public_id: approved.then_some(row.public_id),
         subscribed: row.subscribed.as_deref().map(EventSet::from_stored),
     };
     Ok(LoadedLink {
         link,
-        status: row.status,
-        expires_at: row.expires_at,
+        status: stored.status,
+        expires_at: stored.expires_at,
         // The link row's own count is the whole usage count of a link with a
         // limit (see `count_capture`); without one the count decides nothing here.
-        captured_count: row.captured_count,
+        captured_count: stored.captured_count,
     })
 }
 
 /// The link, its merchant and their endpoints' subscriptions, as read.
 #[derive(sqlx::FromRow)]
 struct CheckoutRow {
-    id: i64,
+    #[sqlx(flatten)]
+    link: crate::server::links::LinkColumns,
     account_id: i64,
-    slug: String,
-    #[sqlx(try_from = "String")]
-    mode: Mode,
-    name: String,
-    description: String,
-    amount: i64,
-    #[sqlx(try_from = "String")]
-    currency: Currency,
-    #[sqlx(try_from = "String")]
-    language: Locale,
-    #[sqlx(try_from = "String")]
-    status: LinkStatus,
-    usage_limit: Option<i64>,
-    expires_at: Option<i64>,
-    captured_count: i64,
-    image_sha: Option<String>,
     business_name: String,
     public_id: String,
     application: Option<String>,

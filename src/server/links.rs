@@ -32,52 +32,62 @@ fn new_slug() -> LinkSlug {
     LinkSlug::from_random(bytes)
 }
 
-/// A row of [`COLUMNS`] as the database holds it.
+/// The link's own columns, as every reader of a link (the dashboard, the
+/// checkout) selects them: one definition of the stored link.
+#[derive(sqlx::FromRow)]
+pub(crate) struct LinkColumns {
+    pub id: i64,
+    pub slug: String,
+    #[sqlx(try_from = "String")]
+    pub mode: crate::domain::Mode,
+    pub name: String,
+    pub description: String,
+    pub amount: i64,
+    #[sqlx(try_from = "String")]
+    pub currency: crate::domain::Currency,
+    #[sqlx(try_from = "String")]
+    pub language: crate::domain::Locale,
+    #[sqlx(try_from = "String")]
+    pub status: LinkStatus,
+    pub usage_limit: Option<i64>,
+    pub expires_at: Option<i64>,
+    /// The link row's own count of captures (see `payments::usage_count`).
+    pub captured_count: i64,
+    /// `images.sha256` of its image, if any.
+    pub image_sha: Option<String>,
+}
+
+/// A row of [`COLUMNS`]: the link and the dashboard's figures.
 #[derive(sqlx::FromRow)]
 struct LinkRow {
-    id: i64,
-    slug: String,
-    #[sqlx(try_from = "String")]
-    mode: crate::domain::Mode,
-    name: String,
-    description: String,
-    amount: i64,
-    #[sqlx(try_from = "String")]
-    currency: crate::domain::Currency,
-    #[sqlx(try_from = "String")]
-    language: crate::domain::Locale,
-    #[sqlx(try_from = "String")]
-    status: LinkStatus,
-    usage_limit: Option<i64>,
-    expires_at: Option<i64>,
+    #[sqlx(flatten)]
+    link: LinkColumns,
     created_at: i64,
     reserved_count: i64,
-    image_sha: Option<String>,
     captured_payments: i64,
-    captured_count: i64,
 }
 
 fn view(row: &sqlx::any::AnyRow, public_url: &str, now: i64) -> AppResult<LinkView> {
-    let row = <LinkRow as sqlx::FromRow<_>>::from_row(row)?;
+    let LinkRow { link, created_at, reserved_count, captured_payments } = <LinkRow as sqlx::FromRow<_>>::from_row(row)?;
     Ok(LinkView {
-        id: row.id,
-        url: format!("{public_url}/pay/{}", row.slug),
-        slug: row.slug,
-        mode: row.mode,
-        name: row.name,
-        description: row.description,
-        amount: row.amount,
-        currency: row.currency,
-        language: row.language,
-        status: row.status,
-        availability: availability(row.status, row.expires_at, row.usage_limit, row.captured_count, now),
-        usage_limit: row.usage_limit,
-        expires_at: row.expires_at,
-        captured_count: row.captured_count,
-        reserved_count: row.reserved_count,
-        captured_payments: row.captured_payments,
-        created_at: row.created_at,
-        image_url: row.image_sha.map(|sha| super::images::url(&sha)),
+        id: link.id,
+        url: format!("{public_url}/pay/{}", link.slug),
+        slug: link.slug,
+        mode: link.mode,
+        name: link.name,
+        description: link.description,
+        amount: link.amount,
+        currency: link.currency,
+        language: link.language,
+        status: link.status,
+        availability: availability(link.status, link.expires_at, link.usage_limit, link.captured_count, now),
+        usage_limit: link.usage_limit,
+        expires_at: link.expires_at,
+        captured_count: link.captured_count,
+        reserved_count,
+        captured_payments,
+        created_at,
+        image_url: link.image_sha.map(|sha| super::images::url(&sha)),
     })
 }
 
