@@ -58,32 +58,57 @@ pub async fn answer_email_change(token: String, answer: String) -> Result<(), Ap
     Ok(())
 }
 
+/// What one of the two pages says and where it leads.
+struct ChangeAnswer {
+    /// `answer_email_change`'s `answer`.
+    answer: &'static str,
+    /// Message ids: title, intro, submit, done, next.
+    texts: [&'static str; 5],
+    button: &'static str,
+    next: &'static str,
+}
+
+const CONFIRM: ChangeAnswer = ChangeAnswer {
+    answer: "confirm",
+    texts: [
+        "change-email-confirm-title",
+        "change-email-confirm-intro",
+        "change-email-confirm-submit",
+        "change-email-confirm-done",
+        "change-email-confirm-next",
+    ],
+    button: "button primary",
+    next: "/dashboard",
+};
+
+const CANCEL: ChangeAnswer = ChangeAnswer {
+    answer: "cancel",
+    texts: ["change-email-cancel-title", "change-email-cancel-intro", "change-email-cancel-submit", "change-email-cancel-done", "change-email-cancel-next"],
+    button: "button danger",
+    next: "/forgot-password",
+};
+
 /// `/email-change/confirm?token=…`: the link sent to the new address.
 #[component]
 pub fn EmailChangeConfirmPage() -> impl IntoView {
-    view! { <EmailChangePage answer="confirm"/> }
+    view! { <EmailChangePage page=CONFIRM/> }
 }
 
 /// `/email-change/cancel?token=…`: the link sent to the old address.
 #[component]
 pub fn EmailChangeCancelPage() -> impl IntoView {
-    view! { <EmailChangePage answer="cancel"/> }
+    view! { <EmailChangePage page=CANCEL/> }
 }
 
 #[component]
-fn EmailChangePage(answer: &'static str) -> impl IntoView {
+fn EmailChangePage(page: ChangeAnswer) -> impl IntoView {
+    let ChangeAnswer { answer, texts: [title, intro, submit, done_text, next_text], button, next } = page;
     let i18n = use_i18n();
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
     let action = ServerAction::<AnswerEmailChange>::new();
     let error = action_error(action);
     let done = move || matches!(action.value().get(), Some(Ok(()))) || query.read().get("done").is_some();
-    // title, intro, submit, done, next
-    let [title, intro, submit, done_text, next] = if answer == "cancel" {
-        ["change-email-cancel-title", "change-email-cancel-intro", "change-email-cancel-submit", "change-email-cancel-done", "change-email-cancel-next"]
-    } else {
-        ["change-email-confirm-title", "change-email-confirm-intro", "change-email-confirm-submit", "change-email-confirm-done", "change-email-confirm-next"]
-    };
     view! {
         <Title text=i18n.text(title)/>
         <section class="card narrow" data-testid="email-change">
@@ -96,8 +121,7 @@ fn EmailChangePage(answer: &'static str) -> impl IntoView {
                         <FormMessage error/>
                         <input type="hidden" name="token" value=token/>
                         <input type="hidden" name="answer" value=answer/>
-                        <button type="submit" class=if answer == "cancel" { "button danger" } else { "button primary" }
-                            disabled=move || action.pending().get()>
+                        <button type="submit" class=button disabled=move || action.pending().get()>
                             {i18n.text(submit)}
                         </button>
                     </ActionForm>
@@ -105,9 +129,7 @@ fn EmailChangePage(answer: &'static str) -> impl IntoView {
             >
                 <p class="notice" role="status">{i18n.text(done_text)}</p>
                 <p>
-                    <a class="button primary" href=if answer == "cancel" { "/forgot-password" } else { "/dashboard" }>
-                        {i18n.text(next)}
-                    </a>
+                    <a class="button primary" href=next>{i18n.text(next_text)}</a>
                 </p>
             </Show>
         </section>

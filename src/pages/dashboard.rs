@@ -73,8 +73,8 @@ pub async fn request_email_change(new_email: String, password: String) -> Result
     let account = request.require_account().await?;
     let client = request.client_ip();
     let secrets = &request.state.config.secrets;
-    crate::server::account_email::request_change(request.db(), secrets, &account, &client, &password, &new_email).await?;
-    Ok(crate::domain::fields::Email::parse(&new_email).map(|e| e.as_str().to_owned()).unwrap_or(new_email))
+    let sent_to = crate::server::account_email::request_change(request.db(), secrets, &account, &client, &password, &new_email).await?;
+    Ok(sent_to.as_str().to_owned())
 }
 
 /// Guards its children: signed-in accounts of `role` only; others go to sign-in.

@@ -103,13 +103,13 @@ pub async fn tell_of_sign_up(db: &Db, account_id: i64, email: &str, locale: Loca
 }
 
 /// What an account email says beyond its link: for the emails about an
-/// address change, the new address (the job's key names the confirmation
-/// token, which is bound to it).
-pub async fn render_facts(db: &Db, kind: EmailKind, dedupe_key: &str) -> AppResult<Option<String>> {
+/// address change, the new address (the job is about the confirmation
+/// token, `about`, which is bound to it).
+pub async fn render_facts(db: &Db, kind: EmailKind, about: Option<i64>) -> AppResult<Option<String>> {
     if !matches!(kind, EmailKind::EmailChangeRequested | EmailKind::EmailChanged) {
         return Ok(None);
     }
-    let token_id: i64 = dedupe_key.split(':').nth(1).and_then(|id| id.parse().ok()).ok_or_else(|| anyhow::anyhow!("no token in {dedupe_key}"))?;
+    let token_id = about.ok_or_else(|| anyhow::anyhow!("{kind:?} names no token"))?;
     let row = sqlx::query("SELECT email FROM account_tokens WHERE id = $1 AND purpose = 'email_change_confirm'").bind(token_id).fetch_one(db.pool()).await?;
     Ok(Some(row.try_get(0)?))
 }
@@ -205,8 +205,8 @@ pub const CHANGE_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 /// address gets a confirmation link and the current one a notice with a
 /// link that cancels. Nothing changes until the confirmation link is used.
 /// Whether another account has the new address is not told here (only to
-/// whoever opens the link sent to it).
-pub async fn request_change(db: &Db, secrets: &SecretBox, account: &Account, client: &str, password: &str, new_email: &str) -> AppResult<()> {
+/// whoever opens the link sent to it). The new address as understood.
+pub async fn request_change(db: &Db, secrets: &SecretBox, account: &Account, client: &str, password: &str, new_email: &str) -> AppResult<Email> {
     let new_email = Email::parse(new_email).map_err(|e| AppError::invalid("new_email", e))?;
     if new_email.as_str() == account.email {
         return Err(AppError::invalid("new_email", FieldError::Unchanged));
@@ -222,7 +222,7 @@ pub async fn request_change(db: &Db, secrets: &SecretBox, account: &Account, cli
     issue(&mut tx, secrets, &notice, CHANGE_TTL_MS, Some(confirm_id)).await?;
     tx.commit().await?;
     tracing::info!(account = account.id, "email address change asked for; confirmation link sent to the new address");
-    Ok(())
+    Ok(new_email)
 }
 
 /// Uses every unused link of an address change of `account_id`.

@@ -46,8 +46,10 @@ pub async fn sign_up(request: &Request, business_name: &str, email: &str, passwo
         }
         Err(AppError::EmailTaken) => {
             let quota = throttle::take(request.db(), &format!("signup-again:{}", email.as_str()), throttle::RESETS_PER_EMAIL).await;
-            if let (Ok(()), Some((id, locale))) = (quota, super::accounts::locale_by_email(request.db(), email.as_str()).await?) {
-                super::account_email::tell_of_sign_up(request.db(), id, email.as_str(), locale).await?;
+            if quota.is_ok() {
+                if let Some((id, locale)) = super::accounts::locale_by_email(request.db(), email.as_str()).await? {
+                    super::account_email::tell_of_sign_up(request.db(), id, email.as_str(), locale).await?;
+                }
             }
         }
         Err(e) => return Err(e),

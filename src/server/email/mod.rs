@@ -132,7 +132,7 @@ async fn render_job(db: &Db, public_url: &str, secrets: &SecretBox, job: &outbox
         }
         (true, None) => return Err(anyhow::anyhow!("no token").into()),
     };
-    let new_address = super::account_email::render_facts(db, job.kind, &job.dedupe_key).await?;
+    let new_address = super::account_email::render_facts(db, job.kind, outbox::about(job)).await?;
     render::render_account(public_url, job.kind, to, locale, token.as_deref(), new_address.as_deref())
 }
 

@@ -101,7 +101,7 @@ pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: 
             tr_args(locale, "notify-summary-subject", &[("date", date.to_owned().into())])
         }
         EmailKind::WebhookDisabled => {
-            let endpoint = super::outbox::notice_about(job).ok_or(AppError::NotFound)?;
+            let endpoint = super::outbox::about(job).ok_or(AppError::NotFound)?;
             let row = sqlx::query(
                 "SELECT e.url, e.mode, (SELECT COALESCE(d.last_error, '') FROM webhook_deliveries d \
                  WHERE d.endpoint_id = e.id AND d.status = 'failed' ORDER BY d.id DESC LIMIT 1) AS last_error \

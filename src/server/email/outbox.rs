@@ -58,8 +58,9 @@ pub async fn queue_notice(tx: &mut sqlx::AnyConnection, account_id: i64, mode: O
     Ok(())
 }
 
-/// The `about` of a notice queued by [`queue_notice`].
-pub(super) fn notice_about(job: &Job) -> Option<i64> {
+/// The row a job is about: the id after its kind in its key (`kind:id…`),
+/// as [`queue_notice`] and the account emails write it.
+pub(super) fn about(job: &Job) -> Option<i64> {
     job.dedupe_key.split(':').nth(1)?.parse().ok()
 }
 

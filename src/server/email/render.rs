@@ -113,21 +113,21 @@ pub async fn render(db: &Db, public_url: &str, kind: EmailKind, payment_id: i64,
 /// its one-time link to `public_url` carrying `token` (if it has one), and
 /// for an address change the new address.
 pub fn render_account(public_url: &str, kind: EmailKind, to: &str, locale: Locale, token: Option<&str>, new_address: Option<&str>) -> AppResult<Email> {
-    let (prefix, path) = match kind {
-        EmailKind::VerifyEmail => ("email-verify", Some("verify-email")),
-        EmailKind::PasswordReset => ("email-reset", Some("reset-password")),
-        EmailKind::EmailChangeConfirm => ("email-change-confirm", Some("email-change/confirm")),
-        EmailKind::EmailChangeRequested => ("email-change-requested", Some("email-change/cancel")),
-        EmailKind::EmailChanged => ("email-changed", None),
-        EmailKind::SignUpAttempt => ("email-signup-again", None),
+    // Its messages' prefix, the path its token opens, plain links (label, path).
+    let (prefix, path, links): (_, _, &[(&str, &str)]) = match kind {
+        EmailKind::VerifyEmail => ("email-verify", Some("verify-email"), &[]),
+        EmailKind::PasswordReset => ("email-reset", Some("reset-password"), &[]),
+        EmailKind::EmailChangeConfirm => ("email-change-confirm", Some("email-change/confirm"), &[]),
+        EmailKind::EmailChangeRequested => ("email-change-requested", Some("email-change/cancel"), &[]),
+        EmailKind::EmailChanged => ("email-changed", None, &[]),
+        EmailKind::SignUpAttempt => ("email-signup-again", None, &[("email-signup-again-signin", "signin"), ("email-signup-again-reset", "forgot-password")]),
         _ => return Err(anyhow::anyhow!("{kind:?} is not an account email").into()),
     };
     let subject = tr(locale, &format!("{prefix}-subject"));
     let mut body = Body::new(locale);
     body.para(tr_args(locale, &format!("{prefix}-intro"), &[("address", FluentValue::from(new_address.unwrap_or_default().to_owned()))]));
-    if kind == EmailKind::SignUpAttempt {
-        body.link(tr(locale, "email-signup-again-signin"), &format!("{public_url}/signin"));
-        body.link(tr(locale, "email-signup-again-reset"), &format!("{public_url}/forgot-password"));
+    for (label, link_path) in links {
+        body.link(tr(locale, label), &format!("{public_url}/{link_path}"));
     }
     if let Some(path) = path {
         let token = token.ok_or_else(|| anyhow::anyhow!("{kind:?} needs its token"))?;
