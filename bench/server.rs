@@ -37,8 +37,10 @@ pub async fn seed_shop(db: &Db, public_url: &str) -> Result<Shop> {
         currency: "JPY".into(),
         language: "ja".into(),
         ..Default::default()
-    };
-    let link = links::create(db, public_url, &account, &input).await.map_err(app)?;
+    }
+    .new_link(account.locale, account.time_zone, paylinks::server::db::now_ms())
+    .map_err(|e| app(e.into()))?;
+    let link = links::create(paylinks::server::Ctx { db, public_url }, &account, &input).await.map_err(app)?;
     let session = auth::create_session(db, account_id).await.map_err(app)?;
     Ok(Shop { account_id, link_id: link.id, slug: link.slug.clone(), session })
 }

@@ -58,6 +58,13 @@ pub enum AppError {
     Internal,
 }
 
+/// A parser's answer (`domain::link::FieldResult`): the field and what is wrong.
+impl From<(&'static str, FieldError)> for AppError {
+    fn from((field, error): (&'static str, FieldError)) -> AppError {
+        AppError::invalid(field, error)
+    }
+}
+
 impl AppError {
     pub fn invalid(field: &str, error: FieldError) -> AppError {
         AppError::Invalid { field: field.to_owned(), error }

@@ -1,6 +1,9 @@
 //! Attacks from issue 25, each tried against a real server: password
 //! guessing in parallel and from forged addresses, sign-up storms that would
 //! exhaust memory with Argon2, and slow clients (slowloris).
+//!
+//! Its own binary, not a module of `tests/api/`: it measures how long answers
+//! take, which other tests running beside it in one process would disturb.
 
 mod common;
 

@@ -1,6 +1,10 @@
 //! What an operator sees (issue 28): health endpoints, request ids in and
 //! out, one JSON access-log line per request carrying that id, and the
 //! Prometheus metrics moving with requests, payments and the outboxes.
+//!
+//! Its own binary, not a module of `tests/api/`: it installs the process's
+//! log subscriber and reads process-wide metrics, which other tests in the
+//! same process would write to.
 mod common;
 
 use common::shop::{card_form, link, merchant, pay, payment_of, token_in};

@@ -14,6 +14,7 @@ pub mod money;
 pub mod payment;
 pub mod provider;
 pub mod qr;
+pub mod refund;
 pub mod time_zone;
 pub mod transactions;
 pub mod webhook;
@@ -56,6 +57,8 @@ stored_as_text! {
     payment::PaymentStatus => payment::PaymentStatus::parse,
     email::EmailKind => email::EmailKind::parse,
     link::LinkStatus => link::LinkStatus::parse,
+    webhook::EventType => webhook::EventType::parse,
+    webhook::DeliveryStatus => webhook::DeliveryStatus::parse,
 }
 
 #[cfg(test)]

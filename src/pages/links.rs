@@ -29,7 +29,8 @@ async fn merchant() -> Result<(Request, crate::server::auth::Merchant), AppError
 #[server(endpoint = "create_link")]
 pub async fn create_link(link: LinkInput) -> Result<LinkView, AppError> {
     let (request, account) = merchant().await?;
-    let created = links::create(request.db(), &request.state.config.public_url, &account, &link).await?;
+    let new_link = link.new_link(account.locale, account.time_zone, crate::server::db::now_ms())?;
+    let created = links::create(request.ctx(), &account, &new_link).await?;
     request.redirect_plain_form(&format!("/dashboard/links/{}", created.id));
     Ok(created)
 }
@@ -77,20 +78,21 @@ pub async fn scta_gaps() -> Result<Vec<SctaItem>, AppError> {
 #[server(endpoint = "update_link")]
 pub async fn update_link(id: i64, link: LinkInput) -> Result<LinkView, AppError> {
     let (request, account) = merchant().await?;
-    links::update(request.db(), &request.state.config.public_url, &account, id, &link).await
+    let patch = link.patch(account.time_zone, crate::server::db::now_ms())?;
+    links::update(request.ctx(), &account, id, patch).await
 }
 
 #[server(endpoint = "set_link_status")]
 pub async fn set_link_status(id: i64, status: String) -> Result<LinkView, AppError> {
     let status = LinkStatus::parse(&status).ok_or(AppError::BadRequest)?;
     let (request, account) = merchant().await?;
-    links::set_status(request.db(), &request.state.config.public_url, &account, id, status).await
+    links::set_status(request.ctx(), &account, id, status).await
 }
 
 #[server(endpoint = "get_link")]
 pub async fn get_link(id: i64) -> Result<LinkView, AppError> {
     let (request, account) = merchant().await?;
-    links::get(request.db(), &request.state.config.public_url, &account, id).await
+    links::get(request.ctx(), &account, id).await
 }
 
 /// The link page's data in one call: a resource whose fetcher awaited two
@@ -99,7 +101,7 @@ pub async fn get_link(id: i64) -> Result<LinkView, AppError> {
 #[server(endpoint = "link_overview")]
 pub async fn link_overview(id: i64) -> Result<(LinkView, super::payments::SalesOfLink, LinkNotifications), AppError> {
     let (request, account) = merchant().await?;
-    let link = links::get(request.db(), &request.state.config.public_url, &account, id).await?;
+    let link = links::get(request.ctx(), &account, id).await?;
     let sales = super::payments::sales_of(request.db(), &link).await?;
     let (on, choice) = crate::server::email::notify::link_notifications(request.db(), &account, id).await?;
     Ok((link, sales, LinkNotifications { on, account: choice }))
@@ -108,7 +110,7 @@ pub async fn link_overview(id: i64) -> Result<(LinkView, super::payments::SalesO
 #[server(endpoint = "list_links")]
 pub async fn list_links(q: String, after: String) -> Result<LinkPage, AppError> {
     let (request, account) = merchant().await?;
-    links::list(request.db(), &request.state.config.public_url, &account, &links::LinkFilter::search(&q), Some(&after)).await
+    links::list(request.ctx(), &account, &links::LinkFilter::search(&q), Some(&after)).await
 }
 
 fn availability_message(a: Availability) -> &'static str {
@@ -310,7 +312,7 @@ fn LinkFieldsView(
     };
     let check_limit = move |value: String| {
         let input = LinkInput { name: "x".into(), usage_limit: value, ..Default::default() };
-        report("usage_limit", input.fields(Locale::En, tz.get_untracked(), 0).map(|_| ()));
+        report("usage_limit", input.details(Locale::En, tz.get_untracked(), 0).map(|_| ()));
     };
     let name = link.as_ref().map(|l| l.name.clone()).unwrap_or_default();
     let description = link.as_ref().map(|l| l.description.clone()).unwrap_or_default();

@@ -34,7 +34,7 @@ pub async fn link_sales(id: i64) -> Result<SalesOfLink, AppError> {
     use crate::server::{links, request::Request};
     let request = Request::current()?;
     let account = request.merchant().await?;
-    let link = links::get(request.db(), &request.state.config.public_url, &account, id).await?;
+    let link = links::get(request.ctx(), &account, id).await?;
     sales_of(request.db(), &link).await
 }
 
@@ -44,7 +44,7 @@ pub async fn pending_breakdown(id: i64) -> Result<Vec<(PaymentStatus, i64)>, App
     use crate::server::{links, payments, request::Request};
     let request = Request::current()?;
     let account = request.merchant().await?;
-    let link = links::get(request.db(), &request.state.config.public_url, &account, id).await?;
+    let link = links::get(request.ctx(), &account, id).await?;
     payments::incomplete_by_status(request.db(), link.id).await
 }
 
@@ -66,18 +66,28 @@ pub async fn sales_of(db: &crate::server::db::Db, link: &crate::domain::link::Li
 /// optional `reason`), or in test mode `mark_paid`, `expire`, `charge_back`.
 #[server(endpoint = "payment_action")]
 pub async fn payment_action(payment: String, action: String, amount: String, reason: String) -> Result<PaymentView, AppError> {
+    use crate::domain::refund::{Refund, RefundAmount};
     use crate::server::payments::{self, MerchantAction};
     use crate::server::request::Request;
+    // `None`: a refund, parsed once the payment's currency is known.
     let action = match action.as_str() {
-        "refund" => MerchantAction::Refund { amount, reason },
-        "mark_paid" => MerchantAction::MarkPaid,
-        "expire" => MerchantAction::Expire,
-        "charge_back" => MerchantAction::ChargeBack,
+        "refund" => None,
+        "mark_paid" => Some(MerchantAction::MarkPaid),
+        "expire" => Some(MerchantAction::Expire),
+        "charge_back" => Some(MerchantAction::ChargeBack),
         _ => return Err(AppError::BadRequest),
     };
     let request = Request::current()?;
     let account = request.merchant().await?;
-    Ok(payments::merchant_action(request.db(), &request.state.komoju, &account, &payment, action).await?.view)
+    let payment = payments::owned(request.db(), &account, &payment).await?;
+    let action = match action {
+        Some(action) => action,
+        None => {
+            let amount = RefundAmount::parse(&amount, payment.view.currency).map_err(|e| AppError::invalid("amount", e))?;
+            MerchantAction::Refund(Refund::new(amount, &reason)?)
+        }
+    };
+    Ok(payments::merchant_action(request.db(), &request.state.komoju, &account, payment, action).await?.view)
 }
 
 #[component]

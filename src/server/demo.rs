@@ -80,8 +80,12 @@ pub async fn seed(db: &Db) -> anyhow::Result<String> {
                 currency: currency.into(),
                 description: description.into(),
                 ..Default::default()
-            };
-            match super::links::create(db, "http://127.0.0.1:3000", &account, &input).await {
+            }
+            .new_link(account.locale, account.time_zone, super::db::now_ms())
+            .map_err(|e| app(e.into()))?;
+            // The link's URL is not kept: any public URL does here.
+            let ctx = super::Ctx { db, public_url: "" };
+            match super::links::create(ctx, &account, &input).await {
                 Ok(_) | Err(AppError::Invalid { error: crate::domain::fields::FieldError::NameTaken, .. }) => {}
                 Err(e) => return Err(app(e)),
             }

@@ -1,11 +1,14 @@
-//! Payment links: storage and the rules that need the database.
+//! Payment links: storage and the rules that need the database. Every
+//! change arrives as a typed command (`NewLink`, `LinkPatch`) that the form
+//! or the REST API parsed; nothing here reads text typed by a person.
 
 use super::auth::Merchant;
 use super::db::{now_ms, Db, RowLock, WriteTx};
+use super::Ctx;
 use crate::domain::fields::FieldError;
-use crate::domain::link::{availability, LinkFields, LinkInput, LinkPage, LinkStatus, LinkView};
+use crate::domain::link::{availability, ImageHash, LinkDetails, LinkPage, LinkPatch, LinkStatus, LinkView, NewLink};
 use crate::domain::webhook::EventType;
-use crate::domain::LinkSlug;
+use crate::domain::{LinkSlug, Money, ProductName};
 use crate::error::{AppError, AppResult};
 use sqlx::Row;
 
@@ -21,10 +24,6 @@ const COLUMNS: &str = concat!(
     usage_count!()
 );
 const FROM: &str = "links l LEFT JOIN images i ON i.id = l.image_id";
-
-fn invalid((field, error): (&'static str, FieldError)) -> AppError {
-    AppError::invalid(field, error)
-}
 
 fn new_slug() -> LinkSlug {
     let mut bytes = [0u8; 16];
@@ -67,9 +66,36 @@ struct LinkRow {
     captured_payments: i64,
 }
 
+impl LinkColumns {
+    /// The stored link's details: what a [`LinkPatch`] applies to.
+    fn details(&self) -> AppResult<LinkDetails> {
+        let corrupt = || anyhow::anyhow!("link {} holds a value its form refuses", self.id);
+        Ok(LinkDetails {
+            name: ProductName::parse(&self.name).map_err(|_| corrupt())?,
+            description: self.description.clone(),
+            language: self.language,
+            status: self.status,
+            usage_limit: self.usage_limit,
+            expires_at: self.expires_at,
+            image: match &self.image_sha {
+                Some(sha) => Some(ImageHash::parse(sha).ok_or_else(corrupt)?),
+                None => None,
+            },
+        })
+    }
+
+    fn price(&self) -> AppResult<Money> {
+        Money::from_minor(self.amount, self.currency).map_err(|e| anyhow::anyhow!("link {} has a bad price: {e:?}", self.id).into())
+    }
+}
+
 fn view(row: &sqlx::any::AnyRow, public_url: &str, now: i64) -> AppResult<LinkView> {
-    let LinkRow { link, created_at, reserved_count, captured_payments } = <LinkRow as sqlx::FromRow<_>>::from_row(row)?;
-    Ok(LinkView {
+    let row = <LinkRow as sqlx::FromRow<_>>::from_row(row)?;
+    Ok(view_of(row, public_url, now))
+}
+
+fn view_of(LinkRow { link, created_at, reserved_count, captured_payments }: LinkRow, public_url: &str, now: i64) -> LinkView {
+    LinkView {
         id: link.id,
         url: format!("{public_url}/pay/{}", link.slug),
         slug: link.slug,
@@ -88,7 +114,7 @@ fn view(row: &sqlx::any::AnyRow, public_url: &str, now: i64) -> AppResult<LinkVi
         captured_payments,
         created_at,
         image_url: link.image_sha.map(|sha| super::images::url(&sha)),
-    })
+    }
 }
 
 /// The only unique key a link can collide on is its name (slugs carry 128
@@ -98,11 +124,10 @@ fn unique_name_violation(e: &sqlx::Error) -> bool {
 }
 
 /// Creates a link in the merchant's current mode.
-pub async fn create(db: &Db, public_url: &str, account: &Merchant, input: &LinkInput) -> AppResult<LinkView> {
+pub async fn create(ctx: Ctx<'_>, account: &Merchant, link: &NewLink) -> AppResult<LinkView> {
     let now = now_ms();
-    let fields = input.fields(account.locale, account.time_zone, now).map_err(invalid)?;
-    let money = input.money().map_err(invalid)?;
-    let image_id = image_id(db, account, &input.image).await?;
+    let NewLink { price, details } = link;
+    let image_id = image_id(ctx.db, account, details.image.as_ref()).await?;
     let result = sqlx::query(
         "INSERT INTO links (account_id, mode, slug, name, name_key, description, amount, currency, language, status, \
          usage_limit, expires_at, image_id, created_at, updated_at) \
@@ -111,36 +136,36 @@ pub async fn create(db: &Db, public_url: &str, account: &Merchant, input: &LinkI
     .bind(account.id)
     .bind(account.mode.as_str())
     .bind(new_slug().as_str().to_owned())
-    .bind(fields.name.as_str().to_owned())
-    .bind(fields.name.key())
-    .bind(fields.description.clone())
-    .bind(money.minor())
-    .bind(money.currency().code())
-    .bind(fields.language.code())
-    .bind(fields.status.as_str())
-    .bind(fields.usage_limit)
-    .bind(fields.expires_at)
+    .bind(details.name.as_str().to_owned())
+    .bind(details.name.key())
+    .bind(details.description.clone())
+    .bind(price.minor())
+    .bind(price.currency().code())
+    .bind(details.language.code())
+    .bind(details.status.as_str())
+    .bind(details.usage_limit)
+    .bind(details.expires_at)
     .bind(now)
     .bind(image_id)
-    .fetch_one(db.pool())
+    .fetch_one(ctx.db.pool())
     .await;
     match result {
-        Ok(row) => get(db, public_url, account, row.try_get(0)?).await,
+        Ok(row) => get(ctx, account, row.try_get(0)?).await,
         Err(e) if unique_name_violation(&e) => Err(AppError::invalid("name", FieldError::NameTaken)),
         Err(e) => Err(e.into()),
     }
 }
 
-/// The image a form names (by content hash), which must be the merchant's own.
-async fn image_id(db: &Db, account: &Merchant, sha: &str) -> AppResult<Option<i64>> {
-    match sha.trim() {
-        "" => Ok(None),
-        sha => super::images::owned(db, account.id, sha).await?.map(Some).ok_or_else(|| AppError::invalid("image", FieldError::NotAllowed)),
+/// The image a link names (by content hash), which must be the merchant's own.
+async fn image_id(db: &Db, account: &Merchant, image: Option<&ImageHash>) -> AppResult<Option<i64>> {
+    match image {
+        None => Ok(None),
+        Some(sha) => super::images::owned(db, account.id, sha.as_str()).await?.map(Some).ok_or_else(|| AppError::invalid("image", FieldError::NotAllowed)),
     }
 }
 
-/// The merchant's link `id` in their current mode; anything else is "not found".
-pub async fn get(db: &Db, public_url: &str, account: &Merchant, id: i64) -> AppResult<LinkView> {
+/// The merchant's link `id` in their current mode.
+async fn fetch(db: &Db, account: &Merchant, id: i64) -> AppResult<LinkRow> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE l.id = $1 AND l.account_id = $2 AND l.mode = $3"))
         .bind(id)
         .bind(account.id)
@@ -148,43 +173,25 @@ pub async fn get(db: &Db, public_url: &str, account: &Merchant, id: i64) -> AppR
         .fetch_optional(db.pool())
         .await?
         .ok_or(AppError::NotFound)?;
-    view(&row, public_url, now_ms())
+    Ok(<LinkRow as sqlx::FromRow<_>>::from_row(&row)?)
 }
 
-/// Updates everything but amount and currency. Sending those (changed) is refused.
-/// The link as its edit form would hold it: the base of a partial update (API).
-pub fn input_of(link: &LinkView) -> LinkInput {
-    LinkInput {
-        name: link.name.clone(),
-        description: link.description.clone(),
-        amount: link.amount.to_string(),
-        currency: link.currency.code().to_owned(),
-        language: link.language.code().to_owned(),
-        status: link.status.as_str().to_owned(),
-        usage_limit: link.usage_limit.map(|l| l.to_string()).unwrap_or_default(),
-        expires_at: link
-            .expires_at
-            .map(|at| format!("{}:{:02}", crate::domain::link::format_local_datetime(at, 0), at.div_euclid(1000).rem_euclid(60)))
-            .unwrap_or_default(),
-        tz_offset: "0".to_owned(),
-        image: link.image_url.as_deref().and_then(|u| u.strip_prefix("/img/")).unwrap_or_default().to_owned(),
-    }
+/// The merchant's link `id` in their current mode; anything else is "not found".
+pub async fn get(ctx: Ctx<'_>, account: &Merchant, id: i64) -> AppResult<LinkView> {
+    Ok(view_of(fetch(ctx.db, account, id).await?, ctx.public_url, now_ms()))
 }
 
-pub async fn update(db: &Db, public_url: &str, account: &Merchant, id: i64, input: &LinkInput) -> AppResult<LinkView> {
-    let current = get(db, public_url, account, id).await?;
-    let changes_money = (!input.amount.trim().is_empty() && input.money().map(|m| m.minor()) != Ok(current.amount))
-        || (!input.currency.trim().is_empty() && input.currency.trim() != current.currency.code());
-    if changes_money {
-        return Err(AppError::invalid("amount", FieldError::Immutable));
-    }
-    let fields: LinkFields = input.fields(current.language, account.time_zone, now_ms()).map_err(invalid)?;
-    let image_id = image_id(db, account, &input.image).await?;
+/// Changes what `patch` names; the price cannot change (`Immutable`).
+pub async fn update(ctx: Ctx<'_>, account: &Merchant, id: i64, patch: LinkPatch) -> AppResult<LinkView> {
+    let current = fetch(ctx.db, account, id).await?.link;
+    patch.check_price(current.price()?)?;
+    let details = patch.apply(current.details()?);
+    let image_id = image_id(ctx.db, account, details.image.as_ref()).await?;
     // The limit may not drop below what is already captured: checked in the
     // same statement so a concurrent capture cannot slip under it.
     let now = now_ms();
-    let mut tx = db.begin().await?;
-    if fields.usage_limit.is_some() {
+    let mut tx = ctx.db.begin().await?;
+    if details.usage_limit.is_some() {
         gather_usage_count(&mut tx, account, id).await?;
     }
     let result = sqlx::query(
@@ -192,13 +199,13 @@ pub async fn update(db: &Db, public_url: &str, account: &Merchant, id: i64, inpu
          usage_limit = $6, expires_at = $7, updated_at = $8, image_id = $12 \
          WHERE id = $9 AND account_id = $10 AND mode = $11 AND ($6 IS NULL OR captured_count <= $6)",
     )
-    .bind(fields.name.as_str().to_owned())
-    .bind(fields.name.key())
-    .bind(fields.description.clone())
-    .bind(fields.language.code())
-    .bind(fields.status.as_str())
-    .bind(fields.usage_limit)
-    .bind(fields.expires_at)
+    .bind(details.name.as_str().to_owned())
+    .bind(details.name.key())
+    .bind(details.description.clone())
+    .bind(details.language.code())
+    .bind(details.status.as_str())
+    .bind(details.usage_limit)
+    .bind(details.expires_at)
     .bind(now)
     .bind(id)
     .bind(account.id)
@@ -210,21 +217,21 @@ pub async fn update(db: &Db, public_url: &str, account: &Merchant, id: i64, inpu
         Ok(r) if r.rows_affected() == 1 => {}
         Ok(_) => {
             tx.rollback().await?;
-            let captured = get(db, public_url, account, id).await?.captured_count;
+            let captured = fetch(ctx.db, account, id).await?.link.captured_count;
             return Err(AppError::invalid("usage_limit", FieldError::LimitBelowCaptured { captured }));
         }
         Err(e) if unique_name_violation(&e) => return Err(AppError::invalid("name", FieldError::NameTaken)),
         Err(e) => return Err(e.into()),
     }
-    let (link, notify) = announce(&mut tx, account, id, public_url, current.status, now).await?;
+    let (link, notify) = announce(&mut tx, account, id, ctx.public_url, current.status, now).await?;
     tx.commit().await?;
     changed(id, notify);
     Ok(link)
 }
 
-pub async fn set_status(db: &Db, public_url: &str, account: &Merchant, id: i64, status: LinkStatus) -> AppResult<LinkView> {
+pub async fn set_status(ctx: Ctx<'_>, account: &Merchant, id: i64, status: LinkStatus) -> AppResult<LinkView> {
     let now = now_ms();
-    let mut tx = db.begin().await?;
+    let mut tx = ctx.db.begin().await?;
     let before = sqlx::query("SELECT status FROM links WHERE id = $1 AND account_id = $2 AND mode = $3")
         .bind(id)
         .bind(account.id)
@@ -235,10 +242,10 @@ pub async fn set_status(db: &Db, public_url: &str, account: &Merchant, id: i64, 
     let before = LinkStatus::parse(&before.try_get::<String, _>(0)?).ok_or_else(|| anyhow::anyhow!("corrupt link status"))?;
     if before == status {
         tx.rollback().await?;
-        return get(db, public_url, account, id).await;
+        return get(ctx, account, id).await;
     }
     sqlx::query("UPDATE links SET status = $1, updated_at = $2 WHERE id = $3").bind(status.as_str()).bind(now).bind(id).execute(&mut *tx).await?;
-    let (link, notify) = announce(&mut tx, account, id, public_url, before, now).await?;
+    let (link, notify) = announce(&mut tx, account, id, ctx.public_url, before, now).await?;
     tx.commit().await?;
     changed(id, notify);
     Ok(link)
@@ -314,7 +321,7 @@ impl LinkFilter<'_> {
 }
 
 /// The merchant's links in the current mode, newest first, filtered.
-pub async fn list(db: &Db, public_url: &str, account: &Merchant, filter: &LinkFilter<'_>, after: Option<&str>) -> AppResult<LinkPage> {
+pub async fn list(ctx: Ctx<'_>, account: &Merchant, filter: &LinkFilter<'_>, after: Option<&str>) -> AppResult<LinkPage> {
     let search = crate::domain::fields::optional_text(filter.search, 100, false).map_err(|e| AppError::invalid("q", e))?;
     let limit = filter.limit.clamp(1, 100);
     let (after_created, after_id) = match after.filter(|a| !a.is_empty()) {
@@ -339,10 +346,10 @@ pub async fn list(db: &Db, public_url: &str, account: &Merchant, filter: &LinkFi
     .bind(pattern)
     .bind(limit + 1)
     .bind(filter.status.map(LinkStatus::as_str))
-    .fetch_all(db.pool())
+    .fetch_all(ctx.db.pool())
     .await?;
     let now = now_ms();
-    let mut links = rows.iter().map(|row| view(row, public_url, now)).collect::<AppResult<Vec<_>>>()?;
+    let mut links = rows.iter().map(|row| view(row, ctx.public_url, now)).collect::<AppResult<Vec<_>>>()?;
     let next = if links.len() as i64 > limit {
         links.truncate(limit as usize);
         links.last().map(|l| encode_cursor(l.created_at, l.id))

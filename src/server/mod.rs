@@ -39,6 +39,22 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
 
+/// What a service needs of the process besides its arguments: the database
+/// and the address customers reach us at (a link's URL, the API's and
+/// webhooks' absolute image URLs). Borrowed from the [`AppState`] per call
+/// (`state.ctx()`, `request.ctx()`), so passing it costs nothing.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub db: &'a db::Db,
+    pub public_url: &'a str,
+}
+
+impl AppState {
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx { db: &self.db, public_url: &self.config.public_url }
+    }
+}
+
 /// Shared by every request: handed to axum handlers as state and to `#[server]`
 /// functions as context.
 #[derive(Clone, FromRef)]

@@ -29,6 +29,10 @@ impl Request {
         &self.state.db
     }
 
+    pub fn ctx(&self) -> super::Ctx<'_> {
+        self.state.ctx()
+    }
+
     /// The client's address: the peer, or behind a trusted proxy the rightmost
     /// X-Forwarded-For hop that is not one (see `client_ip`).
     pub fn client_ip(&self) -> String {

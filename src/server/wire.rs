@@ -3,8 +3,9 @@
 //! they cannot disagree (one module, used by `api` and the webhook outbox).
 
 use crate::domain::card::{CardBrand, KonbiniStore};
-use crate::domain::link::{rfc3339, Availability, LinkStatus, LinkView};
-use crate::domain::money::Currency;
+use crate::domain::fields::FieldError;
+use crate::domain::link::{parse_rfc3339, rfc3339, rules, Availability, FieldResult, LinkDetails, LinkPatch, LinkStatus, LinkView, NewLink};
+use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{DeclineReason, Method, PaymentEvent, PaymentStatus, PaymentView, SalesStats};
 use crate::domain::webhook::EventType;
 use crate::domain::{Locale, Mode};
@@ -287,6 +288,54 @@ pub struct LinkFields {
     /// The `id` of an image uploaded with `POST /api/v1/images`; empty removes the image.
     #[schema(pattern = "^([0-9a-f]{64})?$")]
     pub image: Option<String>,
+}
+
+impl LinkFields {
+    /// `POST /payment_links`: name, amount and currency are required; the
+    /// language defaults to Japanese, the status to active.
+    pub fn new_link(&self, now_ms: i64) -> FieldResult<NewLink> {
+        let amount = self.amount.ok_or(("amount", FieldError::Required))?;
+        let currency = rules::currency(self.currency.as_deref().ok_or(("currency", FieldError::Required))?)?;
+        let price = Money::from_minor(amount, currency).map_err(|e| ("amount", e.field_error(currency)))?;
+        let expires_at = self.expiry(now_ms)?.flatten();
+        let details = LinkDetails {
+            name: rules::name(self.name.as_deref().unwrap_or_default())?,
+            description: rules::description(self.description.as_deref().unwrap_or_default())?,
+            language: self.language.as_deref().map(rules::language).transpose()?.flatten().unwrap_or(Locale::Ja),
+            status: rules::status(self.status.as_deref().unwrap_or_default())?,
+            usage_limit: self.usage_limit.map(rules::usage_limit).transpose()?,
+            expires_at,
+            image: rules::image(self.image.as_deref().unwrap_or_default())?,
+        };
+        Ok(NewLink { price, details })
+    }
+
+    /// `POST /payment_links/{id}`: what is sent changes, the rest stays.
+    pub fn patch(&self, now_ms: i64) -> FieldResult<LinkPatch> {
+        Ok(LinkPatch {
+            expires_at: self.expiry(now_ms)?,
+            name: self.name.as_deref().map(rules::name).transpose()?,
+            description: self.description.as_deref().map(rules::description).transpose()?,
+            language: self.language.as_deref().map(rules::language).transpose()?.flatten(),
+            status: self.status.as_deref().map(rules::status).transpose()?,
+            usage_limit: self.usage_limit.map(rules::usage_limit).transpose()?.map(Some),
+            image: self.image.as_deref().map(rules::image).transpose()?,
+            amount: self.amount,
+            currency: self.currency.as_deref().map(rules::currency).transpose()?,
+        })
+    }
+
+    /// `None`: not sent; `Some(None)`: `""`, no expiry.
+    fn expiry(&self, now_ms: i64) -> FieldResult<Option<Option<i64>>> {
+        match self.expires_at.as_deref() {
+            None => Ok(None),
+            Some("") => Ok(Some(None)),
+            Some(text) => {
+                let at = parse_rfc3339(text).ok_or(("expires_at", FieldError::DateInvalid))?;
+                Ok(Some(Some(rules::expiry(at, now_ms)?)))
+            }
+        }
+    }
 }
 
 /// A refund; without `amount` everything left is refunded.

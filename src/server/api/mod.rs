@@ -10,10 +10,11 @@ mod openapi;
 mod rate_limit;
 
 use super::auth::{self, Account, Merchant};
+use super::db::now_ms;
 use super::{images, links, payments, AppState};
 use crate::domain::fields::FieldError;
-use crate::domain::link::{rfc3339_to_input, LinkInput, LinkStatus};
-use crate::domain::money::{Currency, Money};
+use crate::domain::link::LinkStatus;
+use crate::domain::refund::{Refund, RefundAmount};
 use crate::error::AppError;
 use crate::server::wire::*;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, State};
@@ -84,7 +85,13 @@ impl From<AppError> for ApiError {
         };
         // "error-amount-below-minimum" → "amount_below_minimum"
         let code = error.message_id().trim_start_matches("error-").replace('-', "_");
-        let message = error.to_string();
+        let message = match &error {
+            // The API's times are RFC 3339, not the form's local time.
+            AppError::Invalid { error: FieldError::DateInvalid, .. } => {
+                "Use an RFC 3339 time, e.g. 2026-12-31T15:00:00Z or 2027-01-01T00:00:00+09:00.".to_owned()
+            }
+            other => other.to_string(),
+        };
         let kind = match status.as_u16() {
             401 => "authentication_error",
             403 => "permission_error",
@@ -212,58 +219,6 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Api
     }
 }
 
-impl LinkFields {
-    /// Overlays these fields on `base` (the link as it is, or empty for a new one).
-    fn onto(self, mut base: LinkInput) -> Result<LinkInput, ApiError> {
-        if let Some(name) = self.name {
-            base.name = name;
-        }
-        if let Some(description) = self.description {
-            base.description = description;
-        }
-        if let Some(code) = self.currency {
-            base.currency = code;
-        }
-        if let Some(amount) = self.amount {
-            if base.currency.trim().is_empty() {
-                return Err(AppError::invalid("currency", FieldError::Required).into());
-            }
-            let currency: Currency = base.currency.parse().map_err(|_| ApiError::from(AppError::invalid("currency", FieldError::NotAllowed)))?;
-            base.amount = Money::from_minor(amount, currency)
-                .map(|money| money.minor().to_string())
-                .map_err(|e| ApiError::from(AppError::invalid("amount", e.field_error(currency))))?;
-        }
-        if let Some(language) = self.language {
-            base.language = language;
-        }
-        if let Some(status) = self.status {
-            base.status = status;
-        }
-        if let Some(limit) = self.usage_limit {
-            base.usage_limit = limit.to_string();
-        }
-        match self.expires_at.as_deref() {
-            None => {}
-            Some("") => base.expires_at.clear(),
-            Some(at) => {
-                let (local, offset) = rfc3339_to_input(at).ok_or_else(|| {
-                    ApiError::invalid("expires_at", "date_invalid", "Use an RFC 3339 time, e.g. 2026-12-31T15:00:00Z or 2027-01-01T00:00:00+09:00.")
-                })?;
-                base.expires_at = local;
-                base.tz_offset = offset.to_string();
-            }
-        }
-        if let Some(image) = self.image {
-            base.image = image;
-        }
-        Ok(base)
-    }
-}
-
-fn public_url(state: &AppState) -> &str {
-    &state.config.public_url
-}
-
 fn page_size(limit: Option<u32>, default: usize) -> Result<usize, ApiError> {
     match limit {
         None => Ok(default),
@@ -276,20 +231,17 @@ fn page_size(limit: Option<u32>, default: usize) -> Result<usize, ApiError> {
 #[utoipa::path(post, path = "/api/v1/payment_links", tag = "Payment links", request_body = LinkFields,
     responses((status = 201, description = "The new link", body = PaymentLinkObject)))]
 async fn create_link(State(state): State<AppState>, ApiAccount(account): ApiAccount, ApiJson(body): ApiJson<LinkFields>) -> Result<Response, ApiError> {
-    if body.amount.is_none() {
-        return Err(AppError::invalid("amount", FieldError::Required).into());
-    }
-    let input = body.onto(LinkInput { language: "ja".into(), ..LinkInput::default() })?;
-    let link = links::create(&state.db, public_url(&state), &account, &input).await?;
-    Ok((StatusCode::CREATED, Json(PaymentLinkObject::new(&link, public_url(&state)))).into_response())
+    let new_link = body.new_link(now_ms()).map_err(AppError::from)?;
+    let link = links::create(state.ctx(), &account, &new_link).await?;
+    Ok((StatusCode::CREATED, Json(PaymentLinkObject::new(&link, &state.config.public_url))).into_response())
 }
 
 /// Retrieve a payment link.
 #[utoipa::path(get, path = "/api/v1/payment_links/{id}", tag = "Payment links", params(("id" = i64, Path)),
     responses((status = 200, description = "The link", body = PaymentLinkObject)))]
 async fn get_link(State(state): State<AppState>, ApiAccount(account): ApiAccount, ApiPath(id): ApiPath<i64>) -> Result<Json<PaymentLinkObject>, ApiError> {
-    let link = links::get(&state.db, public_url(&state), &account, id).await?;
-    Ok(Json(PaymentLinkObject::new(&link, public_url(&state))))
+    let link = links::get(state.ctx(), &account, id).await?;
+    Ok(Json(PaymentLinkObject::new(&link, &state.config.public_url)))
 }
 
 /// Update a payment link's editable fields; absent fields stay as they are.
@@ -302,10 +254,9 @@ async fn update_link(
     ApiJson(body): ApiJson<LinkFields>,
 ) -> Result<Json<PaymentLinkObject>, ApiError> {
     // Amount and currency stay as they are: `links::update` refuses a change.
-    let current = links::get(&state.db, public_url(&state), &account, id).await?;
-    let input = body.onto(links::input_of(&current))?;
-    let link = links::update(&state.db, public_url(&state), &account, id, &input).await?;
-    Ok(Json(PaymentLinkObject::new(&link, public_url(&state))))
+    let patch = body.patch(now_ms()).map_err(AppError::from)?;
+    let link = links::update(state.ctx(), &account, id, patch).await?;
+    Ok(Json(PaymentLinkObject::new(&link, &state.config.public_url)))
 }
 
 /// Deactivate a payment link: it takes no more payments, even from pages already open.
@@ -316,8 +267,8 @@ async fn deactivate_link(
     ApiAccount(account): ApiAccount,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<PaymentLinkObject>, ApiError> {
-    let link = links::set_status(&state.db, public_url(&state), &account, id, LinkStatus::Inactive).await?;
-    Ok(Json(PaymentLinkObject::new(&link, public_url(&state))))
+    let link = links::set_status(state.ctx(), &account, id, LinkStatus::Inactive).await?;
+    Ok(Json(PaymentLinkObject::new(&link, &state.config.public_url)))
 }
 
 /// List payment links, newest first.
@@ -333,8 +284,8 @@ async fn list_links(
         Some(other) => Some(LinkStatus::parse(other).ok_or_else(|| ApiError::from(AppError::invalid("status", FieldError::NotAllowed)))?),
     };
     let filter = links::LinkFilter { search: &query.q, status, limit: page_size(query.limit, links::PAGE_SIZE as usize)? as i64 };
-    let page = links::list(&state.db, public_url(&state), &account, &filter, Some(&query.cursor)).await?;
-    let data = page.links.iter().map(|l| PaymentLinkObject::new(l, public_url(&state))).collect();
+    let page = links::list(state.ctx(), &account, &filter, Some(&query.cursor)).await?;
+    let data = page.links.iter().map(|l| PaymentLinkObject::new(l, &state.config.public_url)).collect();
     Ok(Json(PaymentLinkList::new(data, page.next)))
 }
 
@@ -342,7 +293,7 @@ async fn list_links(
 #[utoipa::path(get, path = "/api/v1/payment_links/{id}/summary", tag = "Payment links", params(("id" = i64, Path)),
     responses((status = 200, description = "The link's sales figures", body = SummaryObject)))]
 async fn link_summary(State(state): State<AppState>, ApiAccount(account): ApiAccount, ApiPath(id): ApiPath<i64>) -> Result<Json<SummaryObject>, ApiError> {
-    let link = links::get(&state.db, public_url(&state), &account, id).await?;
+    let link = links::get(state.ctx(), &account, id).await?;
     let stats = payments::sales(&state.db, link.id).await?;
     Ok(Json(SummaryObject::new(&link, &stats)))
 }
@@ -407,13 +358,9 @@ async fn refund_payment(
         serde_json::from_slice::<Option<RefundRequest>>(&body).map_err(|e| ApiError::bad_request("invalid_json", &e.to_string()))?.unwrap_or_default()
     };
     let payment = payments::owned(&state.db, &account, &id).await?;
-    let amount = match amount {
-        Some(minor) if minor <= 0 => return Err(AppError::invalid("amount", FieldError::AmountMalformed).into()),
-        Some(minor) => crate::domain::money::major_units(minor, payment.view.currency, false),
-        None => String::new(),
-    };
-    let action = payments::MerchantAction::Refund { amount, reason };
-    let refunded = payments::merchant_action(&state.db, &state.komoju, &account, &id, action).await?;
+    let amount = RefundAmount::from_minor(amount, payment.view.currency).map_err(|e| AppError::invalid("amount", e))?;
+    let action = payments::MerchantAction::Refund(Refund::new(amount, &reason).map_err(AppError::from)?);
+    let refunded = payments::merchant_action(&state.db, &state.komoju, &account, payment, action).await?;
     Ok(Json(PaymentObject::new(&refunded.view)))
 }
 
@@ -447,6 +394,6 @@ async fn upload_image(
         AppError::Invalid { error, .. } => AppError::invalid("file", error),
         other => other,
     })?;
-    let image = ImageObject { object: "image", url: format!("{}{}", public_url(&state), images::url(&sha)), id: sha };
+    let image = ImageObject { object: "image", url: format!("{}{}", state.config.public_url, images::url(&sha)), id: sha };
     Ok((StatusCode::CREATED, Json(image)).into_response())
 }

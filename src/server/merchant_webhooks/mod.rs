@@ -33,20 +33,73 @@ const COLUMNS: &str = "e.id, e.public_id, e.url, e.events, e.mode, e.created_at,
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.created_at > $1 AND d.status = 'pending') AS pending, \
      (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.created_at > $1 AND d.status = 'failed') AS failed";
 
+/// A row of [`COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct EndpointRow {
+    public_id: String,
+    url: String,
+    events: String,
+    #[sqlx(try_from = "String")]
+    mode: Mode,
+    created_at: i64,
+    previous_secret_until: Option<i64>,
+    turned_off_at: Option<i64>,
+    succeeded: i64,
+    pending: i64,
+    failed: i64,
+}
+
 fn view(row: &sqlx::any::AnyRow, now: i64) -> AppResult<EndpointView> {
-    let corrupt = || AppError::from(anyhow::anyhow!("corrupt webhook endpoint row"));
+    let row = <EndpointRow as sqlx::FromRow<_>>::from_row(row)?;
     Ok(EndpointView {
-        id: row.try_get("public_id")?,
-        url: row.try_get("url")?,
-        events: EventSet::from_stored(&row.try_get::<String, _>("events")?).types().to_vec(),
-        mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| corrupt())?,
-        created_at: row.try_get("created_at")?,
-        previous_secret_until: row.try_get::<Option<i64>, _>("previous_secret_until")?.filter(|t| *t > now),
-        turned_off_at: row.try_get("turned_off_at")?,
-        succeeded: row.try_get("succeeded")?,
-        pending: row.try_get("pending")?,
-        failed: row.try_get("failed")?,
+        id: row.public_id,
+        url: row.url,
+        events: EventSet::from_stored(&row.events).types().to_vec(),
+        mode: row.mode,
+        created_at: row.created_at,
+        previous_secret_until: row.previous_secret_until.filter(|t| *t > now),
+        turned_off_at: row.turned_off_at,
+        succeeded: row.succeeded,
+        pending: row.pending,
+        failed: row.failed,
     })
+}
+
+/// One line of an endpoint's delivery log.
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    event_public_id: String,
+    #[sqlx(rename = "type", try_from = "String")]
+    event_type: EventType,
+    #[sqlx(try_from = "String")]
+    status: DeliveryStatus,
+    attempts: i64,
+    created_at: i64,
+    last_attempt_at: Option<i64>,
+    last_status_code: Option<i64>,
+    last_latency_ms: Option<i64>,
+    last_error: Option<String>,
+    next_attempt_at: Option<i64>,
+}
+
+impl From<DeliveryRow> for DeliveryView {
+    fn from(row: DeliveryRow) -> DeliveryView {
+        DeliveryView {
+            id: row.id,
+            event_id: row.event_public_id,
+            event_type: row.event_type,
+            status: row.status,
+            attempts: row.attempts,
+            created_at: row.created_at,
+            last_attempt_at: row.last_attempt_at,
+            last_status_code: row.last_status_code,
+            last_latency_ms: row.last_latency_ms,
+            last_error: row.last_error,
+            // Only a pending delivery has a next attempt.
+            next_attempt_at: row.next_attempt_at.filter(|_| row.status == DeliveryStatus::Pending),
+        }
+    }
 }
 
 /// The merchant's endpoints in their current mode, newest first (removed ones are not listed).
@@ -191,25 +244,7 @@ pub async fn deliveries(db: &Db, account: &Merchant, public_id: &str, before: Op
     .bind(LOG_PAGE)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let corrupt = || AppError::from(anyhow::anyhow!("corrupt webhook delivery row"));
-            let status = DeliveryStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(corrupt)?;
-            Ok(DeliveryView {
-                id: row.try_get("id")?,
-                event_id: row.try_get("event_public_id")?,
-                event_type: EventType::parse(&row.try_get::<String, _>("type")?).ok_or_else(corrupt)?,
-                status,
-                attempts: row.try_get("attempts")?,
-                created_at: row.try_get("created_at")?,
-                last_attempt_at: row.try_get("last_attempt_at")?,
-                last_status_code: row.try_get("last_status_code")?,
-                last_latency_ms: row.try_get("last_latency_ms")?,
-                last_error: row.try_get("last_error")?,
-                next_attempt_at: (status == DeliveryStatus::Pending).then(|| row.try_get("next_attempt_at")).transpose()?,
-            })
-        })
-        .collect()
+    rows.iter().map(|row| Ok(<DeliveryRow as sqlx::FromRow<_>>::from_row(row)?.into())).collect()
 }
 
 /// Sends delivery `delivery_id` again now, with the same event id. One that

@@ -2,13 +2,13 @@
 //! KOMOJU in live mode) and the test-mode simulator's buttons.
 
 use super::*;
+use crate::domain::refund::Refund;
 
-/// What a merchant can do to one of their payments from the dashboard.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// What a merchant can do to one of their payments (the dashboard, the REST API).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MerchantAction {
-    /// Gives back `amount` (as typed, in major units; empty = everything left).
-    Refund { amount: String, reason: String },
+    /// Gives money back: all that is left, or part of it.
+    Refund(Refund),
     /// Test mode: the konbini customer paid at the store.
     MarkPaid,
     /// Test mode: the deadline passed.
@@ -17,16 +17,16 @@ pub enum MerchantAction {
     ChargeBack,
 }
 
+/// Does `action` to `payment`, which the caller looked up with [`owned`]
+/// (it needed its currency to parse a refund's amount).
 pub async fn merchant_action(
     db: &Db,
     komoju: &crate::server::komoju::Komoju,
     account: &crate::server::auth::Merchant,
-    public_id: &str,
+    payment: Payment,
     action: MerchantAction,
 ) -> AppResult<Payment> {
     use crate::domain::fields::FieldError;
-    use crate::domain::Money;
-    let payment = owned(db, account, public_id).await?;
     let test_only = |t: Transition| {
         if payment.view.mode == Mode::Test {
             Ok(t)
@@ -35,21 +35,17 @@ pub async fn merchant_action(
         }
     };
     let (transition, note) = match action {
-        MerchantAction::Refund { amount, reason } => {
+        MerchantAction::Refund(Refund { amount, reason }) => {
             let state = payment.state()?;
             let remaining = state.refundable();
             if remaining == 0 {
                 return Err(AppError::Conflict("nothing left to refund".into()));
             }
-            let amount = match amount.trim() {
-                "" => remaining,
-                text => Money::parse(text, payment.view.currency).map_err(|e| AppError::invalid("amount", e.field_error(payment.view.currency)))?.minor(),
-            };
+            let amount = amount.of(remaining);
             if amount > remaining {
                 let max = crate::domain::money::format_minor(remaining, payment.view.currency, account.locale);
                 return Err(AppError::invalid("amount", FieldError::AmountAboveMaximum { max }));
             }
-            let reason = crate::domain::fields::optional_text(&reason, 500, false).map_err(|e| AppError::invalid("reason", e))?;
             if payment.view.mode == Mode::Live {
                 return live_refund(db, komoju, &payment, &state, amount, reason).await;
             }

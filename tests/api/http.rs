@@ -1,5 +1,5 @@
 //! The server through real HTTP: pages, language negotiation, server functions.
-mod common;
+use crate::common;
 
 use common::{start_server, test_databases};
 

@@ -2,7 +2,7 @@
 //! for payments and links; deliveries survive a receiver that is down and a
 //! server killed with SIGKILL; secrets rotate with an overlap.
 
-mod common;
+use crate::common;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

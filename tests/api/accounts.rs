@@ -1,6 +1,6 @@
 //! Accounts through real HTTP on every backend: sign-up, sign-in, sessions,
 //! rate limits, cross-origin refusal, Test/Live mode and the application review.
-mod common;
+use crate::common;
 
 use common::shop::{complete_application, emailed_link, reviewer};
 use common::{start_server, test_databases, Browser, Response, TestServer};

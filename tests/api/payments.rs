@@ -1,5 +1,5 @@
 //! The checkout and the payment engine through real HTTP, on every backend.
-mod common;
+use crate::common;
 
 use common::{start_server, test_databases};
 use paylinks::server::payments;

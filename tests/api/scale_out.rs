@@ -7,7 +7,7 @@
 //! restart (SIGTERM, drain, start again, one node after the other) under
 //! load fails no customer's payment.
 
-mod common;
+use crate::common;
 
 use common::shop::{card_form, token_in, PASSWORD};
 use common::{count, test_databases, try_request, Response, ServerProcess, Visitor};

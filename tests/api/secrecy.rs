@@ -5,7 +5,7 @@
 //! neither the logs nor the database (every text column, and on SQLite every
 //! byte of the files, free pages and WAL included) contain any of them.
 
-mod common;
+use crate::common;
 
 use common::shop::{card_form, json, link, merchant, merchant_public_id, page_token, pay, PASSWORD};
 use common::{start_server, test_databases};

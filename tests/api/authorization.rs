@@ -3,7 +3,7 @@
 //! the status each must get. No answer to anyone but the owner may carry the
 //! owner's data (product name, customer email, payment id).
 
-mod common;
+use crate::common;
 
 use common::shop::{card_form, complete_application, link, merchant, merchant_public_id, page_token, pay, payment_of, png, reviewer, PASSWORD};
 use common::{start_server, test_databases, Browser, Response};

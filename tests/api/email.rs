@@ -5,7 +5,7 @@
 //! mailbox shows. A mail server that is down never holds up a payment, and a
 //! kill -9 in a send storm loses no email.
 
-mod common;
+use crate::common;
 
 use common::shop::{action, card_form, json, link, merchant, page_token, pay, payment_of};
 use common::smtp::{Received, SmtpSink};

@@ -3,7 +3,7 @@
 //! links after arbitrary sequences of customer and merchant actions through
 //! HTTP (`verify` must always agree). `PROPTEST_CASES` raises the counts.
 
-mod common;
+use crate::common;
 
 use common::shop::{action, card_form, json, komoju_signature, link, merchant, page_token, pay};
 use common::{start_server, test_databases};

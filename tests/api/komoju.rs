@@ -1,7 +1,7 @@
 //! The live-mode KOMOJU connector against a local stub that speaks the
 //! documented subset of KOMOJU's API (sessions, payments' refunds, Basic auth,
 //! `X-KOMOJU-IDEMPOTENCY`), on every backend.
-mod common;
+use crate::common;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};

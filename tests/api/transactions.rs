@@ -1,7 +1,7 @@
 //! The Transactions page's queries through real HTTP, on every backend:
 //! filters, keyset pagination at its boundaries, CSV export, the daily chart,
 //! and that no query ever shows another merchant's payments.
-mod common;
+use crate::common;
 
 use common::shop::*;
 use common::{start_server, test_databases, Browser, TestServer};

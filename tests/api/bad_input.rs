@@ -2,7 +2,7 @@
 //! 4xx with a message the dashboard or checkout can show in all three
 //! languages, and leaves every table exactly as it was.
 
-mod common;
+use crate::common;
 
 use common::shop::{card_form, link, merchant, merchant_public_id, page_token, pay, payment_of, png, PASSWORD};
 use common::{start_server, test_databases, Browser, Response, TestServer};

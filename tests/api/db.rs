@@ -1,5 +1,5 @@
 //! Storage on every backend: migrations, settings, and the portable dialect.
-mod common;
+use crate::common;
 
 use common::test_databases;
 use paylinks::server::db::{now_ms, Backend, Db};

@@ -1,7 +1,7 @@
 //! The merchant REST API (`/api/v1`): secret keys per mode, payment links,
 //! their summary, and the stable error shape.
 
-mod common;
+use crate::common;
 
 use common::shop::{card_form, json, merchant, page_token, pay};
 use common::{count, start_server, start_server_configured, test_databases, Browser, Response, TestServer};

@@ -1,5 +1,5 @@
 //! Payment links through real HTTP on every backend.
-mod common;
+use crate::common;
 
 use common::shop::{jpeg, png};
 use common::{start_server, test_databases, Browser, Response, TestServer};
