@@ -1,16 +1,14 @@
-//! Payment link rules: product names, public slugs, status and what the
-//! dashboard shows. The form and the API parse into the typed commands of
-//! [`command`]; times are [`datetime`]'s.
+//! Payment link rules: product names, public slugs, status and availability.
+//! A link's fields in every shape (as typed, as commands, as shown) are
+//! [`fields`]'; times are [`datetime`]'s.
 
-mod command;
 mod datetime;
+mod fields;
 
-pub use command::*;
 pub use datetime::*;
+pub use fields::*;
 
 use super::fields::FieldError;
-use super::money::Currency;
-use super::{Locale, Mode};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
@@ -129,42 +127,6 @@ pub fn availability(status: LinkStatus, expires_at: Option<i64>, usage_limit: Op
     } else {
         Availability::Active
     }
-}
-
-/// A link as the dashboard shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkView {
-    pub id: i64,
-    pub slug: String,
-    pub url: String,
-    pub mode: Mode,
-    pub name: String,
-    pub description: String,
-    pub amount: i64,
-    pub currency: Currency,
-    pub language: Locale,
-    pub status: LinkStatus,
-    pub availability: Availability,
-    pub usage_limit: Option<i64>,
-    pub expires_at: Option<i64>,
-    /// Captures ever made, the usage limit's count (a refund gives none back).
-    pub captured_count: i64,
-    /// Live mode, limited link: units held for customers paying on
-    /// KOMOJU's page right now (they come back if the customer does not pay).
-    pub reserved_count: i64,
-    /// The Total Sales Summary's "captured payments": captured and not
-    /// since refunded or charged back.
-    pub captured_payments: i64,
-    pub created_at: i64,
-    /// `/img/{sha256}` of the product image, if any.
-    pub image_url: Option<String>,
-}
-
-/// One page of the links list; `next` continues after the last row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkPage {
-    pub links: Vec<LinkView>,
-    pub next: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,14 +1,15 @@
-//! What the dashboard's form and the REST API ask of a link, parsed into
-//! commands that cannot hold a bad value: [`NewLink`] creates a link,
-//! [`LinkPatch`] changes one. `server::links` takes only these; the form's
-//! text ([`LinkInput`]) and the API's JSON (`server::wire::LinkFields`) each
-//! parse into them with the field rules below, so the two agree.
+//! A link's fields in every shape, in one place (a new field is added here
+//! once): as the dashboard's form types them ([`LinkInput`]), as the commands
+//! `server::links` takes ([`NewLink`], [`LinkPatch`], [`LinkDetails`]: they
+//! cannot hold a bad value) and as the dashboard shows them ([`LinkView`]).
+//! The form's text and the API's JSON (`server::wire::LinkFields`) each parse
+//! into the commands with the field [`rules`] below, so the two agree.
 
-use super::{LinkStatus, ProductName, DESCRIPTION_MAX};
+use super::{Availability, LinkStatus, ProductName, DESCRIPTION_MAX};
 use crate::domain::fields::{self, FieldError};
 use crate::domain::money::{Currency, Money};
 use crate::domain::time_zone::TimeZone;
-use crate::domain::Locale;
+use crate::domain::{Locale, Mode};
 use serde::{Deserialize, Serialize};
 
 /// A field's name and what is wrong with it.
@@ -147,6 +148,42 @@ pub mod rules {
     pub fn currency(code: &str) -> FieldResult<Currency> {
         code.trim().parse().map_err(|_| ("currency", FieldError::NotAllowed))
     }
+}
+
+/// A link as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkView {
+    pub id: i64,
+    pub slug: String,
+    pub url: String,
+    pub mode: Mode,
+    pub name: String,
+    pub description: String,
+    pub amount: i64,
+    pub currency: Currency,
+    pub language: Locale,
+    pub status: LinkStatus,
+    pub availability: Availability,
+    pub usage_limit: Option<i64>,
+    pub expires_at: Option<i64>,
+    /// Captures ever made, the usage limit's count (a refund gives none back).
+    pub captured_count: i64,
+    /// Live mode, limited link: units held for customers paying on
+    /// KOMOJU's page right now (they come back if the customer does not pay).
+    pub reserved_count: i64,
+    /// The Total Sales Summary's "captured payments": captured and not
+    /// since refunded or charged back.
+    pub captured_payments: i64,
+    pub created_at: i64,
+    /// `/img/{sha256}` of the product image, if any.
+    pub image_url: Option<String>,
+}
+
+/// One page of the links list; `next` continues after the last row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkPage {
+    pub links: Vec<LinkView>,
+    pub next: Option<String>,
 }
 
 /// The link form as typed (all text); missing fields are empty.
