@@ -66,7 +66,7 @@ pub async fn sales_of(db: &crate::server::db::Db, link: &crate::domain::link::Li
 /// optional `reason`), or in test mode `mark_paid`, `expire`, `charge_back`.
 #[server(endpoint = "payment_action")]
 pub async fn payment_action(payment: String, action: String, amount: String, reason: String) -> Result<PaymentView, AppError> {
-    use crate::domain::refund::{Refund, RefundAmount};
+    use crate::domain::refund::RefundAmount;
     use crate::server::payments::{self, MerchantAction};
     use crate::server::request::Request;
     // `None`: a refund, parsed once the payment's currency is known.
@@ -82,10 +82,7 @@ pub async fn payment_action(payment: String, action: String, amount: String, rea
     let payment = payments::owned(request.db(), &account, &payment).await?;
     let action = match action {
         Some(action) => action,
-        None => {
-            let amount = RefundAmount::parse(&amount, payment.view.currency).map_err(|e| AppError::invalid("amount", e))?;
-            MerchantAction::Refund(Refund::new(amount, &reason)?)
-        }
+        None => payments::refund_request(&payment, |currency| RefundAmount::parse(&amount, currency), &reason)?,
     };
     Ok(payments::merchant_action(request.db(), &request.state.komoju, &account, payment, action).await?.view)
 }

@@ -14,7 +14,7 @@ use super::db::now_ms;
 use super::{images, links, payments, AppState};
 use crate::domain::fields::FieldError;
 use crate::domain::link::LinkStatus;
-use crate::domain::refund::{Refund, RefundAmount};
+use crate::domain::refund::RefundAmount;
 use crate::error::AppError;
 use crate::server::wire::*;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, State};
@@ -358,8 +358,7 @@ async fn refund_payment(
         serde_json::from_slice::<Option<RefundRequest>>(&body).map_err(|e| ApiError::bad_request("invalid_json", &e.to_string()))?.unwrap_or_default()
     };
     let payment = payments::owned(&state.db, &account, &id).await?;
-    let amount = RefundAmount::from_minor(amount, payment.view.currency).map_err(|e| AppError::invalid("amount", e))?;
-    let action = payments::MerchantAction::Refund(Refund::new(amount, &reason).map_err(AppError::from)?);
+    let action = payments::refund_request(&payment, |currency| RefundAmount::from_minor(amount, currency), &reason)?;
     let refunded = payments::merchant_action(&state.db, &state.komoju, &account, payment, action).await?;
     Ok(Json(PaymentObject::new(&refunded.view)))
 }

@@ -2,7 +2,7 @@
 //! KOMOJU in live mode) and the test-mode simulator's buttons.
 
 use super::*;
-use crate::domain::refund::Refund;
+use crate::domain::refund::{Refund, RefundAmount};
 
 /// What a merchant can do to one of their payments (the dashboard, the REST API).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +15,21 @@ pub enum MerchantAction {
     Expire,
     /// Test mode: the card holder disputed the charge.
     ChargeBack,
+}
+
+/// The refund a merchant asks for, with its amount parsed in the payment's
+/// currency (`amount`: the form's or the API's parser). "Nothing left to
+/// refund" is said before anything about the amount.
+pub fn refund_request(
+    payment: &Payment,
+    amount: impl FnOnce(crate::domain::Currency) -> Result<RefundAmount, crate::domain::fields::FieldError>,
+    reason: &str,
+) -> AppResult<MerchantAction> {
+    if payment.state()?.refundable() == 0 {
+        return Err(AppError::Conflict("nothing left to refund".into()));
+    }
+    let amount = amount(payment.view.currency).map_err(|e| AppError::invalid("amount", e))?;
+    Ok(MerchantAction::Refund(Refund::new(amount, reason)?))
 }
 
 /// Does `action` to `payment`, which the caller looked up with [`owned`]
