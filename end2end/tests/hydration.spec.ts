@@ -1,9 +1,9 @@
-import { test, hydrated, signUp } from "./fixtures";
+import { test, expect, hydrated, signUp } from "./fixtures";
 
 // Every dashboard page, loaded fresh (server-rendered, then hydrated) with a
 // payment in it: a hydration mismatch shows up as a page error, which the
 // fixture turns into a failure. (Navigating inside the app would not notice.)
-test("dashboard pages hydrate on a fresh load", async ({ page, baseURL }) => {
+test("dashboard pages hydrate on a fresh load", async ({ page, baseURL, pageErrors }) => {
   await signUp(page, `hydrate-${Date.now()}@example.com`);
   const headers = { Origin: baseURL! };
   const created = await page.request.post("/api/create_link", {
@@ -25,5 +25,7 @@ test("dashboard pages hydrate on a fresh load", async ({ page, baseURL }) => {
                       "/dashboard/settings/webhooks", "/dashboard/application", "/dashboard/links/new", "/dashboard/links/quick"]) {
     await page.goto(path);
     await hydrated(page);
+    // Named per page, so a failure says which page did not hydrate.
+    expect(pageErrors, `errors on ${path}`).toEqual([]);
   }
 });

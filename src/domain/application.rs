@@ -46,8 +46,9 @@ impl SctaItem {
     }
 }
 
-/// The form as typed; every field is text.
+/// The form as typed; every field is text (stored as typed, one column each).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[serde(default)]
 pub struct ApplicationForm {
     pub legal_name: String,

@@ -187,8 +187,10 @@ pub struct NotificationSettings {
 
 /// One email in the merchant's delivery log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct EmailLogEntry {
     pub id: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub kind: EmailKind,
     /// `pending`, `sent` or `failed`.
     pub state: String,

@@ -52,6 +52,7 @@ stored_as_text! {
     Role => |s| s.parse().ok(),
     ApplicationStatus => |s| s.parse().ok(),
     Locale => |s| s.parse().ok(),
+    time_zone::TimeZone => time_zone::TimeZone::parse,
     Currency => |s| s.parse().ok(),
     payment::Method => payment::Method::parse,
     payment::PaymentStatus => payment::PaymentStatus::parse,

@@ -14,7 +14,6 @@ use crate::domain::email::EmailKind;
 use crate::domain::fields::{Email, FieldError, NewPassword};
 use crate::domain::Locale;
 use crate::error::{AppError, AppResult};
-use sqlx::Row;
 
 /// A confirmation link works for a week.
 pub const VERIFY_TTL_MS: i64 = 7 * 24 * 60 * 60 * 1000;
@@ -56,7 +55,7 @@ struct Letter<'a> {
 /// `kind:token id` unless `about` names another row (see [`render_facts`]).
 async fn issue(tx: &mut sqlx::AnyConnection, secrets: &SecretBox, letter: &Letter<'_>, ttl: i64, about: Option<i64>) -> AppResult<i64> {
     let token = auth::random_token();
-    let token_id: i64 = sqlx::query(
+    let token_id: i64 = sqlx::query_scalar(
         "INSERT INTO account_tokens (account_id, purpose, token_hash, email, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -67,8 +66,7 @@ async fn issue(tx: &mut sqlx::AnyConnection, secrets: &SecretBox, letter: &Lette
     .bind(letter.at)
     .bind(letter.at + ttl)
     .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     queue(tx, letter, about.unwrap_or(token_id), Some((secrets, &token))).await?;
     Ok(token_id)
 }
@@ -110,14 +108,15 @@ pub async fn render_facts(db: &Db, kind: EmailKind, about: Option<i64>) -> AppRe
         return Ok(None);
     }
     let token_id = about.ok_or_else(|| anyhow::anyhow!("{kind:?} names no token"))?;
-    let row = sqlx::query("SELECT email FROM account_tokens WHERE id = $1 AND purpose = 'email_change_confirm'").bind(token_id).fetch_one(db.pool()).await?;
-    Ok(Some(row.try_get(0)?))
+    let email =
+        sqlx::query_scalar("SELECT email FROM account_tokens WHERE id = $1 AND purpose = 'email_change_confirm'").bind(token_id).fetch_one(db.pool()).await?;
+    Ok(Some(email))
 }
 
 /// Uses up `token` if it is a live one for `kind`: the token's id, its
 /// account and the address it was sent to. Exactly one caller wins a token.
 async fn redeem_in(tx: &mut sqlx::AnyConnection, kind: EmailKind, token: &str, now: i64) -> AppResult<(i64, i64, String)> {
-    let row = sqlx::query(
+    let redeemed = sqlx::query_as(
         "UPDATE account_tokens SET used_at = $1 \
          WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 RETURNING id, account_id, email",
     )
@@ -127,7 +126,7 @@ async fn redeem_in(tx: &mut sqlx::AnyConnection, kind: EmailKind, token: &str, n
     .fetch_optional(tx)
     .await?
     .ok_or(AppError::TokenInvalid)?;
-    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    Ok(redeemed)
 }
 
 async fn redeem(db: &Db, kind: EmailKind, token: &str) -> AppResult<(i64, String)> {
@@ -245,9 +244,8 @@ pub async fn confirm_change(db: &Db, token: &str) -> AppResult<()> {
     let now = now_ms();
     let mut tx = db.begin().await?;
     let (token_id, account_id, new_email) = redeem_in(&mut tx, EmailKind::EmailChangeConfirm, token, now).await?;
-    let row = sqlx::query("SELECT email, locale FROM accounts WHERE id = $1").bind(account_id).fetch_one(&mut *tx).await?;
-    let old_email: String = row.try_get("email")?;
-    let locale = row.try_get::<String, _>("locale")?.parse().unwrap_or_default();
+    let (old_email, locale): (String, String) = sqlx::query_as("SELECT email, locale FROM accounts WHERE id = $1").bind(account_id).fetch_one(&mut *tx).await?;
+    let locale = locale.parse().unwrap_or_default();
     let moved = sqlx::query("UPDATE accounts SET email = $1, email_verified_at = $2 WHERE id = $3")
         .bind(new_email.clone())
         .bind(now)

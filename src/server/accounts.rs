@@ -68,10 +68,8 @@ pub async fn set_password_hash(db: &Db, account_id: i64, hash: &str) -> AppResul
 
 /// The account with this email and its language (what an account email needs).
 pub async fn locale_by_email(db: &Db, email: &str) -> AppResult<Option<(i64, Locale)>> {
-    let row = sqlx::query("SELECT id, locale FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?;
-    let Some(row) = row else { return Ok(None) };
-    let locale = row.try_get::<String, _>("locale")?.parse().map_err(|_| AppError::from(anyhow::anyhow!("corrupt account locale")))?;
-    Ok(Some((row.try_get("id")?, locale)))
+    let row = sqlx::query_as::<_, IdAndLocale>("SELECT id, locale FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?;
+    Ok(row.map(|row| (row.id, row.locale)))
 }
 
 /// Counts an account's address as confirmed (accounts the operator makes).
@@ -97,40 +95,54 @@ const APPLICATION_COLUMNS: &str = "status, legal_name, representative, address, 
      scta_seller, scta_address, scta_phone, scta_pricing, scta_fees, scta_payment, scta_delivery, scta_returns, \
      reviewer_reason, submitted_at";
 
-fn application_from_row(row: &sqlx::any::AnyRow) -> AppResult<ApplicationView> {
-    let mut form = ApplicationForm::default();
-    macro_rules! fill {
-        ($($f:ident),*) => { $( form.$f = row.try_get(stringify!($f))?; )* };
+/// A row of [`APPLICATION_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct ApplicationRow {
+    #[sqlx(try_from = "String")]
+    status: ApplicationStatus,
+    #[sqlx(flatten)]
+    form: ApplicationForm,
+    reviewer_reason: Option<String>,
+    submitted_at: Option<i64>,
+}
+
+impl From<ApplicationRow> for ApplicationView {
+    fn from(row: ApplicationRow) -> ApplicationView {
+        ApplicationView { status: row.status, form: row.form, reviewer_reason: row.reviewer_reason, submitted_at: row.submitted_at }
     }
-    fill!(
-        legal_name,
-        representative,
-        address,
-        phone,
-        website,
-        products,
-        scta_seller,
-        scta_address,
-        scta_phone,
-        scta_pricing,
-        scta_fees,
-        scta_payment,
-        scta_delivery,
-        scta_returns
-    );
-    Ok(ApplicationView {
-        status: row.try_get::<String, _>("status")?.parse().map_err(|_| AppError::from(anyhow::anyhow!("corrupt application status")))?,
-        form,
-        reviewer_reason: row.try_get("reviewer_reason")?,
-        submitted_at: row.try_get("submitted_at")?,
-    })
+}
+
+/// An application in the reviewers' queue, with whose it is.
+#[derive(sqlx::FromRow)]
+struct ReviewRow {
+    account_id: i64,
+    business_name: String,
+    email: String,
+    #[sqlx(flatten)]
+    application: ApplicationRow,
+}
+
+#[derive(sqlx::FromRow)]
+struct IdAndRole {
+    id: i64,
+    #[sqlx(try_from = "String")]
+    role: Role,
+}
+
+#[derive(sqlx::FromRow)]
+struct IdAndLocale {
+    id: i64,
+    #[sqlx(try_from = "String")]
+    locale: Locale,
 }
 
 pub async fn application(db: &Db, account_id: i64) -> AppResult<ApplicationView> {
-    let row =
-        sqlx::query(&format!("SELECT {APPLICATION_COLUMNS} FROM live_applications WHERE account_id = $1")).bind(account_id).fetch_optional(db.pool()).await?;
+    let row = sqlx::query_as::<_, ApplicationRow>(&format!("SELECT {APPLICATION_COLUMNS} FROM live_applications WHERE account_id = $1"))
+        .bind(account_id)
+        .fetch_optional(db.pool())
+        .await?;
     match row {
-        Some(row) => application_from_row(&row),
+        Some(row) => Ok(row.into()),
         None => Ok(ApplicationView { status: ApplicationStatus::None, form: ApplicationForm::default(), reviewer_reason: None, submitted_at: None }),
     }
 }
@@ -172,23 +184,17 @@ pub async fn save_application(db: &Db, account: &Merchant, form: &ApplicationFor
 
 /// Submitted applications, oldest first.
 pub async fn review_queue(db: &Db, _reviewer: &Reviewer) -> AppResult<Vec<ReviewItem>> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query_as::<_, ReviewRow>(&format!(
         "SELECT a.id AS account_id, a.business_name, a.email, {APPLICATION_COLUMNS} \
          FROM live_applications l JOIN accounts a ON a.id = l.account_id \
          WHERE l.status = 'submitted' ORDER BY l.submitted_at, a.id LIMIT 200"
     ))
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(ReviewItem {
-                account_id: row.try_get("account_id")?,
-                business_name: row.try_get("business_name")?,
-                email: row.try_get("email")?,
-                application: application_from_row(row)?,
-            })
-        })
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|row| ReviewItem { account_id: row.account_id, business_name: row.business_name, email: row.email, application: row.application.into() })
+        .collect())
 }
 
 /// Approves or rejects a submitted application. A rejection needs a reason.
@@ -222,14 +228,8 @@ pub async fn review(db: &Db, reviewer_id: Option<i64>, account_id: i64, approve:
 }
 
 pub async fn account_id_by_email(db: &Db, email: &str) -> AppResult<Option<(i64, Role)>> {
-    let row = sqlx::query("SELECT id, role FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?;
-    match row {
-        Some(row) => {
-            let role: String = row.try_get(1)?;
-            Ok(Some((row.try_get(0)?, role.parse().map_err(|_| AppError::Internal)?)))
-        }
-        None => Ok(None),
-    }
+    let row = sqlx::query_as::<_, IdAndRole>("SELECT id, role FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?;
+    Ok(row.map(|row| (row.id, row.role)))
 }
 
 /// A merchant's public 特定商取引法 page, once their application is approved.

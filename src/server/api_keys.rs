@@ -7,21 +7,35 @@ use crate::domain::api_key::{key_prefix, ApiKeyView, NewApiKey};
 use crate::domain::fields::{self, FieldError};
 use crate::domain::Mode;
 use crate::error::{AppError, AppResult};
-use sqlx::Row;
 
 /// A key's name: what it is for ("Shop backend").
 pub const NAME_MAX: usize = 60;
 
-fn view(row: &sqlx::any::AnyRow) -> AppResult<ApiKeyView> {
-    Ok(ApiKeyView {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
-        mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| anyhow::anyhow!("corrupt key mode"))?,
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-    })
+/// A row of [`COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: i64,
+    name: String,
+    prefix: String,
+    #[sqlx(try_from = "String")]
+    mode: Mode,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl From<KeyRow> for ApiKeyView {
+    fn from(row: KeyRow) -> ApiKeyView {
+        ApiKeyView {
+            id: row.id,
+            name: row.name,
+            prefix: row.prefix,
+            mode: row.mode,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked: row.revoked_at.is_some(),
+        }
+    }
 }
 
 const COLUMNS: &str = "id, name, prefix, mode, created_at, last_used_at, revoked_at";
@@ -39,7 +53,7 @@ pub async fn create(db: &Db, account: &Merchant, name: &str) -> AppResult<NewApi
     let secret = format!("{}{}{}", key_prefix(account.mode), random_token(), random_token());
     let prefix: String = secret.chars().take(key_prefix(account.mode).len() + 4).collect();
     // Written only while the account has room (one statement: count and insert).
-    let row = sqlx::query(&format!(
+    let row = sqlx::query_as::<_, KeyRow>(&format!(
         "INSERT INTO api_keys (account_id, mode, name, prefix, key_hash, created_at) \
          SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM api_keys \
            WHERE account_id = $1 AND mode = $2 AND revoked_at IS NULL) < $7 \
@@ -55,27 +69,29 @@ pub async fn create(db: &Db, account: &Merchant, name: &str) -> AppResult<NewApi
     .fetch_optional(db.pool())
     .await?;
     let row = row.ok_or(AppError::invalid("name", FieldError::TooManyKeys { max: MAX_ACTIVE_KEYS as u32 }))?;
-    Ok(NewApiKey { secret, key: view(&row)? })
+    Ok(NewApiKey { secret, key: row.into() })
 }
 
 /// The keys of the dashboard's current mode, newest first, revoked ones included.
 pub async fn list(db: &Db, account: &Merchant) -> AppResult<Vec<ApiKeyView>> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE account_id = $1 AND mode = $2 ORDER BY id DESC"))
+    let rows = sqlx::query_as::<_, KeyRow>(&format!("SELECT {COLUMNS} FROM api_keys WHERE account_id = $1 AND mode = $2 ORDER BY id DESC"))
         .bind(account.id)
         .bind(account.mode.as_str())
         .fetch_all(db.pool())
         .await?;
-    rows.iter().map(view).collect()
+    Ok(rows.into_iter().map(ApiKeyView::from).collect())
 }
 
 /// Revokes one of the merchant's keys at once (idempotent).
 pub async fn revoke(db: &Db, account: &Merchant, id: i64) -> AppResult<ApiKeyView> {
-    let row = sqlx::query(&format!("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND account_id = $3 RETURNING {COLUMNS}"))
-        .bind(now_ms())
-        .bind(id)
-        .bind(account.id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    view(&row)
+    let row = sqlx::query_as::<_, KeyRow>(&format!(
+        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND account_id = $3 RETURNING {COLUMNS}"
+    ))
+    .bind(now_ms())
+    .bind(id)
+    .bind(account.id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(row.into())
 }

@@ -5,14 +5,13 @@
 //! therefore holds no usable session.
 
 use super::db::{now_ms, Db};
-use crate::domain::{fields::NewPassword, AccountView, Locale, Role};
+use crate::domain::{fields::NewPassword, time_zone::TimeZone, AccountView, ApplicationStatus, Locale, Mode, Role};
 use crate::error::{AppError, AppResult};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine;
 use http::header::{HeaderMap, HeaderValue, COOKIE};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 pub const SESSION_COOKIE: &str = "pl_session";
 /// A session ends 14 days after sign-in at the latest…
@@ -234,22 +233,54 @@ impl std::ops::Deref for Reviewer {
 const ACCOUNT_COLUMNS: &str = "a.id, a.email, a.public_id, a.business_name, a.role, a.mode, a.locale, a.time_zone, a.email_verified_at, \
      COALESCE(l.status, 'none') AS application";
 
-fn account_from_row(row: &sqlx::any::AnyRow) -> AppResult<Account> {
-    let parse_err = || AppError::from(anyhow::anyhow!("corrupt account row"));
-    Ok(Account {
-        id: row.try_get("id")?,
-        view: AccountView {
-            email: row.try_get("email")?,
-            public_id: row.try_get("public_id")?,
-            business_name: row.try_get("business_name")?,
-            role: row.try_get::<String, _>("role")?.parse().map_err(|_| parse_err())?,
-            mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| parse_err())?,
-            locale: row.try_get::<String, _>("locale")?.parse().map_err(|_| parse_err())?,
-            application: row.try_get::<String, _>("application")?.parse().map_err(|_| parse_err())?,
-            time_zone: crate::domain::time_zone::TimeZone::parse(&row.try_get::<String, _>("time_zone")?).ok_or_else(parse_err)?,
-            email_verified: row.try_get::<Option<i64>, _>("email_verified_at")?.is_some(),
-        },
-    })
+/// A row of [`ACCOUNT_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: i64,
+    email: String,
+    public_id: String,
+    business_name: String,
+    #[sqlx(try_from = "String")]
+    role: Role,
+    #[sqlx(try_from = "String")]
+    mode: Mode,
+    #[sqlx(try_from = "String")]
+    locale: Locale,
+    #[sqlx(try_from = "String")]
+    application: ApplicationStatus,
+    #[sqlx(try_from = "String")]
+    time_zone: TimeZone,
+    email_verified_at: Option<i64>,
+}
+
+impl From<AccountRow> for Account {
+    fn from(row: AccountRow) -> Account {
+        Account {
+            id: row.id,
+            view: AccountView {
+                email: row.email,
+                public_id: row.public_id,
+                business_name: row.business_name,
+                role: row.role,
+                mode: row.mode,
+                locale: row.locale,
+                application: row.application,
+                time_zone: row.time_zone,
+                email_verified: row.email_verified_at.is_some(),
+            },
+        }
+    }
+}
+
+/// An account with the API key it was found by.
+#[derive(sqlx::FromRow)]
+struct KeyHolderRow {
+    #[sqlx(flatten)]
+    account: AccountRow,
+    #[sqlx(try_from = "String")]
+    key_mode: Mode,
+    key_id: i64,
+    last_used: i64,
 }
 
 /// The merchant behind a secret API key that is not revoked, in the key's
@@ -260,7 +291,7 @@ pub async fn account_by_api_key(db: &Db, key: &str) -> AppResult<Option<(Account
         return Ok(None);
     };
     let hash = token_hash(key);
-    let row = sqlx::query(&format!(
+    let row = sqlx::query_as::<_, KeyHolderRow>(&format!(
         "SELECT {ACCOUNT_COLUMNS}, k.mode AS key_mode, k.id AS key_id, COALESCE(k.last_used_at, 0) AS last_used \
          FROM api_keys k JOIN accounts a ON a.id = k.account_id \
          LEFT JOIN live_applications l ON l.account_id = a.id \
@@ -270,8 +301,8 @@ pub async fn account_by_api_key(db: &Db, key: &str) -> AppResult<Option<(Account
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut account = account_from_row(&row)?;
-    let mode: crate::domain::Mode = row.try_get::<String, _>("key_mode")?.parse().map_err(|_| anyhow::anyhow!("corrupt key mode"))?;
+    let mut account = Account::from(row.account);
+    let mode = row.key_mode;
     if mode != claimed || account.role != crate::domain::Role::Merchant {
         return Ok(None);
     }
@@ -280,16 +311,16 @@ pub async fn account_by_api_key(db: &Db, key: &str) -> AppResult<Option<(Account
         return Err(AppError::LiveNotApproved);
     }
     account.view.mode = mode;
-    let key_id: i64 = row.try_get("key_id")?;
+    let key_id = row.key_id;
     let now = now_ms();
-    if now - row.try_get::<i64, _>("last_used")? > 60_000 {
+    if now - row.last_used > 60_000 {
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now).bind(key_id).execute(db.pool()).await?;
     }
     Ok(Some((account, key_id)))
 }
 
 pub async fn account_by_session(db: &Db, token: &str) -> AppResult<Option<Account>> {
-    let row = sqlx::query(&format!(
+    let row = sqlx::query_as::<_, AccountRow>(&format!(
         "SELECT {ACCOUNT_COLUMNS} FROM sessions s JOIN accounts a ON a.id = s.account_id \
          LEFT JOIN live_applications l ON l.account_id = a.id \
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.created_at > $3"
@@ -301,7 +332,7 @@ pub async fn account_by_session(db: &Db, token: &str) -> AppResult<Option<Accoun
     .await?;
     let Some(row) = row else { return Ok(None) };
     touch_session(db, token).await?;
-    account_from_row(&row).map(Some)
+    Ok(Some(row.into()))
 }
 
 /// The signed-in merchant of a plain axum request (CSV export, mailbox
@@ -337,26 +368,24 @@ pub async fn purge_sessions(db: &Db, now: i64) -> AppResult<u64> {
 }
 
 pub async fn account_by_id(db: &Db, id: i64) -> AppResult<Option<Account>> {
-    let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a LEFT JOIN live_applications l ON l.account_id = a.id WHERE a.id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    row.as_ref().map(account_from_row).transpose()
+    let row = sqlx::query_as::<_, AccountRow>(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts a LEFT JOIN live_applications l ON l.account_id = a.id WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(Account::from))
 }
 
 /// Id and password hash for a sign-in attempt.
 pub async fn credentials_by_email(db: &Db, email: &str) -> AppResult<Option<(i64, String)>> {
-    let row = sqlx::query("SELECT id, password_hash FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?;
-    Ok(match row {
-        Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
-        None => None,
-    })
+    Ok(sqlx::query_as("SELECT id, password_hash FROM accounts WHERE email = $1").bind(email).fetch_optional(db.pool()).await?)
 }
 
 /// Creates an account; `Err(EmailTaken)` if the email is in use (also under a race:
 /// the unique index decides).
 pub async fn create_account(db: &Db, email: &str, business_name: &str, password_hash: &str, role: Role, locale: Locale) -> AppResult<i64> {
-    let result = sqlx::query(
+    let result = sqlx::query_scalar(
         "INSERT INTO accounts (email, public_id, business_name, password_hash, role, locale, mode, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'test', $7) RETURNING id",
     )
@@ -370,7 +399,7 @@ pub async fn create_account(db: &Db, email: &str, business_name: &str, password_
     .fetch_one(db.pool())
     .await;
     match result {
-        Ok(row) => Ok(row.try_get(0)?),
+        Ok(id) => Ok(id),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AppError::EmailTaken),
         Err(e) => Err(e.into()),
     }

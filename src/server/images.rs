@@ -11,7 +11,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use std::io::Cursor;
 
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
@@ -104,11 +103,10 @@ pub async fn store(db: &Db, account_id: i64, bytes: Vec<u8>) -> AppResult<String
     let cleaned = tokio::task::spawn_blocking(move || clean(&bytes)).await.map_err(|e| anyhow::anyhow!(e))?;
     drop(slot);
     let (checked, bytes) = cleaned.map_err(|e| AppError::invalid("image", e))?;
-    let used: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(LENGTH(bytes)), 0) AS BIGINT) FROM images WHERE account_id = $1")
+    let used: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(LENGTH(bytes)), 0) AS BIGINT) FROM images WHERE account_id = $1")
         .bind(account_id)
         .fetch_one(db.pool())
-        .await?
-        .try_get(0)?;
+        .await?;
     if used + bytes.len() as i64 > QUOTA_BYTES {
         return Err(AppError::invalid("image", FieldError::ImageQuota { max_mb: (QUOTA_BYTES / (1024 * 1024)) as u32 }));
     }
@@ -131,8 +129,7 @@ pub async fn store(db: &Db, account_id: i64, bytes: Vec<u8>) -> AppResult<String
 
 /// The id of the merchant's image with this hash, if it is theirs.
 pub async fn owned(db: &Db, account_id: i64, sha: &str) -> AppResult<Option<i64>> {
-    let row = sqlx::query("SELECT id FROM images WHERE account_id = $1 AND sha256 = $2").bind(account_id).bind(sha).fetch_optional(db.pool()).await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
+    Ok(sqlx::query_scalar("SELECT id FROM images WHERE account_id = $1 AND sha256 = $2").bind(account_id).bind(sha).fetch_optional(db.pool()).await?)
 }
 
 pub fn url(sha: &str) -> String {
@@ -149,11 +146,10 @@ pub async fn serve(State(db): State<Db>, Path(sha): Path<String>, headers: Heade
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag.clone())], [cache]).into_response();
     }
-    let row = sqlx::query("SELECT content_type, bytes FROM images WHERE sha256 = $1 LIMIT 1").bind(&sha).fetch_optional(db.pool()).await;
+    let row: Result<Option<(String, Vec<u8>)>, _> =
+        sqlx::query_as("SELECT content_type, bytes FROM images WHERE sha256 = $1 LIMIT 1").bind(&sha).fetch_optional(db.pool()).await;
     match row {
-        Ok(Some(row)) => {
-            let content_type: String = row.try_get(0).unwrap_or_default();
-            let bytes: Vec<u8> = row.try_get(1).unwrap_or_default();
+        Ok(Some((content_type, bytes))) => {
             ([(header::CONTENT_TYPE, content_type), (header::ETAG, etag)], [cache, (header::X_CONTENT_TYPE_OPTIONS, "nosniff")], bytes).into_response()
         }
         Ok(None) => StatusCode::NOT_FOUND.into_response(),

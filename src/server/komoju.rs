@@ -13,7 +13,6 @@ use super::secrets::SecretBox;
 use crate::domain::provider::{ProviderPayment, ProviderStatus};
 use crate::error::{AppError, AppResult};
 use serde_json::{json, Value};
-use sqlx::Row;
 use std::time::Duration;
 
 pub const DEFAULT_BASE_URL: &str = "https://komoju.com";
@@ -156,16 +155,17 @@ impl Komoju {
     }
 
     pub async fn settings(db: &Db, account_id: i64) -> AppResult<Option<Settings>> {
-        let row =
-            sqlx::query("SELECT secret_key_hint, updated_at FROM komoju_accounts WHERE account_id = $1").bind(account_id).fetch_optional(db.pool()).await?;
-        row.map(|row| Ok(Settings { secret_key_hint: row.try_get(0)?, updated_at: row.try_get(1)? })).transpose()
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT secret_key_hint, updated_at FROM komoju_accounts WHERE account_id = $1").bind(account_id).fetch_optional(db.pool()).await?;
+        Ok(row.map(|(secret_key_hint, updated_at)| Settings { secret_key_hint, updated_at }))
     }
 
     pub async fn credentials(&self, db: &Db, account_id: i64) -> AppResult<Option<Credentials>> {
-        let Some(row) = sqlx::query("SELECT secret_key_sealed, webhook_secret_sealed FROM komoju_accounts WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_optional(db.pool())
-            .await?
+        let Some((secret_key, webhook_secret)) =
+            sqlx::query_as::<_, (String, String)>("SELECT secret_key_sealed, webhook_secret_sealed FROM komoju_accounts WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_optional(db.pool())
+                .await?
         else {
             return Ok(None);
         };
@@ -175,7 +175,7 @@ impl Komoju {
                 AppError::Internal
             })
         };
-        Ok(Some(Credentials { secret_key: open(row.try_get(0)?, "secret-key")?, webhook_secret: open(row.try_get(1)?, "webhook-secret")? }))
+        Ok(Some(Credentials { secret_key: open(secret_key, "secret-key")?, webhook_secret: open(webhook_secret, "webhook-secret")? }))
     }
 
     // ---- KOMOJU's API -------------------------------------------------------

@@ -10,7 +10,6 @@ use crate::domain::link::{availability, ImageHash, LinkDetails, LinkPage, LinkPa
 use crate::domain::webhook::EventType;
 use crate::domain::{LinkSlug, Money, ProductName};
 use crate::error::{AppError, AppResult};
-use sqlx::Row;
 
 pub const PAGE_SIZE: i64 = 20;
 
@@ -128,7 +127,7 @@ pub async fn create(ctx: Ctx<'_>, account: &Merchant, link: &NewLink) -> AppResu
     let now = now_ms();
     let NewLink { price, details } = link;
     let image_id = image_id(ctx.db, account, details.image.as_ref()).await?;
-    let result = sqlx::query(
+    let result = sqlx::query_scalar::<_, i64>(
         "INSERT INTO links (account_id, mode, slug, name, name_key, description, amount, currency, language, status, \
          usage_limit, expires_at, image_id, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13) RETURNING id",
@@ -150,7 +149,7 @@ pub async fn create(ctx: Ctx<'_>, account: &Merchant, link: &NewLink) -> AppResu
     .fetch_one(ctx.db.pool())
     .await;
     match result {
-        Ok(row) => get(ctx, account, row.try_get(0)?).await,
+        Ok(id) => get(ctx, account, id).await,
         Err(e) if unique_name_violation(&e) => Err(AppError::invalid("name", FieldError::NameTaken)),
         Err(e) => Err(e.into()),
     }
@@ -232,14 +231,15 @@ pub async fn update(ctx: Ctx<'_>, account: &Merchant, id: i64, patch: LinkPatch)
 pub async fn set_status(ctx: Ctx<'_>, account: &Merchant, id: i64, status: LinkStatus) -> AppResult<LinkView> {
     let now = now_ms();
     let mut tx = ctx.db.begin().await?;
-    let before = sqlx::query("SELECT status FROM links WHERE id = $1 AND account_id = $2 AND mode = $3")
+    let before: LinkStatus = sqlx::query_scalar::<_, String>("SELECT status FROM links WHERE id = $1 AND account_id = $2 AND mode = $3")
         .bind(id)
         .bind(account.id)
         .bind(account.mode.as_str())
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or(AppError::NotFound)?;
-    let before = LinkStatus::parse(&before.try_get::<String, _>(0)?).ok_or_else(|| anyhow::anyhow!("corrupt link status"))?;
+        .ok_or(AppError::NotFound)?
+        .try_into()
+        .map_err(anyhow::Error::from)?;
     if before == status {
         tx.rollback().await?;
         return get(ctx, account, id).await;

@@ -14,7 +14,6 @@ use axum::extract::{MatchedPath, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sqlx::Row;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -110,12 +109,9 @@ async fn scrape(State(db): State<Db>) -> Response {
 async fn database_figures(db: &Db) -> Result<(), sqlx::Error> {
     // Every combination is set, zeros included, so a status that emptied
     // reads 0 rather than its last count.
-    let rows = sqlx::query("SELECT mode, method, status, COUNT(*) AS n FROM payments GROUP BY mode, method, status").fetch_all(db.pool()).await?;
-    let mut counts = std::collections::HashMap::new();
-    for row in &rows {
-        let key = (row.try_get::<String, _>("mode")?, row.try_get::<String, _>("method")?, row.try_get::<String, _>("status")?);
-        counts.insert(key, row.try_get::<i64, _>("n")?);
-    }
+    let rows: Vec<(String, String, String, i64)> =
+        sqlx::query_as("SELECT mode, method, status, COUNT(*) AS n FROM payments GROUP BY mode, method, status").fetch_all(db.pool()).await?;
+    let counts: std::collections::HashMap<_, _> = rows.into_iter().map(|(mode, method, status, n)| ((mode, method, status), n)).collect();
     for mode in [Mode::Test, Mode::Live] {
         for method in Method::ALL {
             for status in PaymentStatus::ALL {
@@ -130,9 +126,8 @@ async fn database_figures(db: &Db) -> Result<(), sqlx::Error> {
         ("webhooks", "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM webhook_deliveries WHERE status = 'pending'"),
         ("emails", "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM email_jobs WHERE state = 'pending'"),
     ] {
-        let row = sqlx::query(sql).fetch_one(db.pool()).await?;
-        let oldest: Option<i64> = row.try_get("oldest")?;
-        metrics::gauge!("paylinks_outbox_backlog", "outbox" => outbox).set(row.try_get::<i64, _>("n")? as f64);
+        let (n, oldest): (i64, Option<i64>) = sqlx::query_as(sql).fetch_one(db.pool()).await?;
+        metrics::gauge!("paylinks_outbox_backlog", "outbox" => outbox).set(n as f64);
         let age = oldest.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
         metrics::gauge!("paylinks_outbox_oldest_age_seconds", "outbox" => outbox).set(age);
     }

@@ -11,7 +11,6 @@
 
 use super::db::{now_ms, Db};
 use crate::error::{AppError, AppResult};
-use sqlx::Row;
 
 /// At most `max` attempts per `window_ms`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +71,7 @@ pub async fn take(db: &Db, key: &str, limit: Limit) -> AppResult<()> {
     let now = now_ms();
     // One row per key, restarted when its window is over. Every expression in
     // SET sees the row as it was, so both CASEs compare the old window.
-    let row = sqlx::query(
+    let (attempts, window_start): (i64, i64) = sqlx::query_as(
         "INSERT INTO auth_throttle (key, window_start, attempts, blocked_until) VALUES ($1, $2, 1, 0) \
          ON CONFLICT (key) DO UPDATE SET \
            attempts = CASE WHEN auth_throttle.window_start > $3 THEN auth_throttle.attempts + 1 ELSE 1 END, \
@@ -84,7 +83,6 @@ pub async fn take(db: &Db, key: &str, limit: Limit) -> AppResult<()> {
     .bind(now - limit.window_ms)
     .fetch_one(db.pool())
     .await?;
-    let (attempts, window_start): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
     if attempts > limit.max {
         return Err(refused(window_start + limit.window_ms - now));
     }
@@ -117,13 +115,8 @@ pub async fn back_off(db: &Db, key: &str) -> AppResult<()> {
     if taken.is_some() {
         return Ok(());
     }
-    let blocked_until: i64 = sqlx::query("SELECT blocked_until FROM auth_throttle WHERE key = $1")
-        .bind(key.to_owned())
-        .fetch_optional(db.pool())
-        .await?
-        .map(|row| row.try_get(0))
-        .transpose()?
-        .unwrap_or(now);
+    let blocked_until: i64 =
+        sqlx::query_scalar("SELECT blocked_until FROM auth_throttle WHERE key = $1").bind(key.to_owned()).fetch_optional(db.pool()).await?.unwrap_or(now);
     Err(refused(blocked_until - now))
 }
 

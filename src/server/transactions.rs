@@ -14,7 +14,7 @@ use crate::domain::time_zone::TimeZone;
 use crate::domain::transactions::{csv_cell, sales_day, Cursor, Search, StatusFilter, TransactionFilter, FILTER_OFFSET_MINUTES};
 use crate::domain::Locale;
 use crate::error::{AppError, AppResult};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 enum Arg {
     Int(i64),
@@ -111,6 +111,15 @@ fn page_query(account: &Merchant, filter: &TransactionFilter, limit: usize) -> (
     (sql, w.args)
 }
 
+/// A payment of a page with its place in the order (the next page's cursor).
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    #[sqlx(flatten)]
+    payment: payments::PaymentRow,
+    k_created: i64,
+    k_id: i64,
+}
+
 fn bind_all<'q>(sql: &'q str, args: Vec<Arg>) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     let mut query = sqlx::query(sql);
     for arg in args {
@@ -125,14 +134,13 @@ fn bind_all<'q>(sql: &'q str, args: Vec<Arg>) -> sqlx::query::Query<'q, sqlx::An
 /// One page of payments, newest first, and the cursor of the next page.
 pub async fn list(db: &Db, account: &Merchant, filter: &TransactionFilter, limit: usize) -> AppResult<(Vec<PaymentView>, Option<Cursor>)> {
     let (sql, args) = page_query(account, filter, limit);
-    let query = bind_all(&sql, args);
-    let rows = query.fetch_all(db.pool()).await?;
+    let rows = bind_all(&sql, args).fetch_all(db.pool()).await?.iter().map(PageRow::from_row).collect::<Result<Vec<_>, _>>()?;
     let more = rows.len() > limit;
     let mut views = Vec::with_capacity(limit.min(rows.len()));
     let mut last = None;
-    for row in rows.iter().take(limit) {
-        views.push(payments::payment(row)?.view);
-        last = Some(Cursor { created_at: row.try_get("k_created")?, id: row.try_get("k_id")? });
+    for row in rows.into_iter().take(limit) {
+        views.push(payments::Payment::from(row.payment).view);
+        last = Some(Cursor { created_at: row.k_created, id: row.k_id });
     }
     Ok((views, if more { last } else { None }))
 }
@@ -147,17 +155,17 @@ pub async fn plan(db: &Db, account: &Merchant, filter: &TransactionFilter, limit
         super::db::Backend::Postgres => (format!("EXPLAIN {sql}"), 0),
     };
     let rows = bind_all(&explain, args).fetch_all(db.pool()).await?;
+    // The plan's text is a column whose name differs by backend.
     rows.iter().map(|row| row.try_get::<String, _>(column).map_err(AppError::from)).collect()
 }
 
 /// The merchant's links in the current mode, for the filter menu.
 pub async fn link_choices(db: &Db, account: &Merchant) -> AppResult<Vec<(i64, String)>> {
-    let rows = sqlx::query("SELECT id, name FROM links WHERE account_id = $1 AND mode = $2 ORDER BY name LIMIT 1000")
+    Ok(sqlx::query_as("SELECT id, name FROM links WHERE account_id = $1 AND mode = $2 ORDER BY name LIMIT 1000")
         .bind(account.id)
         .bind(account.mode.as_str())
         .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        .await?)
 }
 
 /// Captured amount (net of refunds, without charged-back payments) per day
@@ -167,17 +175,17 @@ pub async fn daily_captured(db: &Db, link_id: i64, days: usize) -> AppResult<(St
     let today = sales_day(now_ms());
     let first = today - days as i64 + 1;
     // A row per day with sales and shard (migrations 0007, 0011), whatever the link's size.
-    let rows = sqlx::query("SELECT day, CAST(SUM(amount) AS BIGINT) FROM link_daily_shards WHERE link_id = $1 AND day >= $2 AND day <= $3 GROUP BY day")
-        .bind(link_id)
-        .bind(first)
-        .bind(today)
-        .fetch_all(db.pool())
-        .await?;
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT day, CAST(SUM(amount) AS BIGINT) FROM link_daily_shards WHERE link_id = $1 AND day >= $2 AND day <= $3 GROUP BY day")
+            .bind(link_id)
+            .bind(first)
+            .bind(today)
+            .fetch_all(db.pool())
+            .await?;
     let mut totals = vec![0i64; days];
-    for row in &rows {
-        let day: i64 = row.try_get(0)?;
+    for (day, amount) in rows {
         if let Some(slot) = usize::try_from(day - first).ok().and_then(|d| totals.get_mut(d)) {
-            *slot = row.try_get(1)?;
+            *slot = amount;
         }
     }
     const DAY: i64 = 24 * 60 * 60 * 1000;

@@ -14,7 +14,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
-use sqlx::Row;
 
 /// The URL a merchant pastes into KOMOJU's webhook settings.
 pub fn komoju_url(public_url: &str, merchant_public_id: &str) -> String {
@@ -27,11 +26,8 @@ fn answer(status: StatusCode, text: &'static str) -> Response {
 
 pub async fn komoju(State(state): State<AppState>, Path(merchant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let db = &state.db;
-    let account_id: i64 = match sqlx::query("SELECT id FROM accounts WHERE public_id = $1").bind(merchant).fetch_optional(db.pool()).await {
-        Ok(Some(row)) => match row.try_get(0) {
-            Ok(id) => id,
-            Err(_) => return answer(StatusCode::INTERNAL_SERVER_ERROR, "error"),
-        },
+    let account_id: i64 = match sqlx::query_scalar("SELECT id FROM accounts WHERE public_id = $1").bind(merchant).fetch_optional(db.pool()).await {
+        Ok(Some(id)) => id,
         Ok(None) => return answer(StatusCode::NOT_FOUND, "unknown merchant"),
         Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE, "try again"),
     };

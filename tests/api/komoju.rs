@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Json;
+use base64::Engine;
 use common::shop::{komoju_signature, merchant_public_id};
 use common::{start_server_with, test_databases, Browser, Response, TestServer};
 use paylinks::server::payments;
@@ -41,29 +42,8 @@ struct Stub {
 type Shared = Arc<Mutex<Stub>>;
 
 fn authorized(headers: &HeaderMap) -> bool {
-    use base64_check::basic;
-    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(basic(SECRET_KEY).as_str())
-}
-
-/// `Basic base64(user:)` without pulling in a base64 crate.
-mod base64_check {
-    pub fn basic(user: &str) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let input = format!("{user}:").into_bytes();
-        let mut out = String::new();
-        for chunk in input.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        format!("Basic {out}")
-    }
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{SECRET_KEY}:")));
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(basic.as_str())
 }
 
 fn unauthorized() -> axum::response::Response {

@@ -11,7 +11,6 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 /// How long an answer is kept for replay.
 pub const RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
@@ -134,7 +133,7 @@ async fn claim(db: &Db, account: &Account, key: &str, request_hash: &str, now: i
     if inserted == 1 {
         return Ok(Claim::Ours);
     }
-    let row = sqlx::query(
+    let row: Option<(String, Option<i64>, Option<String>, i64)> = sqlx::query_as(
         "SELECT request_hash, status_code, response_body, created_at FROM api_idempotency \
          WHERE account_id = $1 AND mode = $2 AND idem_key = $3",
     )
@@ -143,14 +142,8 @@ async fn claim(db: &Db, account: &Account, key: &str, request_hash: &str, now: i
     .bind(key)
     .fetch_optional(db.pool())
     .await?;
-    let Some(row) = row else { return Ok(Claim::Released) };
-    let status: Option<i64> = row.try_get("status_code")?;
-    let body: Option<String> = row.try_get("response_body")?;
-    Ok(Claim::Taken {
-        request_hash: row.try_get("request_hash")?,
-        answer: status.zip(body).map(|(s, b)| (s as u16, b)),
-        created_at: row.try_get("created_at")?,
-    })
+    let Some((request_hash, status, body, created_at)) = row else { return Ok(Claim::Released) };
+    Ok(Claim::Taken { request_hash, answer: status.zip(body).map(|(s, b)| (s as u16, b)), created_at })
 }
 
 /// Keeps the answer for replay, except a server error: nothing took effect

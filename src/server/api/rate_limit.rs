@@ -4,7 +4,6 @@
 use crate::error::AppResult;
 use crate::server::db::{now_ms, Db};
 use axum::http::{HeaderMap, HeaderValue};
-use sqlx::Row;
 
 const WINDOW_MS: i64 = 1_000;
 
@@ -42,7 +41,7 @@ pub async fn hit(db: &Db, key_id: i64, limit: u32) -> AppResult<Window> {
     let window_start = now - now.rem_euclid(WINDOW_MS);
     // One row per key, restarted when a new window begins. Every expression
     // in SET sees the row as it was, so the CASE compares the old window.
-    let row = sqlx::query(
+    let hits: i64 = sqlx::query_scalar(
         "INSERT INTO api_rate_windows (key_id, window_start, hits) VALUES ($1, $2, 1) \
          ON CONFLICT (key_id) DO UPDATE SET \
            hits = CASE WHEN api_rate_windows.window_start = excluded.window_start THEN api_rate_windows.hits + 1 ELSE 1 END, \
@@ -53,5 +52,5 @@ pub async fn hit(db: &Db, key_id: i64, limit: u32) -> AppResult<Window> {
     .bind(window_start)
     .fetch_one(db.pool())
     .await?;
-    Ok(Window { limit, hits: row.try_get(0)?, resets_in_ms: window_start + WINDOW_MS - now })
+    Ok(Window { limit, hits, resets_in_ms: window_start + WINDOW_MS - now })
 }

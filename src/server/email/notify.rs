@@ -15,14 +15,13 @@ use super::Email;
 use crate::domain::email::{EmailKind, PaymentEmails, Unsubscribe};
 use crate::domain::money::{format_minor, Currency};
 use crate::domain::time_zone::TimeZone;
-use crate::domain::{Locale, Mode};
+use crate::domain::{ApplicationStatus, Locale, Mode};
 use crate::error::{AppError, AppResult};
 use crate::i18n::{tr, tr_args};
 use crate::server::db::Db;
 use crate::server::payments;
 use crate::server::secrets::SecretBox;
 use fluent_bundle::FluentValue;
-use sqlx::Row;
 
 /// The summary of a day is sent from this local hour of the next day.
 pub const SUMMARY_HOUR: u32 = 8;
@@ -37,12 +36,10 @@ struct Merchant {
 }
 
 async fn merchant(db: &Db, account_id: i64) -> AppResult<Merchant> {
-    let row = sqlx::query("SELECT email, locale, time_zone FROM accounts WHERE id = $1").bind(account_id).fetch_one(db.pool()).await?;
-    Ok(Merchant {
-        email: row.try_get("email")?,
-        locale: row.try_get::<String, _>("locale")?.parse().unwrap_or_default(),
-        time_zone: TimeZone::parse(&row.try_get::<String, _>("time_zone")?).unwrap_or_default(),
-    })
+    let (email, locale, time_zone): (String, String, String) =
+        sqlx::query_as("SELECT email, locale, time_zone FROM accounts WHERE id = $1").bind(account_id).fetch_one(db.pool()).await?;
+    // A notification still goes out in the defaults if these are unreadable.
+    Ok(Merchant { email, locale: locale.parse().unwrap_or_default(), time_zone: TimeZone::parse(&time_zone).unwrap_or_default() })
 }
 
 /// Renders a merchant notification (`kind.is_merchant()`).
@@ -80,12 +77,12 @@ pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: 
             with_mode(locale, view.mode, subject)
         }
         EmailKind::ApplicationDecided => {
-            let row =
-                sqlx::query("SELECT status, reviewer_reason FROM live_applications WHERE account_id = $1").bind(job.account_id).fetch_one(db.pool()).await?;
-            let approved = row.try_get::<String, _>("status")? == "approved";
+            let (status, reviewer_reason): (String, Option<String>) =
+                sqlx::query_as("SELECT status, reviewer_reason FROM live_applications WHERE account_id = $1").bind(job.account_id).fetch_one(db.pool()).await?;
+            let approved = status == ApplicationStatus::Approved.as_str();
             let prefix = if approved { "notify-approved" } else { "notify-rejected" };
             body.para(tr(locale, &format!("{prefix}-intro")));
-            if let (false, Some(reason)) = (approved, row.try_get::<Option<String>, _>("reviewer_reason")?) {
+            if let (false, Some(reason)) = (approved, reviewer_reason) {
                 body.field("notify-field-reason", &reason);
             }
             body.link(tr(locale, &format!("{prefix}-action")), &format!("{public_url}/dashboard/application"));
@@ -102,7 +99,7 @@ pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: 
         }
         EmailKind::WebhookDisabled => {
             let endpoint = super::outbox::about(job).ok_or(AppError::NotFound)?;
-            let row = sqlx::query(
+            let row = sqlx::query_as::<_, DisabledEndpointRow>(
                 "SELECT e.url, e.mode, (SELECT COALESCE(d.last_error, '') FROM webhook_deliveries d \
                  WHERE d.endpoint_id = e.id AND d.status = 'failed' ORDER BY d.id DESC LIMIT 1) AS last_error \
                  FROM webhook_endpoints e WHERE e.id = $1 AND e.account_id = $2",
@@ -111,11 +108,10 @@ pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: 
             .bind(job.account_id)
             .fetch_one(db.pool())
             .await?;
-            let url: String = row.try_get("url")?;
-            let mode = row.try_get::<String, _>("mode")?.parse().map_err(|_| anyhow::anyhow!("corrupt endpoint mode"))?;
+            let DisabledEndpointRow { url, mode, last_error } = row;
             body.para(tr(locale, "notify-webhook-off-intro"));
             body.field("notify-field-endpoint", &url);
-            if let Some(error) = row.try_get::<Option<String>, _>("last_error")?.filter(|e| !e.is_empty()) {
+            if let Some(error) = last_error.filter(|e| !e.is_empty()) {
                 body.field("notify-field-last-answer", &error);
             }
             body.field("email-field-date", &when(job.created_at));
@@ -143,6 +139,25 @@ fn with_mode(locale: Locale, mode: Mode, subject: String) -> String {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct DisabledEndpointRow {
+    url: String,
+    #[sqlx(try_from = "String")]
+    mode: Mode,
+    last_error: Option<String>,
+}
+
+/// One line of a daily summary: a mode and currency's count and total.
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    #[sqlx(try_from = "String")]
+    mode: Mode,
+    #[sqlx(try_from = "String")]
+    currency: Currency,
+    n: i64,
+    total: i64,
+}
+
 /// 00:00 of the local day after the one starting at `start` (23 to 25 hours later).
 fn day_after(zone: TimeZone, start: i64) -> i64 {
     let next = zone.date(start + 26 * HOUR_MS);
@@ -151,7 +166,7 @@ fn day_after(zone: TimeZone, start: i64) -> i64 {
 
 /// The day's captures and refunds, per mode (live first) and currency.
 async fn summary(db: &Db, account_id: i64, start: i64, end: i64, locale: Locale, body: &mut Body) -> AppResult<()> {
-    let captured = sqlx::query(
+    let captured = sqlx::query_as::<_, SummaryRow>(
         "SELECT mode, currency, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS total FROM payments \
          WHERE account_id = $1 AND captured_at >= $2 AND captured_at < $3 GROUP BY mode, currency ORDER BY mode, currency",
     )
@@ -160,7 +175,7 @@ async fn summary(db: &Db, account_id: i64, start: i64, end: i64, locale: Locale,
     .bind(end)
     .fetch_all(db.pool())
     .await?;
-    let refunded = sqlx::query(
+    let refunded = sqlx::query_as::<_, SummaryRow>(
         "SELECT p.mode, p.currency, COUNT(*) AS n, CAST(SUM(COALESCE(ev.amount, p.amount)) AS BIGINT) AS total FROM payment_events ev \
          JOIN payments p ON p.id = ev.payment_id WHERE p.account_id = $1 AND ev.kind = 'refunded' \
          AND ev.created_at >= $2 AND ev.created_at < $3 GROUP BY p.mode, p.currency ORDER BY p.mode, p.currency",
@@ -173,12 +188,8 @@ async fn summary(db: &Db, account_id: i64, start: i64, end: i64, locale: Locale,
     body.para(tr(locale, "notify-summary-intro"));
     // "live" sorts before "test".
     for (rows, label) in [(&captured, "notify-summary-captured"), (&refunded, "notify-summary-refunded")] {
-        for row in rows.iter() {
-            let mode: String = row.try_get("mode")?;
-            let currency: Currency = row.try_get::<String, _>("currency")?.parse().map_err(|_| AppError::Internal)?;
-            let count: i64 = row.try_get("n")?;
-            let total: i64 = row.try_get("total")?;
-            let mode_name = tr(locale, if mode == "live" { "notify-mode-live" } else { "notify-mode-test" });
+        for &SummaryRow { mode, currency, n: count, total } in rows.iter() {
+            let mode_name = tr(locale, if mode == Mode::Live { "notify-mode-live" } else { "notify-mode-test" });
             let value = tr_args(locale, "notify-summary-value", &[("count", count.into()), ("amount", format_minor(total, currency, locale).into())]);
             body.field_text(&format!("{} · {mode_name} · {}", tr(locale, label), currency.code()), &value);
         }
@@ -195,15 +206,15 @@ async fn summary(db: &Db, account_id: i64, start: i64, end: i64, locale: Locale,
 /// Each account keeps when its next summary is due, so a round reads only
 /// the accounts whose morning has come (not every account each minute).
 pub async fn queue_daily_summaries(db: &Db, now: i64) -> AppResult<u64> {
-    let accounts = sqlx::query("SELECT id, time_zone FROM accounts WHERE payment_emails = $1 AND (daily_summary_due_at IS NULL OR daily_summary_due_at <= $2)")
-        .bind(PaymentEmails::Daily.as_str())
-        .bind(now)
-        .fetch_all(db.pool())
-        .await?;
+    let accounts: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, time_zone FROM accounts WHERE payment_emails = $1 AND (daily_summary_due_at IS NULL OR daily_summary_due_at <= $2)")
+            .bind(PaymentEmails::Daily.as_str())
+            .bind(now)
+            .fetch_all(db.pool())
+            .await?;
     let mut queued = 0;
-    for row in accounts {
-        let account_id: i64 = row.try_get("id")?;
-        let zone = TimeZone::parse(&row.try_get::<String, _>("time_zone")?).unwrap_or_default();
+    for (account_id, time_zone) in accounts {
+        let zone = TimeZone::parse(&time_zone).unwrap_or_default();
         let today = zone.date(now);
         let Some(today_start) = zone.to_utc(&format!("{today}T00:00")) else { continue };
         let morning = |date: &str| zone.to_utc(&format!("{date}T{SUMMARY_HOUR:02}:00"));
@@ -337,7 +348,7 @@ pub async fn set_payment_emails(db: &Db, account_id: i64, choice: PaymentEmails)
 /// Whether link `link_id` (the merchant's, in their current mode) emails its
 /// payments, and what the account chose for all of them.
 pub async fn link_notifications(db: &Db, merchant: &crate::server::auth::Merchant, link_id: i64) -> AppResult<(bool, PaymentEmails)> {
-    let row = sqlx::query(
+    let (link, account): (i64, String) = sqlx::query_as(
         "SELECT l.payment_emails AS link, a.payment_emails AS account FROM links l JOIN accounts a ON a.id = l.account_id \
          WHERE l.id = $1 AND l.account_id = $2 AND l.mode = $3",
     )
@@ -347,8 +358,8 @@ pub async fn link_notifications(db: &Db, merchant: &crate::server::auth::Merchan
     .fetch_optional(db.pool())
     .await?
     .ok_or(AppError::NotFound)?;
-    let account = PaymentEmails::parse(&row.try_get::<String, _>("account")?).ok_or(AppError::Internal)?;
-    Ok((row.try_get::<i64, _>("link")? != 0, account))
+    let account = PaymentEmails::parse(&account).ok_or(AppError::Internal)?;
+    Ok((link != 0, account))
 }
 
 /// Turns link `link_id`'s payment emails on or off; `mode`: only a link of

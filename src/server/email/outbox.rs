@@ -6,7 +6,6 @@ use crate::domain::Mode;
 use crate::error::AppResult;
 use crate::server::auth::Merchant;
 use crate::server::db::Db;
-use sqlx::Row;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct Job {
@@ -124,9 +123,9 @@ fn kinds_sql(keep: fn(EmailKind) -> bool) -> String {
 /// The merchant's latest emails in their current mode, with the notices
 /// about their whole account (bodies in test mode only).
 pub async fn log(db: &Db, merchant: &Merchant, limit: i64) -> AppResult<Vec<EmailLogEntry>> {
-    let rows = sqlx::query(&format!(
+    let mut entries = sqlx::query_as::<_, EmailLogEntry>(&format!(
         "SELECT e.id, e.kind, e.state, e.created_at, e.sent_at, e.attempts, e.last_error, e.recipient, e.subject, \
-         e.text_body, e.html_body, p.public_id FROM email_jobs e LEFT JOIN payments p ON p.id = e.payment_id \
+         e.text_body, e.html_body, p.public_id AS payment_public_id FROM email_jobs e LEFT JOIN payments p ON p.id = e.payment_id \
          WHERE e.account_id = $1 AND (e.mode = $2 OR (e.mode IS NULL AND e.kind IN {notices})) ORDER BY e.id DESC LIMIT $3",
         notices = kinds_sql(EmailKind::is_account_notice),
     ))
@@ -135,25 +134,13 @@ pub async fn log(db: &Db, merchant: &Merchant, limit: i64) -> AppResult<Vec<Emai
     .bind(limit)
     .fetch_all(db.pool())
     .await?;
-    let bodies = merchant.mode == Mode::Test;
-    rows.iter()
-        .map(|row| {
-            Ok(EmailLogEntry {
-                id: row.try_get(0)?,
-                kind: EmailKind::parse(&row.try_get::<String, _>(1)?).ok_or_else(|| anyhow::anyhow!("unknown email kind"))?,
-                state: row.try_get(2)?,
-                created_at: row.try_get(3)?,
-                sent_at: row.try_get(4)?,
-                attempts: row.try_get(5)?,
-                last_error: row.try_get(6)?,
-                recipient: row.try_get(7)?,
-                subject: row.try_get(8)?,
-                text_body: if bodies { row.try_get(9)? } else { None },
-                html_body: if bodies { row.try_get(10)? } else { None },
-                payment_public_id: row.try_get(11)?,
-            })
-        })
-        .collect()
+    if merchant.mode != Mode::Test {
+        for entry in &mut entries {
+            entry.text_body = None;
+            entry.html_body = None;
+        }
+    }
+    Ok(entries)
 }
 
 /// The HTML of one of the merchant's test-mode emails (the mailbox shows it

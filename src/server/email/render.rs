@@ -4,6 +4,7 @@
 //! email.
 
 use crate::domain::email::EmailKind;
+use crate::domain::payment::PaymentStatus;
 use crate::domain::time_zone::TimeZone;
 use crate::domain::{money::format_minor, Locale};
 use crate::error::{AppError, AppResult};
@@ -11,7 +12,6 @@ use crate::i18n::{tr, tr_args};
 use crate::server::db::Db;
 use crate::server::payments;
 use fluent_bundle::FluentValue;
-use sqlx::Row;
 
 /// An email ready to send: one recipient, one subject, a text and an HTML part.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,13 +34,9 @@ struct Seller {
 }
 
 async fn seller(db: &Db, account_id: i64, public_url: &str) -> AppResult<Seller> {
-    let row = sqlx::query("SELECT business_name, public_id, time_zone FROM accounts WHERE id = $1").bind(account_id).fetch_one(db.pool()).await?;
-    let public_id: String = row.try_get("public_id")?;
-    Ok(Seller {
-        name: row.try_get("business_name")?,
-        legal_url: format!("{public_url}/legal/{public_id}"),
-        time_zone: TimeZone::parse(&row.try_get::<String, _>("time_zone")?).unwrap_or_default(),
-    })
+    let (name, public_id, time_zone): (String, String, String) =
+        sqlx::query_as("SELECT business_name, public_id, time_zone FROM accounts WHERE id = $1").bind(account_id).fetch_one(db.pool()).await?;
+    Ok(Seller { name, legal_url: format!("{public_url}/legal/{public_id}"), time_zone: TimeZone::parse(&time_zone).unwrap_or_default() })
 }
 
 /// Renders job `kind` about payment `payment_id` (event `event_id`).
@@ -81,16 +77,17 @@ pub async fn render(db: &Db, public_url: &str, kind: EmailKind, payment_id: i64,
         }
         EmailKind::RefundNotice => {
             let event = event_id.ok_or(AppError::NotFound)?;
-            let row = sqlx::query("SELECT amount, to_status, created_at FROM payment_events WHERE id = $1").bind(event).fetch_one(db.pool()).await?;
-            let refunded: i64 = row.try_get::<Option<i64>, _>("amount")?.unwrap_or(view.amount);
-            let full = row.try_get::<String, _>("to_status")? == "refunded";
+            let (amount, to_status, created_at): (Option<i64>, String, i64) =
+                sqlx::query_as("SELECT amount, to_status, created_at FROM payment_events WHERE id = $1").bind(event).fetch_one(db.pool()).await?;
+            let refunded = amount.unwrap_or(view.amount);
+            let full = to_status == PaymentStatus::Refunded.as_str();
             subject = tr_args(locale, "email-refund-subject", &[("merchant", merchant.clone())]);
             let intro = if full { "email-refund-intro-full" } else { "email-refund-intro-partial" };
             body.para(tr_args(locale, intro, &[("merchant", merchant.clone()), ("amount", money(refunded).into())]));
             body.field("email-field-product", &view.link_name);
             body.field("email-field-refunded", &money(refunded));
             body.field("email-field-paid", &money(view.amount));
-            body.field("email-field-date", &when(row.try_get("created_at")?));
+            body.field("email-field-date", &when(created_at));
             body.field("email-field-payment-id", &view.public_id);
             body.para(tr(locale, "email-refund-timing"));
         }

@@ -12,7 +12,6 @@ use crate::server::secrets::SecretBox;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use sqlx::Row;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -185,6 +184,24 @@ struct Claimed {
     secrets: Result<Vec<String>, String>,
 }
 
+/// A claimed delivery as read: its event, endpoint and sealed secrets.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    endpoint_id: i64,
+    created_at: i64,
+    attempts: i64,
+    give_up_at: i64,
+    event_public_id: String,
+    payload: String,
+    url: String,
+    #[sqlx(try_from = "String")]
+    mode: Mode,
+    endpoint_public_id: String,
+    secret_sealed: String,
+    previous_secret_sealed: Option<String>,
+    previous_secret_until: Option<i64>,
+}
+
 /// What one attempt got.
 struct Outcome {
     status_code: Option<u16>,
@@ -198,7 +215,7 @@ impl Worker {
     /// sending them; returns how many started.
     async fn start_due(self: Arc<Self>, room: usize, sending: &mut tokio::task::JoinSet<()>) -> AppResult<usize> {
         let now = now_ms();
-        let endpoints = sqlx::query(
+        let endpoints: Vec<(i64, i64, i64)> = sqlx::query_as(
             "SELECT d.endpoint_id, e.account_id, MIN(d.next_attempt_at) AS first_due \
              FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND e.turned_off_at IS NULL \
@@ -210,15 +227,14 @@ impl Worker {
         .await?;
         let per_account = (self.settings.concurrency / 2).max(1);
         let mut started = 0;
-        for row in endpoints {
+        for (endpoint, account, _first_due) in endpoints {
             if started == room {
                 break;
             }
-            let (endpoint, account): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
             if !self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner).admits(endpoint, account, per_account) {
                 continue;
             }
-            let next = sqlx::query(
+            let next: Option<(i64, i64)> = sqlx::query_as(
                 "SELECT id, next_attempt_at FROM webhook_deliveries \
                  WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT 1",
             )
@@ -226,8 +242,7 @@ impl Worker {
             .bind(now)
             .fetch_optional(self.db.pool())
             .await?;
-            let Some(next) = next else { continue };
-            let (id, seen): (i64, i64) = (next.try_get(0)?, next.try_get(1)?);
+            let Some((id, seen)) = next else { continue };
             let Some(claimed) = self.claim(id, seen).await? else {
                 continue; // another server took it
             };
@@ -267,7 +282,7 @@ impl Worker {
         if claimed.rows_affected() != 1 {
             return Ok(None);
         }
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, ClaimedRow>(
             "SELECT d.endpoint_id, d.created_at, d.attempts, d.give_up_at, ev.public_id AS event_public_id, ev.payload, e.url, e.mode, e.public_id AS endpoint_public_id, \
              e.secret_sealed, e.previous_secret_sealed, e.previous_secret_until \
              FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id \
@@ -276,29 +291,28 @@ impl Worker {
         .bind(id)
         .fetch_one(self.db.pool())
         .await?;
-        let context = secret_context(&row.try_get::<String, _>("endpoint_public_id")?);
-        let previous_until: Option<i64> = row.try_get("previous_secret_until")?;
-        let previous = row.try_get::<Option<String>, _>("previous_secret_sealed")?.filter(|_| previous_until.is_some_and(|t| t > now));
+        let context = secret_context(&row.endpoint_public_id);
+        let previous = row.previous_secret_sealed.filter(|_| row.previous_secret_until.is_some_and(|t| t > now));
         // A current secret that no longer opens (the server key was changed)
         // fails the attempt like an unreachable endpoint would: retried, then
         // given up, until the merchant rotates it. A previous one that does
         // not open is only left out.
         let secrets = self
             .secrets
-            .open(&row.try_get::<String, _>("secret_sealed")?, &context)
+            .open(&row.secret_sealed, &context)
             .map(|current| std::iter::once(current).chain(previous.and_then(|sealed| self.secrets.open(&sealed, &context).ok())).collect())
             .map_err(|_| "the signing secret cannot be opened with this server's key".to_owned());
         Ok(Some(Claimed {
             id,
-            endpoint_id: row.try_get("endpoint_id")?,
-            created_at: row.try_get("created_at")?,
+            endpoint_id: row.endpoint_id,
+            created_at: row.created_at,
             lease_until,
-            attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-            give_up_at: row.try_get("give_up_at")?,
-            event_public_id: row.try_get("event_public_id")?,
-            payload: row.try_get("payload")?,
-            url: row.try_get("url")?,
-            mode: row.try_get::<String, _>("mode")?.parse().map_err(|_| anyhow::anyhow!("corrupt endpoint mode"))?,
+            attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+            give_up_at: row.give_up_at,
+            event_public_id: row.event_public_id,
+            payload: row.payload,
+            url: row.url,
+            mode: row.mode,
             secrets,
         }))
     }
@@ -403,7 +417,7 @@ impl Worker {
 /// new events skip it and its pending deliveries wait until they turn it
 /// back on.
 async fn turn_off_if_failing(tx: &mut crate::server::db::WriteTx, d: &Claimed, now: i64) -> AppResult<()> {
-    let turned_off = sqlx::query(
+    let turned_off: Option<i64> = sqlx::query_scalar(
         "UPDATE webhook_endpoints SET turned_off_at = $1 WHERE id = $2 AND turned_off_at IS NULL AND disabled_at IS NULL \
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $2 AND status = 'succeeded' AND last_attempt_at >= $3) \
          RETURNING account_id",
@@ -413,9 +427,9 @@ async fn turn_off_if_failing(tx: &mut crate::server::db::WriteTx, d: &Claimed, n
     .bind(d.created_at)
     .fetch_optional(&mut **tx)
     .await?;
-    if let Some(row) = turned_off {
+    if let Some(account_id) = turned_off {
         let kind = crate::domain::email::EmailKind::WebhookDisabled;
-        crate::server::email::queue_notice(tx, row.try_get("account_id")?, Some(d.mode), kind, d.endpoint_id, now).await?;
+        crate::server::email::queue_notice(tx, account_id, Some(d.mode), kind, d.endpoint_id, now).await?;
         tracing::warn!(endpoint = d.endpoint_id, "webhook endpoint turned off: its deliveries failed for a whole retry window");
     }
     Ok(())

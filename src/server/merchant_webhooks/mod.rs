@@ -15,7 +15,6 @@ use crate::domain::webhook::{DeliveryStatus, DeliveryView, EndpointSecret, Endpo
 use crate::domain::Mode;
 use crate::error::{AppError, AppResult};
 use delivery::secret_context;
-use sqlx::Row;
 
 /// Endpoints a merchant may have per mode (each event is sent to all of them).
 pub const MAX_ENDPOINTS: i64 = 16;
@@ -36,6 +35,7 @@ const COLUMNS: &str = "e.id, e.public_id, e.url, e.events, e.mode, e.created_at,
 /// A row of [`COLUMNS`].
 #[derive(sqlx::FromRow)]
 struct EndpointRow {
+    id: i64,
     public_id: String,
     url: String,
     events: String,
@@ -49,9 +49,8 @@ struct EndpointRow {
     failed: i64,
 }
 
-fn view(row: &sqlx::any::AnyRow, now: i64) -> AppResult<EndpointView> {
-    let row = <EndpointRow as sqlx::FromRow<_>>::from_row(row)?;
-    Ok(EndpointView {
+fn view(row: EndpointRow, now: i64) -> EndpointView {
+    EndpointView {
         id: row.public_id,
         url: row.url,
         events: EventSet::from_stored(&row.events).types().to_vec(),
@@ -62,7 +61,7 @@ fn view(row: &sqlx::any::AnyRow, now: i64) -> AppResult<EndpointView> {
         succeeded: row.succeeded,
         pending: row.pending,
         failed: row.failed,
-    })
+    }
 }
 
 /// One line of an endpoint's delivery log.
@@ -105,19 +104,23 @@ impl From<DeliveryRow> for DeliveryView {
 /// The merchant's endpoints in their current mode, newest first (removed ones are not listed).
 pub async fn list(db: &Db, account: &Merchant) -> AppResult<Vec<EndpointView>> {
     let now = now_ms();
-    let rows =
-        sqlx::query(&format!("SELECT {COLUMNS} FROM webhook_endpoints e WHERE e.account_id = $2 AND e.mode = $3 AND e.disabled_at IS NULL ORDER BY e.id DESC"))
-            .bind(now - crate::domain::webhook::RETRY_WINDOW_MS)
-            .bind(account.id)
-            .bind(account.mode.as_str())
-            .fetch_all(db.pool())
-            .await?;
-    rows.iter().map(|r| view(r, now)).collect()
+    let rows = sqlx::query_as::<_, EndpointRow>(&format!(
+        "SELECT {COLUMNS} FROM webhook_endpoints e WHERE e.account_id = $2 AND e.mode = $3 AND e.disabled_at IS NULL ORDER BY e.id DESC"
+    ))
+    .bind(now - crate::domain::webhook::RETRY_WINDOW_MS)
+    .bind(account.id)
+    .bind(account.mode.as_str())
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(|r| view(r, now)).collect())
 }
 
 /// `columns` (see [`COLUMNS`]) of one of the merchant's endpoints (current mode, not removed).
-async fn select_owned(db: &Db, account: &Merchant, public_id: &str, columns: &str, now: i64) -> AppResult<sqlx::any::AnyRow> {
-    sqlx::query(&format!("SELECT {columns} FROM webhook_endpoints e WHERE e.public_id = $2 AND e.account_id = $3 AND e.mode = $4 AND e.disabled_at IS NULL"))
+async fn select_owned<Row>(db: &Db, account: &Merchant, public_id: &str, columns: &str, now: i64) -> AppResult<Row>
+where
+    Row: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    sqlx::query_as(&format!("SELECT {columns} FROM webhook_endpoints e WHERE e.public_id = $2 AND e.account_id = $3 AND e.mode = $4 AND e.disabled_at IS NULL"))
         .bind(now - crate::domain::webhook::RETRY_WINDOW_MS)
         .bind(public_id.to_owned())
         .bind(account.id)
@@ -129,14 +132,15 @@ async fn select_owned(db: &Db, account: &Merchant, public_id: &str, columns: &st
 
 /// The row id of one of the merchant's endpoints.
 async fn owned(db: &Db, account: &Merchant, public_id: &str) -> AppResult<i64> {
-    Ok(select_owned(db, account, public_id, "e.id", now_ms()).await?.try_get("id")?)
+    let (id,) = select_owned::<(i64,)>(db, account, public_id, "e.id", now_ms()).await?;
+    Ok(id)
 }
 
 /// One of the merchant's endpoints with its delivery counts: its row id and view.
 async fn find(db: &Db, account: &Merchant, public_id: &str) -> AppResult<(i64, EndpointView)> {
     let now = now_ms();
-    let row = select_owned(db, account, public_id, COLUMNS, now).await?;
-    Ok((row.try_get("id")?, view(&row, now)?))
+    let row = select_owned::<EndpointRow>(db, account, public_id, COLUMNS, now).await?;
+    Ok((row.id, view(row, now)))
 }
 
 /// A new endpoint in the dashboard's current mode; its secret is returned.
@@ -146,12 +150,11 @@ pub async fn create(db: &Db, secrets: &SecretBox, allow_private: bool, account: 
     }
     let url = EndpointUrl::parse(url, account.mode, allow_private).map_err(|e| AppError::invalid("url", e))?;
     let events = EventSet::parse(events).map_err(|e| AppError::invalid("events", e))?;
-    let existing: i64 = sqlx::query("SELECT COUNT(*) FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND disabled_at IS NULL")
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND disabled_at IS NULL")
         .bind(account.id)
         .bind(account.mode.as_str())
         .fetch_one(db.pool())
-        .await?
-        .try_get(0)?;
+        .await?;
     if existing >= MAX_ENDPOINTS {
         return Err(AppError::Conflict(format!("at most {MAX_ENDPOINTS} endpoints per mode")));
     }
@@ -193,7 +196,7 @@ pub async fn update(db: &Db, allow_private: bool, account: &Merchant, public_id:
 /// The endpoint's current signing secret.
 pub async fn reveal(db: &Db, secrets: &SecretBox, account: &Merchant, public_id: &str) -> AppResult<EndpointSecret> {
     let (id, endpoint) = find(db, account, public_id).await?;
-    let sealed: String = sqlx::query("SELECT secret_sealed FROM webhook_endpoints WHERE id = $1").bind(id).fetch_one(db.pool()).await?.try_get(0)?;
+    let sealed: String = sqlx::query_scalar("SELECT secret_sealed FROM webhook_endpoints WHERE id = $1").bind(id).fetch_one(db.pool()).await?;
     let secret = secrets.open(&sealed, &secret_context(public_id)).map_err(anyhow::Error::from)?;
     Ok(EndpointSecret { endpoint, secret })
 }
@@ -272,9 +275,8 @@ pub async fn resend(db: &Db, account: &Merchant, public_id: &str, delivery_id: i
 /// A `ping` event to this endpoint only; returns its event id. Refused
 /// while the endpoint is turned off (nothing would be sent).
 pub async fn send_test(db: &Db, account: &Merchant, public_id: &str) -> AppResult<String> {
-    let row = select_owned(db, account, public_id, "e.id, e.turned_off_at", now_ms()).await?;
-    let id: i64 = row.try_get("id")?;
-    if row.try_get::<Option<i64>, _>("turned_off_at")?.is_some() {
+    let (id, turned_off_at) = select_owned::<(i64, Option<i64>)>(db, account, public_id, "e.id, e.turned_off_at", now_ms()).await?;
+    if turned_off_at.is_some() {
         return Err(AppError::Conflict("the endpoint is turned off: turn it back on first".into()));
     }
     let mut tx = db.begin().await?;

@@ -11,7 +11,6 @@ use crate::error::AppResult;
 use crate::server::db::WriteTx;
 use crate::server::ids::random_token;
 use crate::server::wire::{PaymentLinkObject, PaymentLinkWebhook, PaymentObject, PaymentWebhook, PingObject, PingWebhook};
-use sqlx::Row;
 
 /// Of `types`, the ones an enabled endpoint of this merchant and mode
 /// subscribes to. One indexed read: merchants without endpoints pay nothing more.
@@ -19,12 +18,13 @@ async fn wanted(tx: &mut WriteTx, account_id: i64, mode: Mode, types: &[EventTyp
     if types.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query("SELECT events FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND disabled_at IS NULL AND turned_off_at IS NULL")
-        .bind(account_id)
-        .bind(mode.as_str())
-        .fetch_all(&mut **tx)
-        .await?;
-    let sets: Vec<EventSet> = rows.iter().map(|r| r.try_get::<String, _>(0).map(|s| EventSet::from_stored(&s))).collect::<Result<_, _>>()?;
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT events FROM webhook_endpoints WHERE account_id = $1 AND mode = $2 AND disabled_at IS NULL AND turned_off_at IS NULL")
+            .bind(account_id)
+            .bind(mode.as_str())
+            .fetch_all(&mut **tx)
+            .await?;
+    let sets: Vec<EventSet> = rows.iter().map(|s| EventSet::from_stored(s)).collect();
     Ok(wanted_by(types, &sets))
 }
 
@@ -86,7 +86,7 @@ fn to_json(body: &impl serde::Serialize) -> AppResult<String> {
 #[allow(clippy::too_many_arguments)]
 async fn record(tx: &mut WriteTx, account_id: i64, mode: Mode, public_id: &str, t: EventType, payload: &str, now: i64, only: Option<i64>) -> AppResult<()> {
     let event_id: i64 =
-        sqlx::query("INSERT INTO webhook_events (public_id, account_id, mode, type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+        sqlx::query_scalar("INSERT INTO webhook_events (public_id, account_id, mode, type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
             .bind(public_id.to_owned())
             .bind(account_id)
             .bind(mode.as_str())
@@ -94,8 +94,7 @@ async fn record(tx: &mut WriteTx, account_id: i64, mode: Mode, public_id: &str, 
             .bind(payload.to_owned())
             .bind(now)
             .fetch_one(&mut **tx)
-            .await?
-            .try_get(0)?;
+            .await?;
     let give_up_at = now + crate::domain::webhook::RETRY_WINDOW_MS;
     sqlx::query(
         "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, give_up_at, created_at) \

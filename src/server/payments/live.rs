@@ -19,8 +19,7 @@ pub async fn auto_refunds_due(db: &Db, now: i64, limit: i64) -> AppResult<Vec<i6
 
 /// The payment ids `select` ($1: now, $2: how many) finds.
 pub(super) async fn ids_due(db: &Db, select: &str, now: i64, limit: i64) -> AppResult<Vec<i64>> {
-    let rows = sqlx::query(select).bind(now).bind(limit).fetch_all(db.pool()).await?;
-    rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+    Ok(sqlx::query_scalar(select).bind(now).bind(limit).fetch_all(db.pool()).await?)
 }
 
 /// Automatic refunds are tried this many times (backing off up to six
@@ -32,12 +31,13 @@ pub const AUTO_REFUND_TRIES: i64 = 12;
 pub async fn auto_refund_over(db: &Db, id: i64, failure: Option<&str>) -> AppResult<()> {
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let row = sqlx::query("UPDATE payments SET auto_refund_next_at = NULL WHERE id = $1 AND auto_refund_next_at IS NOT NULL RETURNING status")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let (Some(row), Some(failure)) = (row, failure) {
-        let status = PaymentStatus::parse(&row.try_get::<String, _>(0)?).ok_or_else(|| anyhow::anyhow!("corrupt payment status"))?;
+    let status: Option<String> =
+        sqlx::query_scalar("UPDATE payments SET auto_refund_next_at = NULL WHERE id = $1 AND auto_refund_next_at IS NOT NULL RETURNING status")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let (Some(status), Some(failure)) = (status, failure) {
+        let status = PaymentStatus::try_from(status).map_err(anyhow::Error::from)?;
         append_event(&mut tx, id, "auto_refund_failed", Some(status), status, None, Some(failure), now).await?;
     }
     tx.commit().await?;
@@ -48,12 +48,14 @@ pub async fn auto_refund_over(db: &Db, id: i64, failure: Option<&str>) -> AppRes
 /// later (1, 2, 4 … minutes, at most six hours apart), then given up.
 pub async fn auto_refund_later(db: &Db, id: i64) -> AppResult<()> {
     let now = now_ms();
-    let Some(row) =
-        sqlx::query("SELECT auto_refund_tries FROM payments WHERE id = $1 AND auto_refund_next_at IS NOT NULL").bind(id).fetch_optional(db.pool()).await?
+    let Some(tries) = sqlx::query_scalar::<_, i64>("SELECT auto_refund_tries FROM payments WHERE id = $1 AND auto_refund_next_at IS NOT NULL")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
     else {
         return Ok(());
     };
-    let tries = row.try_get::<i64, _>(0)? + 1;
+    let tries = tries + 1;
     if tries >= AUTO_REFUND_TRIES {
         return auto_refund_over(db, id, Some("KOMOJU could not be reached")).await;
     }

@@ -91,11 +91,27 @@ pub const FIGURES_OF_PAYMENTS: &str = "\
     CAST(COALESCE(SUM(CASE WHEN captured_at IS NOT NULL AND unwanted IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS used, \
     CAST(COALESCE(SUM(CASE WHEN holds_unit <> 0 AND status IN ('pending', 'authorized') THEN 1 ELSE 0 END), 0) AS BIGINT) AS reserved";
 
+/// A link's stored figures beside the ones recomputed from its payments.
+#[derive(sqlx::FromRow)]
+struct CheckedRow {
+    id: i64,
+    #[sqlx(flatten)]
+    summary: SummaryColumns,
+    captured_count: i64,
+    reserved_count: i64,
+    r_amount: i64,
+    r_captured: i64,
+    r_pending: i64,
+    r_refunded: i64,
+    r_used: i64,
+    r_reserved: i64,
+}
+
 /// Recomputes every link's statistics and usage count from the payments
 /// table and compares them with the stored figures; also checks that each
 /// payment's last event names its current status.
 pub async fn verify(db: &Db) -> AppResult<Vec<Mismatch>> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query_as::<_, CheckedRow>(&format!(
         "SELECT l.id, s.sales_captured_amount, s.sales_captured_payments, s.sales_pending_payments, \
          s.sales_refunded_payments, {USAGE_COUNT}, \
          COALESCE(r.amount, 0) AS r_amount, COALESCE(r.captured, 0) AS r_captured, COALESCE(r.pending, 0) AS r_pending, \
@@ -106,45 +122,46 @@ pub async fn verify(db: &Db) -> AppResult<Vec<Mismatch>> {
     .fetch_all(db.pool())
     .await?;
     let mut mismatches = Vec::new();
-    for row in &rows {
-        let link_id: i64 = row.try_get("id")?;
+    for row in rows {
+        let link_id = row.id;
+        let summary = SalesStats::from(row.summary);
         for (what, stored, recomputed) in [
-            ("captured amount", "sales_captured_amount", "r_amount"),
-            ("captured payments", "sales_captured_payments", "r_captured"),
-            ("pending payments", "sales_pending_payments", "r_pending"),
-            ("refunded payments", "sales_refunded_payments", "r_refunded"),
-            ("usage count", "captured_count", "r_used"),
-            ("reserved units", "reserved_count", "r_reserved"),
+            ("captured amount", summary.captured_amount, row.r_amount),
+            ("captured payments", summary.captured_payments, row.r_captured),
+            ("pending payments", summary.pending_payments, row.r_pending),
+            ("refunded payments", summary.refunded_payments, row.r_refunded),
+            ("usage count", row.captured_count, row.r_used),
+            ("reserved units", row.reserved_count, row.r_reserved),
         ] {
-            let stored: i64 = row.try_get(stored)?;
-            let recomputed: i64 = row.try_get(recomputed)?;
             if stored != recomputed {
                 mismatches.push(Mismatch { link_id, what, stored, recomputed });
             }
         }
     }
-    let bad_history = sqlx::query(
+    let bad_history: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT p.link_id, p.id FROM payments p JOIN payment_events e ON e.id = \
          (SELECT MAX(id) FROM payment_events WHERE payment_id = p.id) WHERE e.to_status <> p.status",
     )
     .fetch_all(db.pool())
     .await?;
-    for row in &bad_history {
-        mismatches.push(Mismatch { link_id: row.try_get(0)?, what: "payment history", stored: row.try_get(1)?, recomputed: 0 });
+    for (link_id, payment_id) in bad_history {
+        mismatches.push(Mismatch { link_id, what: "payment history", stored: payment_id, recomputed: 0 });
     }
     let mut days: std::collections::BTreeMap<(i64, i64), (i64, i64)> = Default::default();
-    for row in sqlx::query("SELECT link_id, day, CAST(SUM(amount) AS BIGINT) FROM link_daily_shards GROUP BY link_id, day").fetch_all(db.pool()).await? {
-        days.entry((row.try_get(0)?, row.try_get(1)?)).or_default().0 = row.try_get(2)?;
+    let stored: Vec<(i64, i64, i64)> =
+        sqlx::query_as("SELECT link_id, day, CAST(SUM(amount) AS BIGINT) FROM link_daily_shards GROUP BY link_id, day").fetch_all(db.pool()).await?;
+    for (link_id, day, amount) in stored {
+        days.entry((link_id, day)).or_default().0 = amount;
     }
-    let recomputed = sqlx::query(
+    let recomputed: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT link_id, (captured_at + 32400000) / 86400000 AS day, CAST(SUM(amount - refunded_amount) AS BIGINT) \
          FROM payments WHERE captured_at IS NOT NULL AND status IN ('captured', 'refunded') \
          GROUP BY link_id, (captured_at + 32400000) / 86400000",
     )
     .fetch_all(db.pool())
     .await?;
-    for row in recomputed {
-        days.entry((row.try_get(0)?, row.try_get(1)?)).or_default().1 = row.try_get(2)?;
+    for (link_id, day, amount) in recomputed {
+        days.entry((link_id, day)).or_default().1 = amount;
     }
     for ((link_id, _), (stored, recomputed)) in days {
         if stored != recomputed {
@@ -162,17 +179,35 @@ pub(super) const SALES_BY_LINK: &str = "SELECT l.id AS link_id, \
      CAST(COALESCE(SUM(c.sales_refunded_payments), 0) AS BIGINT) AS sales_refunded_payments \
      FROM links l LEFT JOIN link_counters c ON c.link_id = l.id";
 
+/// The summary columns of [`SALES_BY_LINK`].
+#[derive(sqlx::FromRow)]
+struct SummaryColumns {
+    sales_captured_amount: i64,
+    sales_captured_payments: i64,
+    sales_pending_payments: i64,
+    sales_refunded_payments: i64,
+}
+
+impl From<SummaryColumns> for SalesStats {
+    fn from(row: SummaryColumns) -> SalesStats {
+        SalesStats {
+            captured_amount: row.sales_captured_amount,
+            captured_payments: row.sales_captured_payments,
+            pending_payments: row.sales_pending_payments,
+            refunded_payments: row.sales_refunded_payments,
+        }
+    }
+}
+
 /// The link's Total Sales Summary as stored: at most [`COUNTER_SHARDS`] rows
 /// summed, however many payments it has.
 pub async fn sales(db: &Db, link_id: i64) -> AppResult<SalesStats> {
-    let row =
-        sqlx::query(&format!("{SALES_BY_LINK} WHERE l.id = $1 GROUP BY l.id")).bind(link_id).fetch_optional(db.pool()).await?.ok_or(AppError::NotFound)?;
-    Ok(SalesStats {
-        captured_amount: row.try_get("sales_captured_amount")?,
-        captured_payments: row.try_get("sales_captured_payments")?,
-        pending_payments: row.try_get("sales_pending_payments")?,
-        refunded_payments: row.try_get("sales_refunded_payments")?,
-    })
+    let row = sqlx::query_as::<_, SummaryColumns>(&format!("{SALES_BY_LINK} WHERE l.id = $1 GROUP BY l.id"))
+        .bind(link_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(row.into())
 }
 
 /// How many of a link's payments are in each "started but not completed"
@@ -183,13 +218,13 @@ pub async fn incomplete_by_status(db: &Db, link_id: i64) -> AppResult<Vec<(Payme
     let placeholders: Vec<String> = (0..wanted.len()).map(|i| format!("${}", i + 2)).collect();
     let sql =
         format!("SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM payments WHERE link_id = $1 AND status IN ({}) GROUP BY status", placeholders.join(", "));
-    let mut query = sqlx::query(&sql).bind(link_id);
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(link_id);
     for status in &wanted {
         query = query.bind(status.as_str());
     }
     let mut counts: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    for row in query.fetch_all(db.pool()).await? {
-        counts.insert(row.try_get("status")?, row.try_get("n")?);
+    for (status, n) in query.fetch_all(db.pool()).await? {
+        counts.insert(status, n);
     }
     Ok(wanted.into_iter().map(|s| (s, counts.get(s.as_str()).copied().unwrap_or(0))).collect())
 }

@@ -46,7 +46,7 @@ impl Payment {
 
 /// A row of [`COLUMNS`] (plus `account_id`) as the database holds it.
 #[derive(sqlx::FromRow)]
-struct PaymentRow {
+pub(crate) struct PaymentRow {
     id: i64,
     account_id: i64,
     public_id: String,

@@ -75,7 +75,7 @@ pub(super) async fn apply(tx: &mut Tx, current: &Payment, before: &PaymentState,
         Transition::Fail { reason } => Some(reason.as_str().to_owned()),
         _ => None,
     };
-    let moved = sqlx::query(
+    let moved: Option<Option<i64>> = sqlx::query_scalar(
         "UPDATE payments SET status = $1, refunded_amount = $2, updated_at = $3, \
          captured_at = CASE WHEN $4 THEN $3 ELSE captured_at END, \
          failure_reason = COALESCE($5, failure_reason), konbini_number = COALESCE($6, konbini_number), \
@@ -98,10 +98,9 @@ pub(super) async fn apply(tx: &mut Tx, current: &Payment, before: &PaymentState,
     .bind(unwanted.map(|_| now))
     .fetch_optional(&mut **tx)
     .await?;
-    let Some(moved) = moved else {
+    let Some(captured_at) = moved else {
         return Ok(Applied::Moved);
     };
-    let captured_at: Option<i64> = moved.try_get(0)?;
     // The chart: money moved on the day the payment was captured.
     if delta.captured_amount != 0 {
         add_daily(tx, link_id, id, crate::domain::transactions::sales_day(captured_at.unwrap_or(now)), delta.captured_amount).await?;
@@ -200,34 +199,42 @@ pub(super) async fn count_capture(
 /// lock until the commit. An attempt that holds a reserved unit takes it;
 /// one that holds none comes after every unit reserved by others.
 pub(super) async fn unwanted_capture(tx: &mut Tx, link_id: i64, holds_unit: bool, now: i64) -> AppResult<Option<UnwantedCapture>> {
-    let row =
-        sqlx::query(&format!("SELECT status, expires_at, usage_limit, captured_count, reserved_count FROM links WHERE id = $1{}", tx.lock(RowLock::Update)))
-            .bind(link_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    let status = crate::domain::link::LinkStatus::parse(&row.try_get::<String, _>("status")?).ok_or_else(|| anyhow::anyhow!("corrupt link status"))?;
-    let usage_limit: Option<i64> = row.try_get("usage_limit")?;
+    let row = sqlx::query_as::<_, CaptureLimits>(&format!(
+        "SELECT status, expires_at, usage_limit, captured_count, reserved_count FROM links WHERE id = $1{}",
+        tx.lock(RowLock::Update)
+    ))
+    .bind(link_id)
+    .fetch_one(&mut **tx)
+    .await?;
     // A limited link's row holds its whole count; without a limit the count decides nothing.
-    let captured = match usage_limit {
-        Some(_) => row.try_get::<i64, _>("captured_count")? + 1 + if holds_unit { 0 } else { row.try_get::<i64, _>("reserved_count")? },
+    let captured = match row.usage_limit {
+        Some(_) => row.captured_count + 1 + if holds_unit { 0 } else { row.reserved_count },
         None => 1,
     };
-    Ok(UnwantedCapture::judge(status, row.try_get("expires_at")?, usage_limit, captured, now))
+    Ok(UnwantedCapture::judge(row.status, row.expires_at, row.usage_limit, captured, now))
+}
+
+/// What decides whether a link still takes a capture.
+#[derive(sqlx::FromRow)]
+struct CaptureLimits {
+    #[sqlx(try_from = "String")]
+    status: crate::domain::link::LinkStatus,
+    expires_at: Option<i64>,
+    usage_limit: Option<i64>,
+    captured_count: i64,
+    reserved_count: i64,
 }
 
 /// Ends open attempts whose deadline passed. Safe on several servers at once:
 /// each expiry is a compare-and-set, so a payment expires exactly once.
 pub async fn expire_due(db: &Db, now: i64) -> AppResult<usize> {
-    let ids: Vec<i64> = sqlx::query(
+    let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM payments WHERE status IN ('pending', 'authorized') AND deadline_at <= $1 AND method <> 'komoju' \
          ORDER BY deadline_at LIMIT 500",
     )
     .bind(now)
     .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|row| row.try_get(0))
-    .collect::<Result<_, _>>()?;
+    .await?;
     let mut expired = 0;
     for id in ids {
         match transition(db, id, Transition::Expire, Facts::default()).await {
