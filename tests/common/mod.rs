@@ -201,16 +201,9 @@ async fn send(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(
     }
     let response = request.send().await?;
     let status = response.status().as_u16();
-    let mut joined: BTreeMap<String, String> = BTreeMap::new();
+    let mut joined = BTreeMap::new();
     for (name, value) in response.headers() {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        joined
-            .entry(name.as_str().to_owned())
-            .and_modify(|v| {
-                v.push('\n');
-                v.push_str(&value);
-            })
-            .or_insert(value);
+        add_header(&mut joined, name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
     }
     let bytes = response.bytes().await?.to_vec();
     Ok(Response { status, headers: joined, body: String::from_utf8_lossy(&bytes).into_owned(), bytes })
@@ -248,16 +241,10 @@ pub fn try_parse_response(raw: &[u8], head_only: bool) -> Option<Response> {
     let head = std::str::from_utf8(&raw[..split]).ok()?;
     let mut lines = head.split("\r\n");
     let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    let mut headers = BTreeMap::new();
     for line in lines {
         let (name, value) = line.split_once(':')?;
-        headers
-            .entry(name.trim().to_ascii_lowercase())
-            .and_modify(|v| {
-                v.push('\n');
-                v.push_str(value.trim());
-            })
-            .or_insert_with(|| value.trim().to_owned());
+        add_header(&mut headers, name.trim(), value.trim());
     }
     let mut body = raw[split + 4..].to_vec();
     if headers.get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
@@ -268,6 +255,17 @@ pub fn try_parse_response(raw: &[u8], head_only: bool) -> Option<Response> {
         }
     }
     Some(Response { status, headers, body: String::from_utf8_lossy(&body).into_owned(), bytes: body })
+}
+
+/// Lower-case names; a repeated header's values joined with "\n" (see [`Response`]).
+fn add_header(headers: &mut BTreeMap<String, String>, name: &str, value: &str) {
+    headers
+        .entry(name.to_ascii_lowercase())
+        .and_modify(|v| {
+            v.push('\n');
+            v.push_str(value);
+        })
+        .or_insert_with(|| value.to_owned());
 }
 
 fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {

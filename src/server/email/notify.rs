@@ -99,7 +99,7 @@ pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: 
         }
         EmailKind::WebhookDisabled => {
             let endpoint = super::outbox::about(job).ok_or(AppError::NotFound)?;
-            let row = sqlx::query_as::<_, DisabledEndpointRow>(
+            let DisabledEndpointRow { url, mode, last_error } = sqlx::query_as(
                 "SELECT e.url, e.mode, (SELECT COALESCE(d.last_error, '') FROM webhook_deliveries d \
                  WHERE d.endpoint_id = e.id AND d.status = 'failed' ORDER BY d.id DESC LIMIT 1) AS last_error \
                  FROM webhook_endpoints e WHERE e.id = $1 AND e.account_id = $2",
@@ -108,7 +108,6 @@ pub(super) async fn render(db: &Db, public_url: &str, secrets: &SecretBox, job: 
             .bind(job.account_id)
             .fetch_one(db.pool())
             .await?;
-            let DisabledEndpointRow { url, mode, last_error } = row;
             body.para(tr(locale, "notify-webhook-off-intro"));
             body.field("notify-field-endpoint", &url);
             if let Some(error) = last_error.filter(|e| !e.is_empty()) {

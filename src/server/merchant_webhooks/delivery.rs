@@ -215,11 +215,11 @@ impl Worker {
     /// sending them; returns how many started.
     async fn start_due(self: Arc<Self>, room: usize, sending: &mut tokio::task::JoinSet<()>) -> AppResult<usize> {
         let now = now_ms();
-        let endpoints: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT d.endpoint_id, e.account_id, MIN(d.next_attempt_at) AS first_due \
+        let endpoints: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT d.endpoint_id, e.account_id \
              FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND e.turned_off_at IS NULL \
-             GROUP BY d.endpoint_id, e.account_id ORDER BY first_due LIMIT $2",
+             GROUP BY d.endpoint_id, e.account_id ORDER BY MIN(d.next_attempt_at) LIMIT $2",
         )
         .bind(now)
         .bind(CANDIDATE_ENDPOINTS)
@@ -227,7 +227,7 @@ impl Worker {
         .await?;
         let per_account = (self.settings.concurrency / 2).max(1);
         let mut started = 0;
-        for (endpoint, account, _first_due) in endpoints {
+        for (endpoint, account) in endpoints {
             if started == room {
                 break;
             }
